@@ -1,0 +1,351 @@
+"""The ``webhooks`` command line: parse, dispatch, print, map errors to exit codes.
+
+Nothing here decides anything: each command lives in ``reconciler.commands.<name>``
+and returns an exit code; the one place that turns exceptions into exit codes is
+``main``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import __version__
+from reconciler.commands import Globals
+from reconciler.errors import EXIT_BUG, EXIT_INTERRUPTED, ReconcilerError
+
+CONFIG_HELP = "The config file (default: webhooks.yaml)."
+config_option = click.option(
+    "-f", "--file", "config_file", default="webhooks.yaml", show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP,
+)
+# validate reports a directory given as -f like any other unreadable file (exit 1, one line)
+validate_config_option = click.option(
+    "-f", "--file", "config_file", default="webhooks.yaml", show_default=True,
+    type=click.Path(path_type=Path), help=CONFIG_HELP,
+)
+target_option = click.option(
+    "--target", "targets", multiple=True, metavar="NAME",
+    help="Only this webhook (repeatable).",
+)
+
+
+def _globals(ctx: click.Context) -> Globals:
+    obj = ctx.find_object(Globals)
+    assert obj is not None
+    return obj
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="webhooks")
+@click.option("--no-color", is_flag=True, help="Plain output (also when NO_COLOR is set).")
+@click.option(
+    "--api-url", envvar="WEBHOOKS_API_URL", metavar="URL",
+    help="Use the backoffice at URL (token from WEBHOOKS_API_TOKEN); "
+    "default: the embedded backoffice in .webhooks/ beside the config.",
+)
+@click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, no_color: bool, api_url: str | None, debug: bool) -> None:
+    """Webhooks as code for a payment gateway backoffice.
+
+    \b
+    Declare webhooks in webhooks.yaml, then:
+      webhooks validate          check the file (offline with --offline)
+      webhooks plan              show what would change
+      webhooks apply             make the backoffice match
+      webhooks test NAME         test-fire a webhook
+    """
+    color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    ctx.obj = Globals(color=color, api_url=api_url or None, debug=debug)
+
+
+@cli.command()
+@validate_config_option
+@click.option("--offline", is_flag=True, help="Skip the checks against the backoffice catalogue.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+)
+@click.pass_context
+def validate(ctx: click.Context, config_file: Path, offline: bool, fmt: str) -> int:
+    """Check the config: schema, secrets, references; every problem at once.
+
+    \b
+    Each problem prints as FILE:LINE:COL: message. Exit 0 when valid, 1 when not.
+    Unset ${env:...} secrets are warnings here, so pull-request pipelines need no secrets.
+
+    \b
+    Example:
+      webhooks validate -f webhooks.yaml --offline
+    """
+    from reconciler.commands import validate as command
+
+    return command.run(_globals(ctx), config_file, offline=offline, fmt=fmt)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+    show_default=True,
+)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the plan (JSON, no secrets) for `webhooks apply PLANFILE`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--adopt", is_flag=True,
+              help="Take over same-name webhooks that this owner did not create.")
+@click.option("--force", is_flag=True, help="Accept deletes over the bulk-delete threshold.")
+@target_option
+@click.pass_context
+def plan(ctx: click.Context, config_file: Path, fmt: str, out: Path | None,
+         detailed_exitcode: bool, adopt: bool, force: bool, targets: tuple[str, ...]) -> int:
+    """Show what apply would change.
+
+    \b
+    Exit 0 with or without changes, 1 on error or when the plan is unsafe;
+    with --detailed-exitcode: 0 no changes, 2 changes, 1 error.
+
+    \b
+    Examples:
+      webhooks plan
+      webhooks plan --format markdown --out plan.json
+      webhooks plan --detailed-exitcode      (drift check)
+    """
+    from reconciler.commands import plan as command
+
+    return command.run(_globals(ctx), config_file, fmt=fmt,  # type: ignore[arg-type]
+                       out=out, detailed_exitcode=detailed_exitcode, targets=targets,
+                       adopt=adopt, force=force)
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Apply a plan over the bulk-delete threshold.")
+@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Changes applied at once.")
+@click.option("--test", "test_after", is_flag=True, help="Test-fire changed URL webhooks after.")
+@click.option("--adopt", is_flag=True,
+              help="Take over same-name webhooks that this owner did not create.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: a machine-readable report on stdout.")
+@target_option
+@click.pass_context
+def apply(ctx: click.Context, planfile: Path | None, config_file: Path, auto_approve: bool,
+          force: bool, parallelism: int, test_after: bool, adopt: bool, fmt: str,
+          targets: tuple[str, ...]) -> int:
+    """Make the backoffice match the config (or a saved plan).
+
+    \b
+    Without PLANFILE: plans, shows the plan, asks for 'yes' on a terminal (refuses
+    when standard input is not a terminal, unless --auto-approve). With PLANFILE
+    (from `webhooks plan --out`): refuses the whole plan if anything changed since.
+    Exit 0 when everything applied, 1 when anything failed, 130 on Ctrl-C.
+
+    \b
+    Examples:
+      webhooks apply                      plan, show, ask for yes
+      webhooks apply --auto-approve       in a pipeline
+      webhooks apply plan.json            what was reviewed, nothing else
+    """
+    from reconciler.commands import apply as command
+
+    return command.run(_globals(ctx), planfile, config_file, auto_approve=auto_approve,
+                       force=force, parallelism=parallelism, targets=targets,
+                       test_after=test_after, adopt=adopt, fmt=fmt)
+
+
+@cli.command(name="list")
+@click.option("--credential", metavar="ID", help="Webhooks covering this credential's terminal.")
+@click.option("--notification", metavar="TYPE", help="Webhooks subscribed to this type.")
+@click.option("--type", "webhook_type", type=click.Choice(["url", "email"]))
+@click.option("--webhook", metavar="TEXT", help="URL or e-mail containing TEXT.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def list_(ctx: click.Context, credential: str | None, notification: str | None,
+          webhook_type: str | None, webhook: str | None, fmt: str) -> int:
+    """The Webhooks list, with the Backoffice's four filters.
+
+    \b
+    Example:
+      webhooks list --type url --notification mbway
+    """
+    from reconciler.commands._pending import not_yet
+
+    return not_yet("list")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def show(ctx: click.Context, name: str, fmt: str) -> int:
+    """Details of one webhook (the secret only as a fingerprint).
+
+    \b
+    Example:
+      webhooks show orders-backend
+    """
+    from reconciler.commands._pending import not_yet
+
+    return not_yet("show")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--notification", metavar="TYPE", help="The notification type to send.")
+@config_option
+@click.pass_context
+def test(ctx: click.Context, name: str, notification: str | None, config_file: Path) -> int:
+    """Test-fire a URL webhook: show what was sent and what the receiver answered.
+
+    \b
+    Example:
+      webhooks test orders-backend --notification mbway
+    """
+    from reconciler.commands._pending import not_yet
+
+    return not_yet("test")
+
+
+@cli.command(name="import")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of standard output.")
+@click.pass_context
+def import_(ctx: click.Context, output: Path | None) -> int:
+    """Write config for webhooks that already exist (adoption); never a secret.
+
+    \b
+    Example:
+      webhooks import -o webhooks.yaml
+    """
+    from reconciler.commands._pending import not_yet
+
+    return not_yet("import")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
+              default="sqlite:///.webhooks/backoffice.db", show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, db_url: str) -> int:
+    """Run the backoffice API (and its delivery worker).
+
+    \b
+    Example:
+      webhooks serve --port 8080 --db sqlite:///var/lib/webhooks/backoffice.db
+    """
+    from reconciler.commands import serve as command
+
+    return command.run(_globals(ctx), host=host, port=port, db_url=db_url)
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for the backoffice."""
+
+
+@token.command(name="create")
+@click.option("--scope", type=click.Choice(["read", "manage"]), required=True)
+@click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
+              default="sqlite:///.webhooks/backoffice.db", show_default=True)
+@click.option("--merchant", metavar="ID", default=None,
+              help="The merchant the token belongs to (default: the demo merchant).")
+@click.pass_context
+def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | None) -> int:
+    """Print a new API token, once, on the last line of standard output.
+
+    \b
+    Example:
+      export WEBHOOKS_API_TOKEN=$(webhooks token create --scope read | tail -n1)
+    """
+    from reconciler.commands import token as command
+
+    return command.run(_globals(ctx), scope=scope, db_url=db_url, merchant=merchant)
+
+
+@cli.command()
+@click.pass_context
+def emit(ctx: click.Context) -> int:
+    """Emit a payment notification (fans out to the matching webhooks)."""
+    from reconciler.commands._pending import not_yet
+
+    return not_yet("emit")
+
+
+@cli.command()
+@click.argument("name")
+@click.pass_context
+def deliveries(ctx: click.Context, name: str) -> int:
+    """The delivery log of one webhook."""
+    from reconciler.commands._pending import not_yet
+
+    return not_yet("deliveries")
+
+
+@cli.command()
+@click.pass_context
+def listen(ctx: click.Context) -> int:
+    """A local receiver that decrypts or verifies deliveries and acknowledges them."""
+    from reconciler.commands._pending import not_yet
+
+    return not_yet("listen")
+
+
+def _write_bug_log() -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "webhooks"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        base = Path(tempfile.gettempdir())
+    log = base / f"crash-{stamp}-{os.getpid()}.log"
+    log.write_text(f"webhooks {__version__}\nargv: {sys.argv[:2]}\n\n{traceback.format_exc()}")
+    return log
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: the single place where exceptions become exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv)
+    try:
+        rv: Any = cli.main(args=argv, prog_name="webhooks", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except ReconcilerError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # the last line of defence: a bug, not a user error
+        if debug:
+            traceback.print_exc()
+        log = _write_bug_log()
+        click.echo(
+            f"Internal error ({type(exc).__name__}): this is a bug in webhooks. "
+            f"Details were written to {log}",
+            err=True,
+        )
+        return EXIT_BUG
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
