@@ -1,0 +1,192 @@
+"""Domain objects shared by config, validate, plan and apply."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from reconciler.errors import Problem, ProviderError
+
+WebhookType = Literal["url", "email"]
+DeliveryFormat = Literal["sibs", "standard-webhooks"]
+
+WEBHOOK_TYPES: tuple[str, ...] = ("url", "email")
+DELIVERY_FORMATS: tuple[str, ...] = ("sibs", "standard-webhooks")
+
+# The SIBS Backoffice catalogue of notification types (code -> label). The backoffice
+# is the authority at run time; this copy serves `validate --offline` and the schema.
+NOTIFICATION_TYPES: dict[str, str] = {
+    "mbway": "MB WAY",
+    "mb-reference": "MB Reference",
+    "key-enter-token": "Key Enter / Token",
+    "qr-code": "QR Code / QR Code Express",
+    "authorised-payment": "Authorised Payment",
+    "xpay": "XPAY",
+}
+
+FINGERPRINT_PREFIX = "sha256:"
+
+
+def secret_fingerprint(secret: str) -> str:
+    """The public fingerprint of a secret: the backoffice computes the same.
+
+    Domain-separated SHA-256, truncated to 64 bits: enough to tell two secrets apart,
+    shown in plans and API responses in place of the secret itself.
+    """
+    digest = hashlib.sha256(b"webhooks-reconciler/secret/v1\x00" + secret.encode()).hexdigest()
+    return FINGERPRINT_PREFIX + digest[:16]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret value from ``${env:NAME}`` or ``${file:PATH}``; never printed.
+
+    ``value`` is None when the source was not available (``validate`` without secrets).
+    """
+
+    source: str
+    value: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def fingerprint(self) -> str | None:
+        return secret_fingerprint(self.value) if self.value is not None else None
+
+    def __str__(self) -> str:
+        return "(sensitive)"
+
+    def __repr__(self) -> str:
+        return f"Secret(source={self.source!r})"
+
+
+@dataclass(frozen=True)
+class WebhookSpec:
+    """One webhook as the config declares it, defaults merged."""
+
+    name: str
+    type: WebhookType
+    application: str
+    notifications: tuple[str, ...]
+    url: str | None = None
+    email: str | None = None
+    secret: Secret | None = None
+    support_email: str | None = None
+    format: DeliveryFormat = "sibs"
+    enabled: bool = True
+    description: str = ""
+    prevent_destroy: bool = False
+    test_on_apply: bool = False
+    line: int = 0  # where the webhook's block starts in the config, for messages
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded, validated ``webhooks.yaml``."""
+
+    path: Path
+    version: int
+    owner: str
+    webhooks: dict[str, WebhookSpec]
+    digest: str  # sha256 of the file's bytes, recorded in saved plans
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the backoffice knows of one merchant: the names a config may refer to."""
+
+    notification_types: dict[str, str]
+    stores: frozenset[str]
+    terminals: dict[str, str]  # terminal id -> store code
+    credentials: dict[str, str]  # client id -> terminal id
+
+    @classmethod
+    def offline(cls) -> Catalog:
+        return cls(dict(NOTIFICATION_TYPES), frozenset(), {}, {})
+
+
+# Labels the reconciler writes on the webhooks it manages (see DESIGN.md, "Plan").
+MANAGER = "webhooks-reconciler"
+LABEL_MANAGED_BY = "managed-by"
+LABEL_OWNER = "owner"
+LABEL_PREVENT_DESTROY = "prevent-destroy"
+
+
+@dataclass(frozen=True)
+class RemoteWebhook:
+    """One webhook as the backoffice returns it; never carries the secret itself."""
+
+    id: str
+    name: str
+    type: str
+    url: str | None
+    email: str | None
+    application: str
+    notifications: tuple[str, ...]
+    support_email: str | None = None
+    format: str = "sibs"
+    enabled: bool = True
+    description: str = ""
+    secret_fingerprint: str | None = None
+    labels: dict[str, str] = field(default_factory=dict, hash=False)
+    version: int = 1
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> RemoteWebhook:
+        """Build from the API's JSON (or the service's dict); a malformed one is a ProviderError."""
+        try:
+            labels = d.get("labels") or {}
+            return cls(
+                id=str(d["id"]),
+                name=str(d["name"]),
+                type=str(d["type"]),
+                url=d.get("url"),
+                email=d.get("email"),
+                application=str(d["application"]),
+                notifications=tuple(str(n) for n in d.get("notifications") or ()),
+                support_email=d.get("support_email"),
+                format=str(d.get("format") or "sibs"),
+                enabled=bool(d.get("enabled", True)),
+                description=str(d.get("description") or ""),
+                secret_fingerprint=d.get("secret_fingerprint"),
+                labels={str(k): str(v) for k, v in dict(labels).items()},
+                version=int(d.get("version", 1)),
+                created_at=str(d.get("created_at") or ""),
+                updated_at=str(d.get("updated_at") or ""),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            ident = (d.get("name") or d.get("id")) if isinstance(d, dict) else None
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            label = f" {ident!r}" if ident else ""
+            raise ProviderError(
+                f"the backoffice returned a malformed webhook{label}: {what}"
+            ) from None
+
+    @property
+    def owner(self) -> str | None:
+        return self.labels.get(LABEL_OWNER) or None
+
+    @property
+    def managed(self) -> bool:
+        """Created by a webhooks-reconciler config (both labels present)."""
+        return self.labels.get(LABEL_MANAGED_BY) == MANAGER and self.owner is not None
+
+    @property
+    def prevent_destroy(self) -> bool:
+        return self.labels.get(LABEL_PREVENT_DESTROY) == "true"
+
+    def __repr__(self) -> str:
+        # The URL may carry a password (userinfo): the repr never shows it.
+        from urllib.parse import urlsplit
+
+        target = self.email
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            target = f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+        return (
+            f"RemoteWebhook(id={self.id!r}, name={self.name!r}, type={self.type!r}, "
+            f"target={target!r}, version={self.version})"
+        )
