@@ -1,0 +1,224 @@
+"""One canonical form for both sides of the plan, so that equal webhooks compare equal.
+
+The config and the backoffice may spell the same webhook differently: notification
+lists in another order or with repeats, ``HTTPS://API.Shop.example:443`` for
+``https://api.shop.example/``, ``None`` for ``""``. Both sides go through the
+functions here into a flat ``State`` tuple; the planner compares those with ``==``
+(cheap, done in C) and explains only the pairs that differ.
+
+URLs are parsed by hand rather than with ``urllib.parse.urlsplit``: the split is
+simple for the http(s) URLs a webhook can have, and the common, already canonical
+URL is recognised by one regex match, several times faster than ``urlsplit``; that
+matters when 10,000 unchanged pairs must plan in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from reconciler.model import (
+    LABEL_MANAGED_BY,
+    LABEL_OWNER,
+    LABEL_PREVENT_DESTROY,
+    MANAGER,
+    RemoteWebhook,
+    WebhookSpec,
+)
+
+# The compared fields, in the order plans show them. ``type`` is compared too, but a
+# type change is a replace, not a field update. ``managed_by`` and ``owner`` are the
+# reconciler's labels; other labels on a webhook belong to someone else and are kept.
+FIELDS: tuple[str, ...] = (
+    "type",
+    "url",
+    "email",
+    "application",
+    "notifications",
+    "support_email",
+    "format",
+    "enabled",
+    "description",
+    "secret",
+    "prevent_destroy",
+    "managed_by",
+    "owner",
+)
+
+State = tuple[object, ...]
+"""A webhook in canonical form: one value per FIELDS entry (``secret`` is a fingerprint).
+
+A tuple rather than a dict: building and comparing it is several times cheaper, and
+unchanged pairs (the common case) are only ever built and compared.
+"""
+TYPE = FIELDS.index("type")
+
+_DEFAULT_PORTS = {"https": "443", "http": "80"}
+_URL_FINGERPRINT_SALT = b"webhooks-reconciler/url/v1"
+# Iterated so that a weak password inside a URL can't be cheaply guessed back from a
+# plan file; ~6 ms each, paid only for changed URLs that carry credentials.
+_URL_FINGERPRINT_ROUNDS = 20_000
+# Already canonical: lower-case http(s) scheme and host, no userinfo, no port, a path.
+_CANONICAL_URL = re.compile(r"https?://[a-z0-9.-]+/")
+
+
+def as_dict(state: State) -> dict[str, object]:
+    """The state keyed by field name, for explaining a difference."""
+    return dict(zip(FIELDS, state, strict=True))
+
+
+def _split_url(url: str) -> tuple[str, str, str, str, str] | None:
+    """``(scheme, "user:pass@" or "", host, port, rest)``, or None if not ``scheme://...``."""
+    sep = url.find("://")
+    if sep <= 0:
+        return None
+    scheme, after = url[:sep], url[sep + 3 :]
+    end = len(after)
+    for ch in "/?#":
+        i = after.find(ch, 0, end)
+        if i != -1:
+            end = i
+    authority, rest = after[:end], after[end:]
+    userinfo, at, hostport = authority.rpartition("@")
+    close = hostport.find("]") if hostport.startswith("[") else -1
+    if close != -1:  # an IPv6 literal keeps its colons
+        host, port = hostport[: close + 1], hostport[close + 2 :]
+    else:
+        host, _, port = hostport.partition(":")
+    return scheme, userinfo + at, host, port, rest
+
+
+def normalize_url(url: str | None) -> str | None:
+    """Scheme and host lower-cased, the default port dropped, an empty path made ``/``.
+
+    The path, query and userinfo keep their case: servers may treat them as case-sensitive.
+    """
+    if not url:
+        return None
+    if _CANONICAL_URL.match(url) is not None and not url[-1].isspace():
+        return url  # the common case, decided without splitting
+    url = url.strip()
+    if not url:
+        return None
+    parts = _split_url(url)
+    if parts is None:
+        return url  # not a URL the planner understands: compare it as written
+    scheme, userinfo, host, port, rest = parts
+    scheme = scheme.lower()
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = ""
+    if scheme in _DEFAULT_PORTS and (not rest or rest[0] in "?#"):
+        rest = "/" + rest
+    return f"{scheme}://{userinfo}{host.lower()}{':' + port if port else ''}{rest}"
+
+
+def url_has_credentials(url: str | None) -> bool:
+    """True when the URL carries userinfo (``user[:password]@``)."""
+    if not url or "@" not in url:
+        return False
+    parts = _split_url(url)
+    return parts is not None and parts[1] != ""
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (or a bare user, often a token) replaced by ``***``."""
+    parts = _split_url(url)
+    if parts is None or not parts[1]:
+        return url
+    scheme, userinfo, host, port, rest = parts
+    user, colon, _ = userinfo[:-1].partition(":")
+    shown = f"{user}:***" if colon and user else "***"
+    return f"{scheme}://{shown}@{host}{':' + port if port else ''}{rest}"
+
+
+@lru_cache(maxsize=1024)
+def url_fingerprint(url: str) -> str:
+    """A fingerprint of a URL with credentials, stored in plans in place of the URL."""
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", url.encode(), _URL_FINGERPRINT_SALT, _URL_FINGERPRINT_ROUNDS
+    )
+    return "sha256:" + digest.hex()[:16]
+
+
+def normalize_email(address: str | None) -> str | None:
+    """Domain lower-cased (the local part is the receiver's business); blank is None."""
+    if not address:
+        return None
+    if address.islower() and not address[0].isspace() and not address[-1].isspace():
+        return address  # the common case
+    address = address.strip()
+    if not address:
+        return None
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    lowered = domain.lower()
+    return address if lowered == domain else f"{local}@{lowered}"
+
+
+def normalize_notifications(items: Iterable[str]) -> tuple[str, ...]:
+    """A set, as a sorted tuple."""
+    return tuple(sorted(set(items)))
+
+
+def desired_state(spec: WebhookSpec, owner: str, *, current_secret: str | None = None) -> State:
+    """The config's side. A spec without a secret value keeps ``current_secret`` as it is."""
+    secret = spec.secret
+    fingerprint = secret.fingerprint if secret is not None else None
+    return (  # in FIELDS order
+        spec.type,
+        normalize_url(spec.url),
+        normalize_email(spec.email),
+        spec.application.strip(),
+        normalize_notifications(spec.notifications),
+        normalize_email(spec.support_email),
+        (spec.format or "sibs") if spec.type == "url" else None,  # e-mail has no format
+        bool(spec.enabled),
+        spec.description or "",
+        fingerprint if fingerprint is not None else current_secret,
+        bool(spec.prevent_destroy),
+        MANAGER,
+        owner,
+    )
+
+
+def actual_state(remote: RemoteWebhook) -> State:
+    """The backoffice's side."""
+    labels = remote.labels
+    return (  # in FIELDS order
+        remote.type,
+        normalize_url(remote.url),
+        normalize_email(remote.email),
+        remote.application.strip(),
+        normalize_notifications(remote.notifications),
+        normalize_email(remote.support_email),
+        (remote.format or "sibs") if remote.type == "url" else None,
+        bool(remote.enabled),
+        remote.description or "",
+        remote.secret_fingerprint or None,
+        # Only "true" protects; any other value reads as absent, so it is no diff.
+        labels.get(LABEL_PREVENT_DESTROY) == "true",
+        labels.get(LABEL_MANAGED_BY) or None,
+        labels.get(LABEL_OWNER) or None,
+    )
+
+
+def desired_labels(
+    owner: str, prevent_destroy: bool, existing: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The full label map to send: others' labels kept, the reconciler's set as wanted.
+
+    A PATCH replaces the whole map, so apply sends this rather than the three keys alone.
+    """
+    labels = {
+        k: v
+        for k, v in (existing or {}).items()
+        if k not in (LABEL_MANAGED_BY, LABEL_OWNER, LABEL_PREVENT_DESTROY)
+    }
+    labels[LABEL_MANAGED_BY] = MANAGER
+    labels[LABEL_OWNER] = owner
+    if prevent_destroy:
+        labels[LABEL_PREVENT_DESTROY] = "true"
+    return labels

@@ -1,0 +1,243 @@
+"""Saved plans (``webhooks plan --out``): write, read back, and check before apply.
+
+A plan file is the JSON rendering of a plan (``schemas/plan.schema.json``), so it holds
+no secret: secrets and URLs with credentials are stored as fingerprints. Apply therefore
+re-reads the config (secrets from env or files), re-plans against a fresh fetch, and
+accepts the saved plan only if
+
+- every change's precondition still holds (``check_stale``: the remote ``id`` and
+  ``version`` it saw, or that the name is still absent), and
+- the fresh plan makes the same changes (``compare``): same actions, same values, same
+  secret and URL fingerprints. A rotated secret or an edited config shows up here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+import reconciler
+from reconciler.errors import PlanError
+from reconciler.model import RemoteWebhook
+from reconciler.plan import FORMAT_VERSION, Plan, PlanOptions
+from reconciler.render.json_ import render_json
+
+SCHEMA_NAME = "plan.schema.json"
+MAX_SCHEMA_ERRORS = 10
+
+
+class InvalidPlanFile(PlanError):
+    """A plan file that can't be read, is not a plan, or is not valid."""
+
+
+@dataclass(frozen=True)
+class SavedChange:
+    """One change of a saved plan, with what apply must find and send."""
+
+    action: str
+    name: str
+    precondition: dict[str, Any]  # {"absent": true} or {"id": ..., "version": ...}
+    data: dict[str, Any]
+
+    @property
+    def absent(self) -> bool:
+        return bool(self.precondition.get("absent"))
+
+    @property
+    def expected_id(self) -> str | None:
+        return self.precondition.get("id")
+
+    @property
+    def expected_version(self) -> int | None:
+        return self.precondition.get("version")
+
+    @property
+    def secret_fingerprint(self) -> str | None:
+        """The fingerprint of the config's secret this change sends, or None if it sends none.
+
+        Only a secret from the config has a ``source``; one the backoffice keeps has not.
+        """
+        after = self.data.get("after") or {}
+        secret = after.get("secret")
+        if isinstance(secret, dict) and "source" in secret:
+            return str(secret["fingerprint"])
+        return None
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file as read back: validated, with the options it was made with."""
+
+    path: Path
+    config_digest: str
+    owner: str
+    options: PlanOptions
+    safe: bool
+    changes: tuple[SavedChange, ...]
+    data: dict[str, Any]
+
+    def expected_secrets(self) -> dict[str, str]:
+        """Webhook name -> fingerprint of each secret the plan sends from the config."""
+        return {c.name: fp for c in self.changes if (fp := c.secret_fingerprint) is not None}
+
+
+def schema_path() -> Path:
+    """Where ``plan.schema.json`` lives (inside the package, or the repository's schemas/)."""
+    packaged = Path(reconciler.__file__).parent / "schemas" / SCHEMA_NAME
+    if packaged.exists():
+        return packaged
+    return Path(reconciler.__file__).resolve().parent.parent / "schemas" / SCHEMA_NAME
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def save(plan: Plan, path: Path | str) -> None:
+    """Write the plan file atomically (a temp file beside it, then a rename)."""
+    path = Path(path)
+    text = render_json(plan)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot write the plan file: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # mkstemp made it 0600: harmless, as the plan holds no secret
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise PlanError(f"{path}: cannot write the plan file: {exc.strerror}") from None
+        raise
+
+
+def load(path: Path | str) -> SavedPlan:
+    """Read and validate a plan file; any problem is an ``InvalidPlanFile`` naming it."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidPlanFile(f"{path}: cannot read the plan file: {exc.strerror}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidPlanFile(f"{path}: not a plan file (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidPlanFile(
+            f"{path}:{exc.lineno}:{exc.colno}: not a plan file (invalid JSON: {exc.msg})"
+        ) from None
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise InvalidPlanFile(
+            f"{path}: not a webhooks-reconciler plan file (no format_version); "
+            "make one with `webhooks plan --out FILE`"
+        )
+    if data["format_version"] != FORMAT_VERSION:
+        raise InvalidPlanFile(
+            f"{path}: plan format_version {data['format_version']!r} is not supported "
+            f"(this webhooks reads {FORMAT_VERSION!r}); make the plan again with this version"
+        )
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
+    if errors:
+        lines = [f"  at {e.json_path}: {_shorten(e.message)}" for e in errors[:MAX_SCHEMA_ERRORS]]
+        if len(errors) > MAX_SCHEMA_ERRORS:
+            lines.append(f"  ... and {len(errors) - MAX_SCHEMA_ERRORS} more")
+        raise InvalidPlanFile(f"{path}: invalid plan file:\n" + "\n".join(lines))
+    options = data["options"]
+    return SavedPlan(
+        path=path,
+        config_digest=data["config_digest"],
+        owner=data["owner"],
+        options=PlanOptions(frozenset(options["targets"]), options["adopt"], options["force"]),
+        safe=data["safe"],
+        changes=tuple(
+            SavedChange(c["action"], c["name"], c["precondition"], c) for c in data["changes"]
+        ),
+        data=data,
+    )
+
+
+def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook]) -> list[str]:
+    """Why the saved plan no longer fits the backoffice (empty when every precondition holds)."""
+    remotes = {r.name: r for r in actual}
+    reasons = []
+    for change in saved.changes:
+        remote = remotes.get(change.name)
+        if change.absent:
+            if remote is not None:
+                reasons.append(
+                    f"{change.name}: the plan creates it, but a webhook of that name "
+                    f"exists now ({remote.id}, version {remote.version})"
+                )
+            continue
+        seen = f"{change.expected_id} at version {change.expected_version}"
+        if remote is None:
+            reasons.append(f"{change.name}: the plan saw {seen}; it no longer exists")
+        elif remote.id != change.expected_id:
+            reasons.append(
+                f"{change.name}: the plan saw {seen}; it was deleted and re-created "
+                f"since ({remote.id})"
+            )
+        elif remote.version != change.expected_version:
+            reasons.append(
+                f"{change.name}: changed since the plan "
+                f"(version {change.expected_version} -> {remote.version})"
+            )
+    return reasons
+
+
+def compare(saved: SavedPlan, plan: Plan) -> list[str]:
+    """How a fresh plan (same config, same options) differs from the saved one."""
+    reasons = []
+    if plan.config_digest != saved.config_digest:
+        reasons.append("the config file changed since the plan was made")
+    if plan.owner != saved.owner:
+        reasons.append(f'the owner is now "{plan.owner}", the plan was for "{saved.owner}"')
+    before = {c.name: c.data for c in saved.changes}
+    now = {c.name: c.data for c in plan.changes}
+    for name in sorted(before.keys() | now.keys()):
+        old, new = before.get(name), now.get(name)
+        if old == new:
+            continue
+        if new is None:
+            assert old is not None
+            reasons.append(f"{name}: the plan would {old['action']} it; that is no longer needed")
+        elif old is None:
+            reasons.append(f"{name}: now needs a {new['action']}, which the plan does not hold")
+        elif old["action"] != new["action"]:
+            reasons.append(
+                f"{name}: the plan would {old['action']} it, now it needs a {new['action']}"
+            )
+        else:
+            fields = _differing(old, new)
+            reasons.append(f"{name}: the planned {new['action']} differs now ({fields})")
+    return reasons
+
+
+def _differing(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Which values differ, by field name (no value is shown: some are fingerprints)."""
+    names = []
+    for side in ("before", "after"):
+        a, b = old.get(side) or {}, new.get(side) or {}
+        names += [k for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+    if old.get("precondition") != new.get("precondition"):
+        names.append("precondition")
+    return ", ".join(dict.fromkeys(names)) or "details"
+
+
+def _shorten(message: str, limit: int = 200) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."

@@ -1,0 +1,99 @@
+"""The plan for people at a terminal: Terraform-like, coloured with rich or plain."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.plan import Action, Change, Plan, UnsafeReason
+from reconciler.render.common import SYMBOLS, by_owner, describe, format_value, verb, view_items
+
+STYLES: dict[str, str] = {
+    "create": "green",
+    "update": "yellow",
+    "adopt": "cyan",
+    "replace": "magenta",
+    "delete": "red",
+}
+INDENT = "    "
+
+
+def render_text(plan: Plan, *, color: bool) -> str:
+    """The whole plan as text; ANSI colours only when ``color``."""
+    sections: list[Text] = []
+    if plan.changes:
+        head = Text(f'Webhooks plan for owner "{plan.owner}":\n', style="bold")
+        sections.append(head)
+        for change in plan.changes:
+            sections.append(_change(change))
+    if plan.foreign:
+        groups = ", ".join(f"{o} ({len(n)})" for o, n in by_owner(plan.foreign).items())
+        sections.append(Text(f"Left alone, owned by other owners: {groups}.\n", style="dim"))
+    blocking = [r for r in plan.reasons if not r.overridden]
+    forced = [r for r in plan.reasons if r.overridden]
+    if blocking:
+        sections.append(_box("Error: this plan is unsafe and cannot be applied", blocking,
+                             "bold red", hints=True))
+    if forced:
+        sections.append(_box("Warning: allowed by --force", forced, "bold yellow", hints=False))
+    sections.append(Text(plan.summary_line() + "\n", style="bold"))
+    out = Text("\n").join(sections)
+    if not color:
+        return out.plain
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=True, color_system="standard", soft_wrap=True,
+        highlight=False, emoji=False, markup=False, width=200,
+    )
+    console.print(out, end="")
+    return buffer.getvalue()
+
+
+def _change(change: Change) -> Text:
+    out = Text()
+    name = verb(change)
+    style = STYLES[name]
+    symbol = SYMBOLS[change.action]
+    out.append(f"  {symbol} {name} ", style=style)
+    out.append(change.name, style=f"bold {style}")
+    out.append(f" ({_type(change)})")
+    if change.adopt:
+        whose = f'owned by "{change.adopted_from}"' if change.adopted_from else "unmanaged"
+        out.append(f", {whose} until now")
+    if change.protected:
+        out.append("  [blocked: prevent_destroy]", style="bold red")
+    out.append("\n")
+    if change.action in (Action.CREATE, Action.DELETE):
+        items = [(k, format_value(v)) for k, v in view_items(change)]
+        mark = "+" if change.action is Action.CREATE else "-"
+    else:
+        items = [(fc.field, describe(fc)) for fc in change.fields]
+        mark = "~"
+    width = max((len(k) for k, _ in items), default=0) + 1
+    for key, text in items:
+        out.append(f"{INDENT}{mark} ", style=style)
+        out.append(f"{key + ':':<{width}} {text}\n")
+    return out
+
+
+def _type(change: Change) -> str:
+    if change.action is Action.REPLACE:
+        assert change.before is not None and change.after is not None
+        return f"{change.before['type']} -> {change.after['type']}"
+    return change.type
+
+
+def _box(title: str, reasons: list[UnsafeReason], style: str, *, hints: bool) -> Text:
+    out = Text()
+    out.append("╷\n│ ", style=style)
+    out.append(title + "\n", style=style)
+    for reason in reasons:
+        out.append("│\n│ ", style=style)
+        out.append(f"- {reason.message}.\n")
+        if hints:
+            out.append("│ ", style=style)
+            out.append(f"  {reason.hint}\n")
+    out.append("╵\n", style=style)
+    return out
