@@ -1,0 +1,257 @@
+"""The REST API (FastAPI): HTTP in, ``Backoffice`` calls, HTTP out. No rules live here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response, Security
+from fastapi.openapi.utils import get_openapi
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from backoffice import models
+from backoffice.auth import MANAGE, READ, Principal
+from backoffice.errors import BadRequest, Invalid, PreconditionFailed, Unauthorized
+from backoffice.problems import (
+    PROBLEM_JSON,
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    install_problem_handlers,
+)
+from backoffice.service import Backoffice
+
+MAX_BODY_BYTES = 1 << 20
+API_VERSION = "1.0.0"
+
+_DESCRIPTIONS = {
+    400: "Malformed request (If-Match, body encoding)",
+    401: "Missing or invalid bearer token",
+    403: "The token lacks the permission",
+    404: "No such webhook for this merchant",
+    409: "A webhook of that name exists",
+    412: "If-Match does not match the current version",
+    413: "The request body is over 1 MiB",
+    422: "The request breaks a rule (the detail names the field)",
+    503: "The database is busy; retry after Retry-After seconds",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    503: {"Retry-After": {"schema": {"type": "string"}}},
+}
+_ETAG = {"ETag": {"description": 'The webhook\'s version, e.g. "3"', "schema": {"type": "string"}}}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": models.Problem, "description": _DESCRIPTIONS[code],
+                   **({"headers": _HEADERS[code]} if code in _HEADERS else {})}
+            for code in codes}
+
+
+def etag(webhook: dict[str, Any]) -> str:
+    return f'"{webhook["version"]}"'
+
+
+def parse_if_match(value: str | None) -> list[int] | None:
+    """The versions an If-Match names; None for no precondition (absent or ``*``).
+
+    Weak tags (``W/"3"``) are accepted as their strong version; a quoted tag that is
+    not a version number matches nothing, so it fails with 412 as RFC 9110 says.
+    """
+    if value is None or value.strip() == "*":
+        return None
+    versions = []
+    for part in value.split(","):
+        tag = part.strip().removeprefix("W/")
+        if len(tag) < 2 or tag[0] != '"' or tag[-1] != '"':
+            raise BadRequest('If-Match must be an entity tag such as "3" (the ETag of a GET)')
+        inner = tag[1:-1]
+        if inner.isascii() and inner.isdigit() and len(inner) <= 18:
+            versions.append(int(inner))
+    return versions
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, null]`` -> X: a query or header value is absent or text, never null."""
+    branches = schema.get("anyOf")
+    if not branches:
+        return schema
+    kept = [b for b in branches if b.get("type") != "null"]
+    if len(kept) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**kept[0], **rest}
+
+
+class BackofficeAPI(FastAPI):
+    """FastAPI whose OpenAPI document says what goes over the wire: errors are
+    application/problem+json, and optional parameters are absent rather than null."""
+
+    def openapi(self) -> dict[str, Any]:
+        if not self.openapi_schema:
+            schema = get_openapi(title=self.title, version=self.version,
+                                 description=self.description, routes=self.routes)
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for parameter in operation.get("parameters", []):
+                        parameter["schema"] = _not_null(parameter["schema"])
+                    for code, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if code.isdigit() and int(code) >= 400 and "application/json" in content:
+                            response["content"] = {PROBLEM_JSON: content["application/json"]}
+            self.openapi_schema = schema
+        return self.openapi_schema
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API token (webhooks token create).")
+
+
+async def _backoffice(request: Request) -> Backoffice:
+    # async: no blocking here, so no hop to the thread pool
+    return cast(Backoffice, request.app.state.backoffice)
+
+
+Office = Annotated[Backoffice, Depends(_backoffice)]
+
+
+def _reader(
+    office: Office,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
+    principal = office.authenticate(credentials.credentials)
+    principal.require(READ)
+    return principal
+
+
+async def _manager(principal: Annotated[Principal, Depends(_reader)]) -> Principal:
+    principal.require(MANAGE)
+    return principal
+
+
+Reader = Annotated[Principal, Depends(_reader)]
+Manager = Annotated[Principal, Depends(_manager)]
+WebhookId = Annotated[str, Path(min_length=1, max_length=64)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=1000)]
+
+
+def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
+                      header: str | None) -> int | None:
+    versions = parse_if_match(header)
+    if versions is None or len(versions) == 1:
+        return None if versions is None else versions[0]
+    # Several tags, or none naming a version: match any. The service checks again
+    # inside its transaction, so a change in between still fails with 412.
+    current = int(office.get_webhook(principal.merchant_id, webhook_id)["version"])
+    if current in versions:
+        return current
+    raise PreconditionFailed(f"the webhook is at version {current}, which If-Match does not "
+                             "name: it changed since it was read; read it again and retry")
+
+
+router = APIRouter()
+
+
+@router.get("/healthz", response_model=models.Health, tags=["health"], responses=_errors(503))
+def healthz(office: Office) -> dict[str, str]:
+    """Liveness and database reachability; needs no token."""
+    office.ping()
+    return {"status": "ok"}
+
+
+@router.get("/v1/webhooks", response_model=models.WebhookPage, tags=["webhooks"],
+            responses=_errors(401, 422, 503))
+def list_webhooks(office: Office, principal: Reader, request: Request,
+                  query: Annotated[models.ListQuery, Query()]) -> dict[str, Any]:
+    """The Webhooks list with the Backoffice's four filters, in pages."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
+        # FastAPI would keep one of them; which one the client meant is unknowable.
+        raise Invalid(f"query.{repeated[0]}: give this parameter once")
+    page = office.list_webhooks(principal.merchant_id, **query.model_dump())
+    return {"data": page.data, "next_cursor": page.next_cursor}
+
+
+@router.post("/v1/webhooks", status_code=201, response_model=models.Webhook, tags=["webhooks"],
+             responses={201: {"headers": {**_ETAG, "Location": {"schema": {"type": "string"}}}},
+                        **_errors(400, 401, 403, 409, 413, 422, 503)})
+def create_webhook(
+    office: Office, principal: Manager, body: models.WebhookCreate, response: Response,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", min_length=1, max_length=255,
+        description="Repeat with the same body to get the first result back")] = None,
+) -> dict[str, Any]:
+    """Create a webhook (needs webhooks:manage)."""
+    created = office.create_webhook(
+        principal.merchant_id, body.model_dump(exclude_unset=True),
+        idempotency_key=idempotency_key)
+    response.headers["ETag"] = etag(created)
+    response.headers["Location"] = f"/v1/webhooks/{created['id']}"
+    return created
+
+
+@router.get("/v1/webhooks/{webhook_id}", response_model=models.Webhook, tags=["webhooks"],
+            responses={200: {"headers": _ETAG}, **_errors(401, 404, 422, 503)})
+def get_webhook(office: Office, principal: Reader, webhook_id: WebhookId,
+                response: Response) -> dict[str, Any]:
+    """One webhook, with its version as ETag."""
+    found = office.get_webhook(principal.merchant_id, webhook_id)
+    response.headers["ETag"] = etag(found)
+    return found
+
+
+@router.patch("/v1/webhooks/{webhook_id}", response_model=models.Webhook, tags=["webhooks"],
+              responses={200: {"headers": _ETAG},
+                         **_errors(400, 401, 403, 404, 412, 413, 422, 503)})
+def update_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
+                   body: models.WebhookPatch, response: Response,
+                   if_match: IfMatch = None) -> dict[str, Any]:
+    """Change some fields (needs webhooks:manage); If-Match guards against lost updates."""
+    version = _if_match_version(office, principal, webhook_id, if_match)
+    updated = office.update_webhook(principal.merchant_id, webhook_id,
+                                    body.model_dump(exclude_unset=True), if_match=version)
+    response.headers["ETag"] = etag(updated)
+    return updated
+
+
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204, response_class=Response,
+               tags=["webhooks"], responses=_errors(400, 401, 403, 404, 412, 422, 503))
+def delete_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
+                   if_match: IfMatch = None) -> Response:
+    """Delete a webhook (needs webhooks:manage)."""
+    version = _if_match_version(office, principal, webhook_id, if_match)
+    office.delete_webhook(principal.merchant_id, webhook_id, if_match=version)
+    return Response(status_code=204)
+
+
+@router.get("/v1/catalog", response_model=models.Catalog, tags=["catalog"],
+            responses=_errors(401, 503))
+def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
+    """Notification types, and the merchant's stores, terminals and credentials."""
+    return office.catalog(principal.merchant_id)
+
+
+# --- Later endpoints go here (not implemented yet) ----------------------------------------
+# POST /v1/webhooks/{webhook_id}/test        test-fire a URL webhook (webhooks:manage)
+# GET  /v1/webhooks/{webhook_id}/deliveries  the delivery log (webhooks:read)
+# POST /v1/notifications                     emit a payment notification (webhooks:manage)
+# --------------------------------------------------------------------------------------------
+
+
+def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The backoffice's HTTP API over ``backoffice`` (which the caller opens and closes)."""
+    app = BackofficeAPI(
+        title="Webhooks backoffice",
+        version=API_VERSION,
+        description=(
+            "The Webhooks menu of a payment gateway backoffice, modelled on the SIBS "
+            "Payment Gateway Backoffice. Authenticate with `Authorization: Bearer <token>` "
+            "(`webhooks token create`). Errors are RFC 9457 application/problem+json."
+        ),
+        docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+    )
+    app.state.backoffice = backoffice
+    install_problem_handlers(app)
+    app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)  # added last: outermost, so it sees every status
+    return app

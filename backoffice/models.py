@@ -1,0 +1,165 @@
+"""The API's request and response bodies (pydantic), which /openapi.json publishes.
+
+Requests forbid unknown fields and bound every string, list and map, so hostile
+bodies fail validation (422) before any rule runs; the service then applies the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from backoffice import rules
+
+NotificationCode = Literal[
+    "mbway", "mb-reference", "key-enter-token", "qr-code", "authorised-payment", "xpay",
+]
+WebhookType = Literal["url", "email"]
+DeliveryFormat = Literal["sibs", "standard-webhooks"]
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=63,
+                                        pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=rules.MAX_URL)]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=rules.MAX_EMAIL)]
+Application = Annotated[str, StringConstraints(
+    min_length=1, max_length=64,
+    pattern=r"^(merchant|(store|terminal):[A-Za-z0-9][A-Za-z0-9._-]{0,31})$",
+)]
+Notifications = Annotated[list[NotificationCode], Field(min_length=1, max_length=64)]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=rules.MAX_SECRET),
+                   Field(json_schema_extra={"writeOnly": True})]
+Description = Annotated[str, StringConstraints(max_length=rules.MAX_DESCRIPTION)]
+LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9./-]{0,62}$")]
+LabelValue = Annotated[str, StringConstraints(max_length=rules.MAX_LABEL_VALUE)]
+Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=rules.MAX_LABELS)]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ListQuery(BaseModel):
+    """The list's query: the Backoffice's four filters and paging. An unknown parameter
+    is a 422, so a misspelt filter never silently lists everything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    credential: str | None = Field(
+        default=None, max_length=64, description="Webhooks covering this credential's terminal")
+    notification: NotificationCode | None = Field(
+        default=None, description="Webhooks subscribed to this notification type")
+    type: WebhookType | None = None
+    webhook: str | None = Field(
+        default=None, max_length=rules.MAX_SEARCH, description="Text in the URL or e-mail")
+    limit: int = Field(default=100, ge=1, le=1000)
+    cursor: str | None = Field(
+        default=None, max_length=64, description="next_cursor of the previous page")
+
+
+class WebhookCreate(_Request):
+    """A new webhook: the six steps of the Backoffice's Create webhook form."""
+
+    name: Name
+    type: WebhookType
+    url: Url | None = None
+    email: Email | None = None
+    application: Application
+    notifications: Notifications
+    secret: Secret | None = Field(
+        default=None, description="Write-only; generated when omitted (url webhooks only).")
+    support_email: Email | None = None
+    format: DeliveryFormat | None = Field(
+        default=None, description="url webhooks only; default sibs.")
+    enabled: bool = True
+    description: Description = ""
+    labels: Labels = Field(default_factory=dict)
+
+
+class WebhookPatch(_Request):
+    """Any subset of the changeable fields; ``labels`` replaces the whole map."""
+
+    url: Url | None = None
+    email: Email | None = None
+    application: Application | None = None
+    notifications: Notifications | None = None
+    secret: Secret | None = Field(default=None, description="Write-only; omit to keep it.")
+    support_email: Email | None = None
+    format: DeliveryFormat | None = None
+    enabled: bool | None = None
+    description: Description | None = None
+    labels: Labels | None = None
+
+
+class Webhook(BaseModel):
+    """A webhook as the backoffice returns it: the secret only as a fingerprint."""
+
+    id: str
+    name: str
+    type: WebhookType
+    url: str | None
+    email: str | None
+    application: str
+    notifications: list[NotificationCode]
+    support_email: str | None
+    format: DeliveryFormat | None
+    enabled: bool
+    description: str
+    secret_fingerprint: str | None = Field(pattern=r"^sha256:[0-9a-f]{16}$")
+    labels: dict[str, str]
+    version: int = Field(ge=1)
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class WebhookPage(BaseModel):
+    data: list[Webhook]
+    next_cursor: str | None
+
+
+class NotificationType(BaseModel):
+    code: NotificationCode
+    label: str
+
+
+class Store(BaseModel):
+    code: str
+    name: str
+
+
+class Terminal(BaseModel):
+    id: str
+    store: str
+
+
+class Credential(BaseModel):
+    client_id: str
+    terminal: str
+
+
+class Catalog(BaseModel):
+    notification_types: list[NotificationType]
+    stores: list[Store]
+    terminals: list[Terminal]
+    credentials: list[Credential]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail, served as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="Each invalid field, for request validation errors.")

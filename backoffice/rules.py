@@ -1,0 +1,217 @@
+"""Field rules for webhook bodies: pure checks with no database, used by the service.
+
+Each check takes the raw value (from JSON or an in-process caller) and returns it
+typed, or raises ``Invalid`` with a detail that names the field and never quotes a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from backoffice.catalog import NOTIFICATION_TYPES
+from backoffice.crypto import SECRET_FORMATS
+from backoffice.errors import Invalid
+
+NAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+LABEL_KEY_RE: Final = re.compile(r"[a-z0-9][a-z0-9./-]{0,62}")
+CODE_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")  # store codes, terminal ids
+ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # merchant ids, client ids
+IDEMPOTENCY_KEY_RE: Final = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII
+_EMAIL_RE: Final = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+
+WEBHOOK_TYPES: Final = ("url", "email")
+MAX_URL: Final = 2048
+MAX_EMAIL: Final = 254
+MAX_DESCRIPTION: Final = 1000
+MAX_LABELS: Final = 32
+MAX_LABEL_VALUE: Final = 256
+MAX_SECRET: Final = 256
+MAX_SEARCH: Final = 256
+
+CREATE_FIELDS: Final = frozenset({
+    "name", "type", "url", "email", "application", "notifications", "secret", "support_email",
+    "format", "enabled", "description", "labels",
+})
+CREATE_REQUIRED: Final = ("name", "type", "application", "notifications")
+IMMUTABLE_FIELDS: Final = ("name", "type")
+PATCH_FIELDS: Final = CREATE_FIELDS - set(IMMUTABLE_FIELDS)
+
+
+def check_fields(body: object, allowed: frozenset[str], *, required: tuple[str, ...] = (),
+                 immutable: tuple[str, ...] = ()) -> None:
+    """The body is an object of known fields, with the required ones not null."""
+    if not isinstance(body, Mapping):
+        raise Invalid("the body must be a JSON object")
+    for key in body:
+        if key in immutable:
+            raise Invalid(f"{key} cannot change: a webhook keeps its {key} for life "
+                          "(delete and create it again instead)")
+        if key not in allowed:
+            raise Invalid(f"unknown field {key!r}; the fields are: {', '.join(sorted(allowed))}")
+    for key in required:
+        if body.get(key) is None:
+            raise Invalid(f"{key} is required")
+
+
+def _string(field: str, value: object, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be a string")
+    if len(value) > max_length:
+        raise Invalid(f"{field} is too long ({len(value)} characters; at most {max_length})")
+    return value
+
+
+def name(value: object) -> str:
+    text = _string("name", value, 63)
+    if not NAME_RE.fullmatch(text):
+        raise Invalid("name must be 1 to 63 of a-z, 0-9, '.', '_', '-', "
+                      "starting with a letter or digit")
+    return text
+
+
+def webhook_type(value: object) -> str:
+    if value not in WEBHOOK_TYPES:
+        raise Invalid("type must be 'url' or 'email'")
+    return str(value)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url(value: object, *, allow_http_loopback: bool) -> str:
+    text = _string("url", value, MAX_URL)
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise Invalid("url must not contain spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise Invalid("url is not a valid URL") from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host:
+        raise Invalid("url must be an absolute https:// URL with a host")
+    if parts.scheme == "http" and not (allow_http_loopback and is_loopback_host(host)):
+        hint = "; plain http is allowed only to loopback" if allow_http_loopback else ""
+        raise Invalid(f"url must use https{hint} (127.0.0.0/8, ::1, localhost)")
+    return text
+
+
+def email(field: str, value: object) -> str:
+    text = _string(field, value, MAX_EMAIL)
+    if not _EMAIL_RE.fullmatch(text):
+        raise Invalid(f"{field} must be an e-mail address like someone@example.com")
+    return text
+
+
+def application(value: object) -> tuple[str, str | None]:
+    """``merchant``, ``store:<code>`` or ``terminal:<id>`` -> (kind, ref)."""
+    text = _string("application", value, 64)
+    kind, _, ref = text.partition(":")
+    if text == "merchant":
+        return "merchant", None
+    if kind in ("store", "terminal") and CODE_RE.fullmatch(ref):
+        return kind, ref
+    raise Invalid("application must be 'merchant', 'store:<code>' or 'terminal:<id>'")
+
+
+def notification_type(field: str, value: object) -> str:
+    text = _string(field, value, 64)
+    if text not in NOTIFICATION_TYPES:
+        raise Invalid(f"{field} has an unknown notification type {text!r}; "
+                      f"the catalogue has: {', '.join(NOTIFICATION_TYPES)}")
+    return text
+
+
+def notifications(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not value:
+        raise Invalid("notifications must be a non-empty list of notification types")
+    if len(value) > 64:
+        raise Invalid("notifications has too many entries")
+    return tuple(sorted({notification_type("notifications", v) for v in value}))
+
+
+def secret(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise Invalid("secret must be a non-empty string")
+    if len(value) > MAX_SECRET:
+        raise Invalid(f"secret is too long (at most {MAX_SECRET} characters)")
+    return value
+
+
+def delivery_format(value: object) -> str:
+    if value not in SECRET_FORMATS:
+        raise Invalid("format must be 'sibs' or 'standard-webhooks'")
+    return str(value)
+
+
+def enabled(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("enabled must be true or false")
+    return value
+
+
+def description(value: object) -> str:
+    return _string("description", value, MAX_DESCRIPTION)
+
+
+def labels(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise Invalid("labels must be an object of string values")
+    if len(value) > MAX_LABELS:
+        raise Invalid(f"labels has {len(value)} entries; at most {MAX_LABELS}")
+    result: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not LABEL_KEY_RE.fullmatch(key):
+            raise Invalid(f"labels key {str(key)[:70]!r} must be 1 to 63 of a-z, 0-9, '.', '/', "
+                          "'-', starting with a letter or digit")
+        result[key] = _string(f"labels.{key}", item, MAX_LABEL_VALUE)
+    return dict(sorted(result.items()))
+
+
+def identifier(field: str, value: object, pattern: re.Pattern[str]) -> str:
+    text = _string(field, value, 64)
+    if not pattern.fullmatch(text):
+        raise Invalid(f"{field} {text!r} must match {pattern.pattern}")
+    return text
+
+
+def idempotency_key(value: str) -> str:
+    if not IDEMPOTENCY_KEY_RE.fullmatch(value):
+        raise Invalid("Idempotency-Key must be 1 to 255 visible ASCII characters")
+    return value
+
+
+def parse_fields(body: Mapping[str, Any], *, allow_http_loopback: bool) -> dict[str, Any]:
+    """Check each given field on its own; null stays null (the caller decides if allowed)."""
+    parsers: dict[str, Any] = {
+        "name": name, "type": webhook_type,
+        "url": lambda v: url(v, allow_http_loopback=allow_http_loopback),
+        "email": lambda v: email("email", v),
+        "support_email": lambda v: email("support_email", v),
+        "application": application, "notifications": notifications, "secret": secret,
+        "format": delivery_format, "enabled": enabled, "description": description,
+        "labels": labels,
+    }
+    nullable = {"url", "email", "support_email", "format", "secret"}
+    parsed: dict[str, Any] = {}
+    for key, value in body.items():
+        if value is None:
+            if key not in nullable:
+                raise Invalid(f"{key} cannot be null")
+            parsed[key] = None
+        else:
+            parsed[key] = parsers[key](value)
+    return parsed

@@ -1,0 +1,156 @@
+"""The database schema (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+
+Notifications live in a child table with a (webhook, notification) key, so the list
+filter by notification is an indexed EXISTS probe rather than a scan of JSON text.
+Moments are stored as the ISO-8601 UTC text the API returns ("2026-11-28T04:00:00Z"):
+fixed width, so text order is time order, and a page of 1000 rows needs no conversion.
+Later features (deliveries) add their own tables to ``metadata`` and a migration step.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+SCHEMA_VERSION: Final = 1
+Timestamp = String(20)
+
+
+@lru_cache(maxsize=4096)
+def _decode_labels(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(json.loads(text).items())
+
+
+class LabelsType(TypeDecorator[dict[str, str]]):
+    """A label map as canonical JSON text. Most webhooks share a handful of label sets
+    (managed-by, owner), so decoding is cached: a page of 1000 rows parses a few."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, str] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dict[str, str] | None:
+        return None if value is None else dict(_decode_labels(value))
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)
+
+meta = Table(
+    "meta", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+merchants = Table(
+    "merchants", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+stores = Table(
+    "stores", metadata,
+    Column("merchant_id", String(64), ForeignKey("merchants.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+terminals = Table(
+    "terminals", metadata,
+    Column("merchant_id", String(64), primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("store_code", String(32), nullable=False),
+    ForeignKeyConstraint(["merchant_id", "store_code"], ["stores.merchant_id", "stores.code"],
+                         ondelete="CASCADE"),
+)
+
+credentials = Table(
+    "credentials", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("merchant_id", String(64), nullable=False),
+    Column("terminal_id", String(32), nullable=False),
+    ForeignKeyConstraint(["merchant_id", "terminal_id"], ["terminals.merchant_id", "terminals.id"],
+                         ondelete="CASCADE"),
+)
+
+webhooks = Table(
+    "webhooks", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),  # keyset pagination order
+    Column("id", String(40), nullable=False, unique=True),
+    Column("merchant_id", String(64), ForeignKey("merchants.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("url", String(2048)),
+    Column("email", String(254)),
+    # application split for the credential filter: kind merchant|store|terminal, ref code/id
+    Column("app_kind", String(8), nullable=False),
+    Column("app_ref", String(32)),
+    Column("support_email", String(254)),
+    Column("format", String(24)),
+    Column("enabled", Boolean, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("secret_sealed", LargeBinary),
+    Column("secret_fingerprint", String(32)),
+    Column("labels", LabelsType, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("merchant_id", "name", name="uq_webhooks_merchant_name"),
+    Index("ix_webhooks_merchant_pk", "merchant_id", "pk"),
+)
+
+webhook_notifications = Table(
+    "webhook_notifications", metadata,
+    Column("webhook_pk", Integer, ForeignKey("webhooks.pk", ondelete="CASCADE"),
+           primary_key=True),
+    Column("notification", String(32), primary_key=True),
+)
+
+idempotency = Table(
+    "idempotency", metadata,
+    Column("merchant_id", String(64), ForeignKey("merchants.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_idempotency_created_at", "created_at"),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("merchant_id", String(64), ForeignKey("merchants.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("scope", String(32), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)

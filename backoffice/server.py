@@ -1,0 +1,67 @@
+"""Run the API under uvicorn: one log line per request, graceful stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from backoffice.api import create_app
+from backoffice.service import Backoffice
+
+log = logging.getLogger("backoffice.server")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def log_config(level: str = "info") -> dict[str, Any]:
+    """Logging for uvicorn and the backoffice on stderr; uvicorn's own access log is off
+    because it prints query strings, and ours never does."""
+    upper = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
+                                "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": upper, "propagate": False},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "backoffice": {"handlers": ["stderr"], "level": upper, "propagate": False},
+        },
+    }
+
+
+def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
+          log_level: str = "info", graceful_timeout: int = 10) -> int:
+    """Serve until SIGTERM or SIGINT; in-flight requests finish first. Returns an exit code."""
+    config = uvicorn.Config(
+        create_app(backoffice), host=host, port=port, log_config=log_config(log_level),
+        access_log=False, server_header=False, lifespan="off",
+        timeout_graceful_shutdown=graceful_timeout,
+    )
+    server = uvicorn.Server(config)
+    tokens = backoffice.token_count()
+    log.info("database %s, %d API token(s)", backoffice.db_url, tokens)
+    if tokens == 0:
+        log.warning("no API tokens yet: create one with `webhooks token create --scope manage "
+                    "--db %s`", backoffice.db_url)
+    received: list[int] = []
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    # uvicorn re-raises the stop signal once it has shut down; catching it here makes a
+    # requested stop a clean exit (0) rather than death by signal.
+    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
+    try:
+        server.run()
+    except SystemExit:  # uvicorn could not start (port taken, ...) and logged why
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("stopped%s", f" on {signal.Signals(received[0]).name}" if received else "")
+    return 0

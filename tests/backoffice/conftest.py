@@ -1,0 +1,63 @@
+"""Fixtures: a real backoffice on a temp SQLite file, its API over httpx.ASGITransport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from bo_support import Clock, Tokens
+
+from backoffice import Backoffice
+from backoffice.api import create_app
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WEBHOOKS_SERVER_KEY", "WEBHOOKS_DATA_DIR", "WEBHOOKS_DB_URL",
+                 "WEBHOOKS_API_URL", "WEBHOOKS_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "backoffice.db"
+
+
+@pytest.fixture
+def office(db_path: Path, clock: Clock) -> Iterator[Backoffice]:
+    backoffice = Backoffice.open(f"sqlite:///{db_path}", clock=clock)
+    backoffice.create_merchant("acme", "Acme Corp")
+    backoffice.add_store("acme", "ACM-01", "Acme HQ")
+    backoffice.add_terminal("acme", "90001", "ACM-01")
+    backoffice.add_credential("acme", "acme-client-1", "90001")
+    yield backoffice
+    backoffice.close()
+
+
+@pytest.fixture
+def tokens(office: Backoffice) -> Tokens:
+    return Tokens(manage=office.create_token("demo", "manage"),
+                  read=office.create_token("demo", "read"),
+                  other_manage=office.create_token("acme", "manage"))
+
+
+@pytest.fixture
+async def client(office: Backoffice, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(office))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://backoffice.test",
+        headers={"Authorization": f"Bearer {tokens.manage}"},
+    ) as http:
+        yield http
