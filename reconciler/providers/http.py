@@ -1,0 +1,171 @@
+"""The HTTP provider: the backoffice's REST API over httpx.
+
+Reads are retried on connection errors, 429 and 5xx with backoff that honours
+``Retry-After``; so are writes that are safe to repeat (a create carries an
+``Idempotency-Key``; updates and deletes carry ``If-Match``). Every failure
+becomes one ``ProviderError`` line; the token never appears in any message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from reconciler import __version__
+from reconciler.errors import ProviderError, Unavailable
+from reconciler.model import Catalog, RemoteWebhook
+from reconciler.providers.base import ListFilters, catalog_from_api, error_for_status
+
+PAGE_SIZE = 1000
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504, 500})
+MAX_RETRY_AFTER = 60.0
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+class HttpProvider:
+    """One merchant's webhooks through ``/v1`` of a backoffice server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.description = f"backoffice at {redact_url(self.base_url)}"
+        self._retries = retries
+        self._backoff = backoff
+        headers = {"User-Agent": f"webhooks-reconciler/{__version__}", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(self, filters: ListFilters | None = None) -> list[RemoteWebhook]:
+        query: dict[str, str | int] = dict(filters.as_query() if filters else {})
+        query["limit"] = PAGE_SIZE
+        out: list[RemoteWebhook] = []
+        cursor: str | None = None
+        while True:
+            if cursor:
+                query["cursor"] = cursor
+            page = (await self._request("GET", "/v1/webhooks", params=query)).json()
+            out.extend(RemoteWebhook.from_api(item) for item in page["data"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return out
+
+    async def get(self, webhook_id: str) -> RemoteWebhook:
+        response = await self._request("GET", f"/v1/webhooks/{webhook_id}")
+        return RemoteWebhook.from_api(response.json())
+
+    async def catalog(self) -> Catalog:
+        return catalog_from_api((await self._request("GET", "/v1/catalog")).json())
+
+    async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
+        response = await self._request(
+            "POST", "/v1/webhooks", json=body, headers={"Idempotency-Key": idempotency_key}
+        )
+        return RemoteWebhook.from_api(response.json())
+
+    async def update(
+        self, webhook_id: str, patch: dict[str, Any], *, if_match: int | None
+    ) -> RemoteWebhook:
+        headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
+        response = await self._request(
+            "PATCH", f"/v1/webhooks/{webhook_id}", json=patch, headers=headers
+        )
+        return RemoteWebhook.from_api(response.json())
+
+    async def delete(self, webhook_id: str, *, if_match: int | None) -> None:
+        headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
+        await self._request("DELETE", f"/v1/webhooks/{webhook_id}", headers=headers)
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._client.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt > self._retries:
+                    raise Unavailable(self._transport_message(exc)) from None
+                await asyncio.sleep(self._delay(attempt, None))
+                continue
+            if response.status_code in RETRYABLE_STATUS and attempt <= self._retries:
+                await asyncio.sleep(self._delay(attempt, response.headers.get("Retry-After")))
+                continue
+            if response.is_success:
+                return response
+            raise self._error(method, path, response)
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            seconds = _parse_retry_after(retry_after)
+            if seconds is not None:
+                return min(seconds, MAX_RETRY_AFTER)
+        return float(self._backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))
+
+    def _transport_message(self, exc: httpx.TransportError) -> str:
+        if isinstance(exc, httpx.ConnectError):
+            reason = "connection refused or host unreachable"
+        elif isinstance(exc, httpx.TimeoutException):
+            reason = "timed out"
+        else:
+            reason = type(exc).__name__
+        return f"cannot reach the {self.description}: {reason}"
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> ProviderError:
+        return error_for_status(
+            response.status_code, _problem_detail(response), f"{method} {path}", self.description
+        )
+
+
+def _problem_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200].strip()
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("title") or "")[:500]
+    return ""
+
+
+def _parse_retry_after(value: str) -> float | None:
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

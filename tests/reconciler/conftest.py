@@ -1,0 +1,67 @@
+"""Backoffices for the reconciler's tests: the embedded one, and the HTTP API in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backoffice.api import create_app
+from backoffice.service import Backoffice
+from reconciler.providers import Provider
+from reconciler.providers.embedded import EmbeddedProvider
+from reconciler.providers.http import HttpProvider
+
+TransportWrapper = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_backoffice(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WEBHOOKS_API_URL", "WEBHOOKS_API_TOKEN", "WEBHOOKS_SERVER_KEY",
+                 "WEBHOOKS_DATA_DIR", "WEBHOOKS_DB_URL", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class HttpBackoffice:
+    """A real backoffice app served in-process; providers reach it through ASGITransport."""
+
+    def __init__(self, path: Path) -> None:
+        self.office = Backoffice.open(f"sqlite:///{path}")
+        self.app = create_app(self.office)
+        self.token = self.office.create_token("demo", "manage")
+
+    def provider(self, wrap: TransportWrapper | None = None, **kw: object) -> HttpProvider:
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.app)
+        if wrap is not None:
+            transport = wrap(transport)
+        return HttpProvider("http://backoffice.test", self.token, transport=transport,
+                            **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["embedded", "http"])
+async def provider(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Provider]:
+    """Each provider in turn, on a fresh backoffice with the demo merchant."""
+    if request.param == "embedded":
+        p: Provider = EmbeddedProvider.open(tmp_path / ".webhooks")
+        yield p
+        await p.aclose()
+        return
+    bo = HttpBackoffice(tmp_path / "bo.db")
+    p = bo.provider()
+    yield p
+    await p.aclose()
+    bo.office.close()
+
+
+@pytest.fixture
+def http_backoffice(tmp_path: Path) -> Iterator[HttpBackoffice]:
+    bo = HttpBackoffice(tmp_path / "bo.db")
+    yield bo
+    bo.office.close()
