@@ -165,39 +165,66 @@ def apply(ctx: click.Context, planfile: Path | None, config_file: Path, auto_app
 
 
 @cli.command(name="list")
-@click.option("--credential", metavar="ID", help="Webhooks covering this credential's terminal.")
+@click.option("--credential", metavar="ID",
+              help="Webhooks that cover this credential's (client id's) terminal.")
 @click.option("--notification", metavar="TYPE", help="Webhooks subscribed to this type.")
-@click.option("--type", "webhook_type", type=click.Choice(["url", "email"]))
+@click.option("--type", "webhook_type", type=click.Choice(["url", "email"]),
+              help="Only URL or only e-mail webhooks.")
 @click.option("--webhook", metavar="TEXT", help="URL or e-mail containing TEXT.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--owner", metavar="NAME", help="Only the webhooks the config of NAME manages.")
+@click.option("--unmanaged", is_flag=True, help="Only the webhooks no config manages.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="json: a list of webhook objects, for scripts.")
+@config_option
 @click.pass_context
 def list_(ctx: click.Context, credential: str | None, notification: str | None,
-          webhook_type: str | None, webhook: str | None, fmt: str) -> int:
+          webhook_type: str | None, webhook: str | None, owner: str | None, unmanaged: bool,
+          fmt: str, config_file: Path) -> int:
     """The Webhooks list, with the Backoffice's four filters.
 
     \b
-    Example:
-      webhooks list --type url --notification mbway
-    """
-    from reconciler.commands._pending import not_yet
+    The filters combine. --owner and --unmanaged read the webhooks' labels; the
+    others are the backoffice's. No secret is ever shown, and a URL's password
+    is redacted. The config file need not exist (it locates the embedded backoffice).
 
-    return not_yet("list")
+    \b
+    Examples:
+      webhooks list --type url --notification mbway
+      webhooks list --credential 0f3c2a9e-1b7d-4c55-9a61-3e2d8b7c2001
+      webhooks list --unmanaged --format json
+    """
+    from reconciler.commands import list_ as command
+    from reconciler.providers import ListFilters
+
+    if owner is not None and unmanaged:
+        raise click.UsageError("--owner and --unmanaged are mutually exclusive", ctx)
+    filters = ListFilters(credential=credential, notification=notification,
+                          type=webhook_type, webhook=webhook)
+    return command.run(_globals(ctx), config_file, filters=filters, owner=owner,
+                       unmanaged=unmanaged, fmt=fmt)
 
 
 @cli.command()
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@config_option
 @click.pass_context
-def show(ctx: click.Context, name: str, fmt: str) -> int:
-    """Details of one webhook (the secret only as a fingerprint).
+def show(ctx: click.Context, name: str, fmt: str, config_file: Path) -> int:
+    """Every detail of one webhook (the secret only as a fingerprint).
 
     \b
-    Example:
-      webhooks show orders-backend
-    """
-    from reconciler.commands._pending import not_yet
+    Delivery format, labels, version, timestamps, and the last few deliveries when
+    the backoffice keeps them. An unknown NAME exits 1 and suggests close names.
 
-    return not_yet("show")
+    \b
+    Examples:
+      webhooks show orders-backend
+      webhooks show orders-backend --format json
+    """
+    from reconciler.commands import show as command
+
+    return command.run(_globals(ctx), config_file, name, fmt=fmt)
 
 
 @cli.command()
@@ -219,18 +246,40 @@ def test(ctx: click.Context, name: str, notification: str | None, config_file: P
 
 @cli.command(name="import")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of standard output.")
+              help="Write here (atomically) instead of standard output.")
+@click.option("--owner", metavar="NAME",
+              help="The config's owner (default: the owner the imported webhooks share).")
+@click.option("--all", "import_all", is_flag=True, help="Every webhook, whoever manages it.")
+@click.option("--unmanaged", is_flag=True, help="Only the webhooks no config manages.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@config_option
 @click.pass_context
-def import_(ctx: click.Context, output: Path | None) -> int:
+def import_(ctx: click.Context, output: Path | None, owner: str | None, import_all: bool,
+            unmanaged: bool, force: bool, config_file: Path) -> int:
     """Write config for webhooks that already exist (adoption); never a secret.
 
     \b
-    Example:
-      webhooks import -o webhooks.yaml
-    """
-    from reconciler.commands._pending import not_yet
+    By default, the webhooks that the config of --owner manages (or of the one owner
+    the backoffice's managed webhooks share); --unmanaged adds those no config manages;
+    --all, every webhook. The owner's own webhooks are always in: a config declares all
+    of them. The file plans clean as written: `webhooks plan` shows no
+    changes, except the adoption of webhooks not yet managed by this owner, which
+    `webhooks plan --adopt` shows and `webhooks apply --adopt` performs. Secrets stay
+    in the backoffice; a commented `secret:` line shows how to manage one.
 
-    return not_yet("import")
+    \b
+    Examples:
+      webhooks import -o webhooks.yaml
+      webhooks import --unmanaged --owner payments-team -o webhooks.yaml
+    """
+    from reconciler.commands import import_ as command
+    from reconciler.importer import Selection
+
+    if import_all and unmanaged:
+        raise click.UsageError("--all and --unmanaged are mutually exclusive", ctx)
+    selection: Selection = "all" if import_all else "unmanaged" if unmanaged else "owned"
+    return command.run(_globals(ctx), config_file, output=output, owner=owner,
+                       selection=selection, force=force)
 
 
 @cli.command()

@@ -1,0 +1,190 @@
+"""Execute a Plan through a provider: creates, updates and replaces first, deletes last.
+
+Independent changes run concurrently (bounded by ``parallelism``); a failed change
+does not stop the others. Creates carry an ``Idempotency-Key`` derived from the plan,
+so a create retried after a lost response returns the first result; updates and
+deletes carry ``If-Match`` with the version the plan saw, so a change made by someone
+else since the plan fails as "changed since plan" instead of being overwritten. When
+``stop`` is set (Ctrl-C), no new change starts; the ones in flight finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from reconciler.errors import NotFound, PreconditionFailed, ProviderError
+from reconciler.model import RemoteWebhook
+from reconciler.payload import create_body, idempotency_key, matches_spec, update_patch
+from reconciler.plan import Action, Change, Plan
+from reconciler.providers.base import Provider
+
+PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.REPLACE: "replaced",
+        Action.DELETE: "deleted"}
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """How one change went."""
+
+    name: str
+    action: Action
+    ok: bool
+    message: str
+    seconds: float
+    remote: RemoteWebhook | None = field(default=None, repr=False)
+
+    @property
+    def data(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "name": self.name, "action": str(self.action), "ok": self.ok,
+            "message": self.message, "seconds": round(self.seconds, 4),
+        }
+        if self.remote is not None:
+            out["id"] = self.remote.id
+            out["version"] = self.remote.version
+        return out
+
+
+@dataclass
+class ApplyReport:
+    """Every change's result, and the changes never started (interrupted)."""
+
+    results: list[ChangeResult] = field(default_factory=list)
+    not_started: list[Change] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[ChangeResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.not_started
+
+    def summary_line(self) -> str:
+        done = {a: sum(1 for r in self.results if r.ok and r.action is a) for a in Action}
+        parts = [f"{done[a]} {PAST[a]}" for a in Action if done[a]] or ["nothing changed"]
+        text = ", ".join(parts)
+        if self.ok:
+            return f"Apply complete: {text}."
+        extra = []
+        if self.failed:
+            extra.append(f"{len(self.failed)} failed")
+        if self.not_started:
+            extra.append(f"{len(self.not_started)} not started")
+        head = "Apply interrupted" if self.interrupted else "Apply incomplete"
+        return f"{head}: {text}; {', '.join(extra)}. Run apply again to converge."
+
+    @property
+    def data(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "interrupted": self.interrupted,
+            "summary": self.summary_line(),
+            "results": [r.data for r in self.results],
+            "not_started": [c.name for c in self.not_started],
+        }
+
+
+ResultCallback = Callable[[ChangeResult], None]
+
+
+class Applier:
+    """Runs one plan's changes against one provider."""
+
+    def __init__(self, plan: Plan, provider: Provider, *, parallelism: int = 8,
+                 on_result: ResultCallback | None = None,
+                 stop: asyncio.Event | None = None) -> None:
+        self.plan = plan
+        self.provider = provider
+        self.parallelism = max(1, parallelism)
+        self.on_result = on_result
+        self.stop = stop or asyncio.Event()
+        self.report = ApplyReport()
+
+    async def run(self) -> ApplyReport:
+        first = [c for c in self.plan.changes if c.action is not Action.DELETE]
+        last = [c for c in self.plan.changes if c.action is Action.DELETE]
+        await self._phase(first)
+        await self._phase(last)
+        self.report.interrupted = self.stop.is_set()
+        return self.report
+
+    async def _phase(self, changes: Sequence[Change]) -> None:
+        queue = list(reversed(changes))
+
+        async def worker() -> None:
+            while queue and not self.stop.is_set():
+                await self._one(queue.pop())
+
+        await asyncio.gather(*(worker() for _ in range(min(self.parallelism, len(queue)))))
+        self.report.not_started.extend(reversed(queue))
+
+    async def _one(self, change: Change) -> None:
+        started = time.perf_counter()
+        try:
+            remote, message = await self._execute(change)
+            result = ChangeResult(change.name, change.action, True, message,
+                                  time.perf_counter() - started, remote)
+        except ProviderError as exc:
+            result = ChangeResult(change.name, change.action, False, str(exc),
+                                  time.perf_counter() - started)
+        self.report.results.append(result)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    async def _execute(self, change: Change) -> tuple[RemoteWebhook | None, str]:
+        seen = change.precondition
+        if change.action is Action.CREATE:
+            return await self._create(change), PAST[Action.CREATE]
+        assert seen.id is not None
+        if change.action is Action.DELETE:
+            await self._delete(seen.id, seen.version)
+            return None, PAST[Action.DELETE]
+        if change.action is Action.REPLACE:
+            await self._delete(seen.id, seen.version)
+            return await self._create(change), "replaced (deleted, then created)"
+        return await self._update(change, seen.id, seen.version)
+
+    async def _create(self, change: Change) -> RemoteWebhook:
+        assert change.spec is not None
+        body = create_body(change.spec, self.plan.owner)
+        key = idempotency_key(self.plan.config_digest, change)
+        return await self.provider.create(body, idempotency_key=key)
+
+    async def _delete(self, webhook_id: str, version: int | None) -> None:
+        try:
+            await self.provider.delete(webhook_id, if_match=version)
+        except NotFound:
+            # Gone already: a retried delete whose first response was lost, or someone
+            # else removed it. Either way the backoffice is where the plan wants it.
+            return
+
+    async def _update(self, change: Change, webhook_id: str,
+                      version: int | None) -> tuple[RemoteWebhook, str]:
+        patch = update_patch(change, self.plan.owner)
+        try:
+            remote = await self.provider.update(webhook_id, patch, if_match=version)
+        except PreconditionFailed:
+            # A retried PATCH whose first response was lost meets its own new version:
+            # if the webhook now is exactly what we wanted, the update did happen.
+            current = await self.provider.get(webhook_id)
+            if version is not None and current.version == version + 1 and matches_spec(
+                change, self.plan.owner, current
+            ):
+                return current, "updated (confirmed after a retry)"
+            raise
+        fields = ", ".join(dict.fromkeys(f.field for f in change.fields))
+        verb = "adopted" if change.adopt else "updated"
+        return remote, f"{verb} ({fields})"
+
+
+async def apply_plan(plan: Plan, provider: Provider, *, parallelism: int = 8,
+                     on_result: ResultCallback | None = None,
+                     stop: asyncio.Event | None = None) -> ApplyReport:
+    """Apply ``plan``; the report says what was done and what was not."""
+    applier = Applier(plan, provider, parallelism=parallelism, on_result=on_result, stop=stop)
+    return await applier.run()

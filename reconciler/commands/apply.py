@@ -1,0 +1,125 @@
+"""``webhooks apply``: make the backoffice match the config, or apply a saved plan."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler import planfile
+from reconciler.apply import ApplyReport, ChangeResult, apply_plan
+from reconciler.commands import Globals
+from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Aborted, StalePlan
+from reconciler.model import Config
+from reconciler.plan import Plan
+from reconciler.providers import Provider
+from reconciler.render import render
+from reconciler.session import plan_config, require_file, with_provider
+
+SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+
+
+def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_approve: bool,
+        force: bool, parallelism: int, targets: tuple[str, ...], test_after: bool,
+        adopt: bool, fmt: str) -> int:
+    require_file(config_file)
+    saved = planfile.load(planfile_path) if planfile_path is not None else None
+    if saved is not None and (targets or adopt):
+        raise Aborted("--target and --adopt belong to `webhooks plan`; a saved plan keeps its own")
+    interactive = saved is None and not auto_approve
+    if interactive and not sys.stdin.isatty():
+        raise Aborted(
+            "refusing to apply without consent: standard input is not a terminal. "
+            "Review `webhooks plan`, then run `webhooks apply --auto-approve` "
+            "(or apply a saved plan)."
+        )
+    to_err = fmt == "json"  # keep stdout for the JSON report
+
+    async def work(provider: Provider) -> ApplyReport | None:
+        if saved is not None:
+            opts = saved.options
+            config, plan = await plan_config(provider, config_file, targets=opts.targets,
+                                             adopt=opts.adopt, force=opts.force or force)
+            actual_problems = planfile.check_stale(saved, await provider.fetch())
+            differences = planfile.compare(saved, plan)
+            if actual_problems or differences:
+                raise StalePlan(
+                    f"the saved plan {planfile_path} is stale; nothing was applied:\n  "
+                    + "\n  ".join(actual_problems + differences)
+                    + "\nRun `webhooks plan` again."
+                )
+        else:
+            config, plan = await plan_config(provider, config_file, targets=targets,
+                                             adopt=adopt, force=force)
+        _warn(config)
+        click.echo(render(plan, "text", color=g.color), nl=False, err=to_err)
+        plan.raise_if_unsafe()
+        if not plan.has_changes:
+            return None
+        if interactive:
+            _confirm()
+        return await _apply(plan, provider, parallelism, g.color, to_err)
+
+    report = with_provider(g, config_file, work)
+    if report is None:
+        if fmt == "json":
+            click.echo(json.dumps({"ok": True, "summary": "No changes.", "results": []}))
+        return EXIT_OK
+    if fmt == "json":
+        click.echo(json.dumps(report.data, indent=2))
+    click.echo(report.summary_line(), err=to_err)
+    for failure in report.failed:
+        click.echo(f"  failed: {failure.name}: {failure.message}", err=True)
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _warn(config: Config) -> None:
+    for warning in config.warnings:
+        click.echo(str(warning), err=True)
+
+
+def _confirm() -> None:
+    click.echo("\nDo you want to apply these changes? Only 'yes' will be accepted.")
+    answer = click.prompt("  Enter a value", default="", show_default=False)
+    if answer.strip() != "yes":
+        raise Aborted("apply cancelled: nothing was changed")
+
+
+async def _apply(plan: Plan, provider: Provider, parallelism: int, color: bool,
+                 to_err: bool) -> ApplyReport:
+    total = len(plan.changes)
+    done = 0
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, _interrupt, stop)
+
+    def report(result: ChangeResult) -> None:
+        nonlocal done
+        done += 1
+        mark = SYMBOL[str(result.action)]
+        status = result.message if result.ok else f"FAILED: {result.message}"
+        progress = f"[{done}/{total}] " if total > 1 else ""
+        line = f"{progress}{mark} {result.name}: {status} ({result.seconds:.2f}s)"
+        if color:
+            line = click.style(line, fg="green" if result.ok else "red")
+        click.echo(line, err=to_err)
+
+    click.echo("", err=to_err)
+    try:
+        return await apply_plan(plan, provider, parallelism=parallelism, on_result=report,
+                                stop=stop)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def _interrupt(stop: asyncio.Event) -> None:
+    if not stop.is_set():
+        click.echo("\nInterrupted: finishing the changes in flight, starting no new ones.",
+                   err=True)
+    stop.set()
