@@ -1,0 +1,30 @@
+"""``webhooks list``: the Webhooks list with the Backoffice's four filters."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from reconciler.commands import Globals
+from reconciler.errors import EXIT_OK
+from reconciler.listing import by_name, render_json, render_table, select_owner
+from reconciler.model import RemoteWebhook
+from reconciler.providers import ListFilters, Provider
+from reconciler.session import with_provider
+
+
+def run(g: Globals, config_file: Path, *, filters: ListFilters, owner: str | None,
+        unmanaged: bool, fmt: str) -> int:
+    async def fetch(provider: Provider) -> list[RemoteWebhook]:
+        return await provider.fetch(filters)
+
+    webhooks = by_name(select_owner(with_provider(g, config_file, fetch), owner=owner,
+                                    unmanaged=unmanaged))
+    if fmt == "json":
+        click.echo(render_json(webhooks), nl=False)
+    else:
+        width = shutil.get_terminal_size().columns
+        click.echo(render_table(webhooks, rich=g.color, width=width), nl=False)
+    return EXIT_OK
