@@ -230,11 +230,35 @@ def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
     return office.catalog(principal.merchant_id)
 
 
-# --- Later endpoints go here (not implemented yet) ----------------------------------------
-# POST /v1/webhooks/{webhook_id}/test        test-fire a URL webhook (webhooks:manage)
-# GET  /v1/webhooks/{webhook_id}/deliveries  the delivery log (webhooks:read)
-# POST /v1/notifications                     emit a payment notification (webhooks:manage)
-# --------------------------------------------------------------------------------------------
+@router.post("/v1/webhooks/{webhook_id}/test", response_model=models.TestResult,
+             tags=["deliveries"], responses=_errors(400, 401, 403, 404, 413, 422, 503))
+def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
+                 body: models.TestRequest | None = None) -> dict[str, Any]:
+    """Send one test notification to a URL webhook now (needs webhooks:manage).
+
+    200 with what happened, delivered or not; an e-mail webhook has no test (422).
+    """
+    return office.test_webhook(principal.merchant_id, webhook_id,
+                               notification_type=body.notification if body else None)
+
+
+@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=models.DeliveryPage,
+            tags=["deliveries"], responses=_errors(401, 404, 422, 503))
+def list_deliveries(office: Office, principal: Reader, webhook_id: WebhookId,
+                    query: Annotated[models.DeliveriesQuery, Query()]) -> dict[str, Any]:
+    """The webhook's delivery log, newest first."""
+    return {"data": office.list_deliveries(principal.merchant_id, webhook_id,
+                                           limit=query.limit)}
+
+
+@router.post("/v1/notifications", status_code=201, response_model=models.EmitResult,
+             tags=["deliveries"], responses=_errors(400, 401, 403, 413, 422, 503))
+def emit_notification(office: Office, principal: Manager,
+                      body: models.EmitRequest) -> dict[str, Any]:
+    """Emit a payment notification (needs webhooks:manage): one pending delivery per
+    enabled webhook that covers the terminal and subscribes to the type; the delivery
+    worker sends them (at least once, unordered)."""
+    return office.emit_notification(principal.merchant_id, body.model_dump(exclude_unset=True))
 
 
 def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:

@@ -163,3 +163,133 @@ class Problem(BaseModel):
     detail: str
     errors: list[FieldProblem] | None = Field(
         default=None, description="Each invalid field, for request validation errors.")
+
+
+# --- notifications and deliveries ------------------------------------------------------------
+
+PaymentStatus = Literal["Success", "Pending", "InProcessing", "Declined", "Error", "Timeout"]
+DeliveryStatus = Literal["pending", "delivered", "failed", "gave_up"]
+TerminalId = Annotated[str, StringConstraints(min_length=1, max_length=32,
+                                              pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
+PaymentMethod = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class TestRequest(_Request):
+    """Which notification type the test sends (default: the webhook's first)."""
+
+    notification: NotificationCode | None = None
+
+
+class AmountIn(_Request):
+    value: float = Field(ge=0, le=1e12, allow_inf_nan=False)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "EUR"
+
+
+class EmitRequest(_Request):
+    """A payment notification to emit: it goes to every enabled webhook that covers the
+    terminal and subscribes to the type."""
+
+    terminal: TerminalId
+    type: NotificationCode
+    payment_method: PaymentMethod | None = Field(
+        default=None, description="Default by type: MBWAY, REFERENCE, TOKEN, QRCODE, CARD, XPAY")
+    status: PaymentStatus | None = Field(default=None, description="Default Success")
+    amount: AmountIn | None = Field(default=None, description="Default 10.00 EUR")
+
+
+class Amount(BaseModel):
+    value: float
+    currency: str
+
+
+class NotificationMerchant(BaseModel):
+    terminalId: str
+    transactionId: str
+
+
+class ReturnStatus(BaseModel):
+    statusCode: str
+    statusMsg: str
+
+
+class Notification(BaseModel):
+    """A payment notification as receivers get it (decrypted, for sibs), in SIBS's names."""
+
+    notificationID: str
+    type: NotificationCode
+    paymentStatus: PaymentStatus
+    paymentMethod: str
+    transactionID: str
+    transactionDateTime: Timestamp
+    amount: Amount
+    merchant: NotificationMerchant
+    returnStatus: ReturnStatus
+    test: bool
+
+
+class SentRequest(BaseModel):
+    method: Literal["POST"]
+    url: str = Field(description="The target URL, any password redacted")
+    headers: dict[str, str]
+    body_excerpt: str = Field(description="The first 512 characters of the body sent")
+
+
+class ReceivedResponse(BaseModel):
+    status: int | None
+    headers: dict[str, str]
+    body_excerpt: str = Field(description="The first 1024 bytes of the response body")
+    duration_ms: float
+    error: str | None = Field(description="Why there was no acceptable response, if so")
+
+
+class TestResult(BaseModel):
+    """What one test delivery did (200 even when it was not delivered)."""
+
+    delivered: bool
+    reason: str
+    notification: Notification
+    request: SentRequest
+    response: ReceivedResponse
+    delivery_id: str
+
+
+class Delivery(BaseModel):
+    """One delivery of a notification to a webhook: ``failed`` will be retried at
+    ``next_attempt_at``; ``gave_up`` will not."""
+
+    id: str
+    webhook_id: str
+    notification_id: str
+    notification_type: NotificationCode
+    test: bool
+    status: DeliveryStatus
+    attempts: int = Field(ge=0)
+    created_at: Moment
+    last_attempt_at: Moment | None
+    next_attempt_at: Moment | None
+    last_status_code: int | None
+    last_error: str | None
+    response_excerpt: str | None
+
+
+class DeliveryPage(BaseModel):
+    data: list[Delivery]
+
+
+class DeliveriesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=1000)
+
+
+class EmittedDelivery(BaseModel):
+    id: str
+    webhook: str
+    webhook_id: str
+    status: Literal["pending"]
+
+
+class EmitResult(BaseModel):
+    notification: Notification
+    deliveries: list[EmittedDelivery]

@@ -4,7 +4,9 @@ Notifications live in a child table with a (webhook, notification) key, so the l
 filter by notification is an indexed EXISTS probe rather than a scan of JSON text.
 Moments are stored as the ISO-8601 UTC text the API returns ("2026-11-28T04:00:00Z"):
 fixed width, so text order is time order, and a page of 1000 rows needs no conversion.
-Later features (deliveries) add their own tables to ``metadata`` and a migration step.
+Delivery moments (``Moment``) carry milliseconds ("2026-11-28T04:00:00.250Z"), also
+fixed width: retries can be due a fraction of a second apart.
+Version 2 added notifications and deliveries (``MIGRATIONS`` holds the step).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 Timestamp = String(20)
+Moment = String(24)
 
 
 @lru_cache(maxsize=4096)
@@ -154,3 +157,48 @@ tokens = Table(
     Column("scope", String(32), nullable=False),
     Column("created_at", Timestamp, nullable=False),
 )
+
+# --- version 2: notifications and their deliveries -------------------------------------------
+
+notifications = Table(
+    "notifications", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),  # the JSON's notificationID
+    Column("merchant_id", String(64), ForeignKey("merchants.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("terminal_id", String(32), nullable=False),
+    Column("test", Boolean, nullable=False),
+    Column("payload", JSON, nullable=False),  # the notification JSON (no secret in it)
+    Column("created_at", Moment, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("webhook_pk", Integer, ForeignKey("webhooks.pk", ondelete="CASCADE"),
+           nullable=False),
+    Column("notification_pk", Integer, ForeignKey("notifications.pk", ondelete="CASCADE"),
+           nullable=False),
+    Column("test", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered, failed, gave_up
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Column("next_attempt_at", Moment),  # null: nothing scheduled (done, gave up, a test)
+    Column("last_attempt_at", Moment),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("response_excerpt", Text),
+    # A worker's claim: another worker leaves the row alone until lease_until passes.
+    Column("lease_until", Moment),
+    Column("claim", String(32)),
+    Column("reported_attempts", Integer, nullable=False),  # attempts the support mail covered
+    # Due lookup: status IN (pending, failed) AND next_attempt_at <= now.
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_webhook", "webhook_pk", "pk"),
+    Index("ix_deliveries_notification", "notification_pk"),
+)
+
+# version -> the tables that version added (created in this order by the migration)
+MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {2: (notifications, deliveries)}

@@ -1,4 +1,5 @@
-"""Run the API under uvicorn: one log line per request, graceful stop on SIGTERM/SIGINT."""
+"""Run the API under uvicorn, with the delivery worker beside it: one log line per
+request, graceful stop on SIGTERM/SIGINT (requests first, then the worker)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import uvicorn
 
 from backoffice.api import create_app
+from backoffice.delivery.worker import DeliveryWorker
 from backoffice.service import Backoffice
 
 log = logging.getLogger("backoffice.server")
@@ -35,8 +37,12 @@ def log_config(level: str = "info") -> dict[str, Any]:
 
 
 def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
-          log_level: str = "info", graceful_timeout: int = 10) -> int:
-    """Serve until SIGTERM or SIGINT; in-flight requests finish first. Returns an exit code."""
+          log_level: str = "info", graceful_timeout: int = 10,
+          worker_interval: float | None = 1.0) -> int:
+    """Serve until SIGTERM or SIGINT; in-flight requests finish first. Returns an exit code.
+
+    ``worker_interval``: seconds between delivery rounds; None runs no worker.
+    """
     config = uvicorn.Config(
         create_app(backoffice), host=host, port=port, log_config=log_config(log_level),
         access_log=False, server_header=False, lifespan="off",
@@ -48,6 +54,14 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     if tokens == 0:
         log.warning("no API tokens yet: create one with `webhooks token create --scope manage "
                     "--db %s`", backoffice.db_url)
+    settings = backoffice.delivery_settings
+    worker = None if worker_interval is None else DeliveryWorker(
+        backoffice, interval_s=worker_interval)
+    if worker is not None:
+        log.info("delivery worker: a round every %g s; %s; e-mail %s", worker_interval,
+                 "private and loopback targets ALLOWED" if settings.allow_private_targets
+                 else "private and loopback targets refused",
+                 backoffice.deliveries.mailer.where)
     received: list[int] = []
 
     def note(signum: int, _frame: FrameType | None) -> None:
@@ -57,10 +71,15 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     # requested stop a clean exit (0) rather than death by signal.
     previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
     try:
+        if worker is not None:
+            worker.start()
         server.run()
     except SystemExit:  # uvicorn could not start (port taken, ...) and logged why
         return 1
     finally:
+        if worker is not None and not worker.stop(timeout=settings.timeout_s + 5):
+            log.warning("the delivery worker did not stop in time; unfinished deliveries "
+                        "are retried when their lease ends")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("stopped%s", f" on {signal.Signals(received[0]).name}" if received else "")

@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -23,6 +23,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from backoffice import auth, catalog, rules
 from backoffice.crypto import SecretBox, generate_secret, load_server_key, secret_fingerprint
 from backoffice.crypto import secret_problem as _secret_problem
+from backoffice.deliveries import Deliveries
+from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import (
     Conflict,
     IdempotencyKeyReused,
@@ -125,32 +127,45 @@ class Backoffice:
     """Merchants, their webhooks and API tokens, over one ``Store``."""
 
     def __init__(self, store: Store, box: SecretBox, *, allow_http_loopback: bool = True,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, delivery: DeliverySettings | None = None,
+                 allow_private_targets: bool | None = None,
+                 data_dir: Path | None = None) -> None:
         self.store = store
         self.box = box
         self.allow_http_loopback = allow_http_loopback
         self.clock = clock
+        settings = delivery or DeliverySettings()
+        if allow_private_targets is not None:
+            settings = replace(settings, allow_private_targets=allow_private_targets)
+        self.delivery_settings = settings
+        self.deliveries = Deliveries(self, self.delivery_settings, data_dir=data_dir)
 
     @classmethod
     def open(cls, db_url: str, *, data_dir: str | Path | None = None,
              server_key: bytes | None = None, allow_http_loopback: bool = True,
              seed_demo: bool = True, clock: Clock = utc_now,
-             env: Mapping[str, str] | None = None) -> Backoffice:
+             env: Mapping[str, str] | None = None,
+             delivery: DeliverySettings | None = None,
+             allow_private_targets: bool | None = None) -> Backoffice:
         """Open (creating and seeding when empty) the backoffice at ``db_url``.
 
         The server key: ``server_key``, else ``WEBHOOKS_SERVER_KEY``, else ``server.key`` in
         ``data_dir`` (default ``WEBHOOKS_DATA_DIR``, else the SQLite file's directory).
+        E-mail deliveries without an SMTP relay go to ``<data dir>/outbox/``.
+        ``allow_private_targets`` (when given) overrides ``delivery``'s: True lets
+        deliveries reach loopback and private addresses (local development only).
         """
         env = os.environ if env is None else env
         url = parse_url(db_url)
         store = Store.open(db_url)
         try:
+            folder = _data_dir(url_file=sqlite_file(url), data_dir=data_dir, env=env)
             if server_key is None:
-                server_key = _server_key(url_file=sqlite_file(url),
-                                         backend=url.get_backend_name(),
-                                         data_dir=data_dir, env=env)
+                server_key = _server_key(folder, backend=url.get_backend_name(), env=env)
             box = SecretBox(server_key)
-            office = cls(store, box, allow_http_loopback=allow_http_loopback, clock=clock)
+            office = cls(store, box, allow_http_loopback=allow_http_loopback, clock=clock,
+                         delivery=delivery, allow_private_targets=allow_private_targets,
+                         data_dir=folder)
             store.migrate(office._seed_demo if seed_demo else None)
             office._check_key()
         except OperationalError as exc:  # cannot connect, cannot open the file, read-only
@@ -168,6 +183,7 @@ class Backoffice:
         return office_url(self.store)
 
     def close(self) -> None:
+        self.deliveries.close()
         self.store.close()
 
     def __enter__(self) -> Backoffice:
@@ -505,6 +521,32 @@ class Backoffice:
                 "it changed since it was read; read it again and retry")
         return record
 
+    # --- notifications and deliveries (backoffice.deliveries does the work) ---------------
+
+    def test_webhook(self, merchant_id: str, webhook_id: str, *,
+                     notification_type: str | None = None) -> dict[str, Any]:
+        """Send one test notification to a URL webhook now; a TestResult dict."""
+        return self.deliveries.test_webhook(merchant_id, webhook_id,
+                                            notification_type=notification_type)
+
+    def emit_notification(self, merchant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A payment notification, fanned out as pending deliveries to its webhooks."""
+        return self.deliveries.emit_notification(merchant_id, body)
+
+    def list_deliveries(self, merchant_id: str, webhook_id: str, *,
+                        limit: int = 20) -> list[dict[str, Any]]:
+        """A webhook's deliveries, newest first."""
+        return self.deliveries.list_deliveries(merchant_id, webhook_id, limit=limit)
+
+    def deliver_due(self, *, now: datetime | None = None, limit: int = 100) -> int:
+        """Attempt the deliveries that are due (the worker's step); returns how many."""
+        return self.deliveries.deliver_due(now=now, limit=limit)
+
+    def send_support_summaries(self, *, now: datetime | None = None,
+                               force: bool = False) -> int:
+        """Mail support addresses their webhooks' failures when the interval has passed."""
+        return self.deliveries.send_support_summaries(now=now, force=force)
+
 
 def office_url(store: Store) -> str:
     return store.engine.url.render_as_string(hide_password=True)
@@ -523,13 +565,18 @@ def _known(what: str, known: list[str]) -> str:
     return f"; known {what}: {shown}"
 
 
-def _server_key(*, url_file: Path | None, backend: str, data_dir: str | Path | None,
-                env: Mapping[str, str]) -> bytes:
+def _data_dir(*, url_file: Path | None, data_dir: str | Path | None,
+              env: Mapping[str, str]) -> Path | None:
+    """``data_dir``, else ``WEBHOOKS_DATA_DIR``, else the SQLite file's directory."""
     if data_dir is None and env.get(ENV_DATA_DIR):
         data_dir = env[ENV_DATA_DIR]
     if data_dir is None and url_file is not None:
         data_dir = url_file.parent
+    return None if data_dir is None else Path(data_dir)
+
+
+def _server_key(data_dir: Path | None, *, backend: str, env: Mapping[str, str]) -> bytes:
     if data_dir is None and backend == "sqlite" and not env.get("WEBHOOKS_SERVER_KEY"):
         # A memory database dies with the process, and its key may die with it.
         return os.urandom(32)
-    return load_server_key(None if data_dir is None else Path(data_dir), env)
+    return load_server_key(data_dir, env)

@@ -31,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from backoffice import schema as t
@@ -80,6 +80,55 @@ _NOTIFICATIONS = (
 )
 _RECORD_COLUMNS = [t.webhooks.c[name] for name in WebhookRecord._fields if name != "notifications"]
 _SELECT_RECORDS = select(*_RECORD_COLUMNS, _NOTIFICATIONS)
+
+
+DUE_STATUSES = ("pending", "failed")
+
+
+class DeliveryRow(NamedTuple):
+    """One delivery as the log shows it: its webhook's id and its notification's facts."""
+
+    pk: int
+    id: str
+    webhook_pk: int
+    webhook_id: str
+    notification_id: str
+    notification_type: str
+    test: bool
+    status: str
+    attempts: int
+    created_at: str
+    last_attempt_at: str | None
+    next_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    response_excerpt: str | None
+
+
+class ClaimedDelivery(NamedTuple):
+    """A delivery a worker holds: what it needs to make the attempt."""
+
+    pk: int
+    id: str
+    attempts: int
+    test: bool
+    webhook_pk: int
+    webhook_id: str
+    merchant_id: str
+    payload: dict[str, Any]
+
+
+_d, _w, _n = t.deliveries.c, t.webhooks.c, t.notifications.c
+_SELECT_DELIVERIES = (
+    select(_d.pk, _d.id, _d.webhook_pk, _w.id, _n.id, _n.type, _d.test, _d.status, _d.attempts,
+           _d.created_at, _d.last_attempt_at, _d.next_attempt_at, _d.last_status_code,
+           _d.last_error, _d.response_excerpt)
+    .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
+)
+_SELECT_CLAIMED = (
+    select(_d.pk, _d.id, _d.attempts, _d.test, _d.webhook_pk, _w.id, _w.merchant_id, _n.payload)
+    .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
+)
 
 
 def _record(row: Sequence[Any]) -> WebhookRecord:
@@ -212,7 +261,10 @@ class Store:
                     f"the database schema is version {version}, newer than this backoffice "
                     f"(version {t.SCHEMA_VERSION}): upgrade the backoffice"
                 )
-            # Later versions add their steps here: for v in range(version + 1, SCHEMA_VERSION + 1)
+            for step in range(version + 1, t.SCHEMA_VERSION + 1):
+                for table in t.MIGRATIONS.get(step, ()):
+                    table.create(conn, checkfirst=True)
+                conn.execute(insert(t.schema_version).values(version=step))
             return False
 
     def get_meta(self, conn: Connection, name: str) -> str | None:
@@ -342,6 +394,7 @@ class Store:
     def delete_webhook(self, conn: Connection, pk: int, expected_version: int) -> bool:
         wn, w = t.webhook_notifications.c, t.webhooks.c
         conn.execute(delete(t.webhook_notifications).where(wn.webhook_pk == pk))
+        conn.execute(delete(t.deliveries).where(t.deliveries.c.webhook_pk == pk))
         result = conn.execute(
             delete(t.webhooks).where(w.pk == pk, w.version == expected_version))
         return result.rowcount == 1
@@ -393,3 +446,120 @@ class Store:
 
     def count_tokens(self, conn: Connection) -> int:
         return int(conn.execute(select(func.count()).select_from(t.tokens)).scalar_one())
+
+    # --- notifications and deliveries -------------------------------------------------
+
+    def insert_notification(self, conn: Connection, values: dict[str, Any]) -> int:
+        result = conn.execute(insert(t.notifications).values(**values))
+        pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        assert pk is not None
+        return int(pk)
+
+    def insert_deliveries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(insert(t.deliveries), [{"reported_attempts": 0, **row} for row in rows])
+
+    def insert_delivery(self, conn: Connection, row: dict[str, Any]) -> int:
+        result = conn.execute(insert(t.deliveries).values(reported_attempts=0, **row))
+        pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        assert pk is not None
+        return int(pk)
+
+    def delivery_targets(self, conn: Connection, merchant_id: str, terminal_id: str,
+                         store_code: str, notification: str) -> list[tuple[int, str, str]]:
+        """(pk, id, name) of the enabled webhooks that cover the terminal and subscribe
+        to the notification type, in creation order."""
+        w, wn = t.webhooks.c, t.webhook_notifications.c
+        query = (
+            select(w.pk, w.id, w.name)
+            .where(w.merchant_id == merchant_id, w.enabled.is_(True))
+            .where(exists().where(wn.webhook_pk == w.pk, wn.notification == notification))
+            .where(or_(
+                w.app_kind == "merchant",
+                and_(w.app_kind == "store", w.app_ref == store_code),
+                and_(w.app_kind == "terminal", w.app_ref == terminal_id),
+            ))
+            .order_by(w.pk)
+        )
+        return [(int(r.pk), str(r.id), str(r.name)) for r in conn.execute(query)]
+
+    def list_deliveries(self, conn: Connection, webhook_pk: int,
+                        limit: int) -> list[DeliveryRow]:
+        """A webhook's deliveries, newest first."""
+        query = (_SELECT_DELIVERIES.where(t.deliveries.c.webhook_pk == webhook_pk)
+                 .order_by(t.deliveries.c.pk.desc()).limit(limit))
+        return [DeliveryRow._make(row) for row in conn.execute(query)]
+
+    def get_delivery(self, conn: Connection, delivery_id: str) -> DeliveryRow | None:
+        row = conn.execute(_SELECT_DELIVERIES.where(t.deliveries.c.id == delivery_id)).first()
+        return None if row is None else DeliveryRow._make(row)
+
+    def claim_due(self, conn: Connection, *, now: str, lease_until: str, claim: str,
+                  limit: int) -> list[ClaimedDelivery]:
+        """Take up to ``limit`` due deliveries for this worker (``claim``) until
+        ``lease_until``. One UPDATE whose WHERE re-checks the due condition, so two
+        workers on one database never both take a row (a row another worker just
+        claimed no longer matches)."""
+        d = t.deliveries.c
+        due = and_(
+            d.status.in_(DUE_STATUSES), d.next_attempt_at.is_not(None),
+            d.next_attempt_at <= now, or_(d.lease_until.is_(None), d.lease_until <= now),
+        )
+        oldest = select(d.pk).where(due).order_by(d.next_attempt_at, d.pk).limit(limit)
+        conn.execute(update(t.deliveries).where(d.pk.in_(oldest.scalar_subquery()), due)
+                     .values(lease_until=lease_until, claim=claim))
+        return [ClaimedDelivery._make(row)
+                for row in conn.execute(_SELECT_CLAIMED.where(d.claim == claim)
+                                        .order_by(d.next_attempt_at, d.pk))]
+
+    def finish_delivery(self, conn: Connection, pk: int, claim: str,
+                        values: dict[str, Any]) -> bool:
+        """Record an attempt, if this worker still holds the claim (False otherwise)."""
+        d = t.deliveries.c
+        result = conn.execute(update(t.deliveries).where(d.pk == pk, d.claim == claim)
+                              .values(lease_until=None, claim=None, **values))
+        return result.rowcount == 1
+
+    def unreported_failures(self, conn: Connection,
+                            limit: int) -> list[tuple[DeliveryRow, dict[str, Any]]]:
+        """Failed or given-up deliveries (not tests) with attempts their webhook's support
+        address has not been told about, by webhook; each with the webhook's facts."""
+        d, w = t.deliveries.c, t.webhooks.c
+        query = (
+            _SELECT_DELIVERIES.add_columns(w.support_email, w.name, w.url, w.email)
+            .where(d.status.in_(("failed", "gave_up")), d.test.is_(False),
+                   d.attempts > d.reported_attempts, w.support_email.is_not(None))
+            .order_by(d.webhook_pk, d.pk).limit(limit)
+        )
+        width = len(DeliveryRow._fields)
+        return [(DeliveryRow._make(row[:width]),
+                 {"support_email": row[width], "name": row[width + 1], "url": row[width + 2],
+                  "email": row[width + 3]})
+                for row in conn.execute(query)]
+
+    def merchant_name(self, conn: Connection, merchant_id: str) -> str | None:
+        row = conn.execute(select(t.merchants.c.name)
+                           .where(t.merchants.c.id == merchant_id)).first()
+        return None if row is None else str(row.name)
+
+    def mark_reported(self, conn: Connection, reported: Sequence[tuple[int, int]]) -> None:
+        """Remember the attempts a summary covered: (delivery pk, attempts) pairs."""
+        d = t.deliveries.c
+        for pk, attempts in reported:
+            conn.execute(update(t.deliveries).where(d.pk == pk)
+                         .values(reported_attempts=attempts))
+
+    def swap_meta(self, conn: Connection, name: str, old: str | None, new: str) -> bool:
+        """Compare-and-set a meta value: False when another process changed it first."""
+        if old is None:
+            if self.get_meta(conn, name) is not None:
+                return False
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(t.meta).values(name=name, value=new))
+            except IntegrityError:  # another process inserted it first (PostgreSQL)
+                return False
+            return True
+        result = conn.execute(update(t.meta).where(t.meta.c.name == name, t.meta.c.value == old)
+                              .values(value=new))
+        return result.rowcount == 1

@@ -42,3 +42,15 @@ def url_webhook(name: str = "orders-backend", **fields: Any) -> dict[str, Any]:
 def email_webhook(name: str = "lisbon-mail", **fields: Any) -> dict[str, Any]:
     return {"name": name, "type": "email", "email": "lisbon@shop.example",
             "application": "store:LIS-01", "notifications": ["mbway"], **fields}
+
+
+def loopback_resolver(host: str, port: int) -> list[str]:
+    """The tests' resolver: loopback literals and localhost only; no name ever reaches DNS."""
+    from backoffice.delivery.ssrf import Unresolvable, parse_ip_literal
+
+    literal = parse_ip_literal(host)
+    if literal is not None and literal.is_loopback:
+        return [str(literal)]
+    if host.lower() == "localhost":
+        return ["127.0.0.1"]
+    raise Unresolvable(f"cannot resolve {host}: tests resolve loopback only")

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bo_support import Clock, Tokens
+from bo_support import Clock, Tokens, loopback_resolver
 
 from backoffice import Backoffice
 from backoffice.api import create_app
+from backoffice.delivery.settings import DeliverySettings
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +38,11 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def office(db_path: Path, clock: Clock) -> Iterator[Backoffice]:
-    backoffice = Backoffice.open(f"sqlite:///{db_path}", clock=clock)
+    # The safe delivery defaults, and a resolver that never asks DNS: a test (or the
+    # API fuzzer's POST .../test) can reach no address beyond loopback, which the
+    # default settings refuse anyway.
+    backoffice = Backoffice.open(f"sqlite:///{db_path}", clock=clock,
+                                 delivery=DeliverySettings(resolver=loopback_resolver))
     backoffice.create_merchant("acme", "Acme Corp")
     backoffice.add_store("acme", "ACM-01", "Acme HQ")
     backoffice.add_terminal("acme", "90001", "ACM-01")

@@ -29,6 +29,10 @@ NO_INPUT = {"GET /healthz", "GET /v1/catalog"}  # nothing for negative mode to b
 OPERATIONS = {
     "GET /healthz", "GET /v1/webhooks", "POST /v1/webhooks", "GET /v1/webhooks/{webhook_id}",
     "PATCH /v1/webhooks/{webhook_id}", "DELETE /v1/webhooks/{webhook_id}", "GET /v1/catalog",
+    # The test fire sends real HTTP: the office fixture refuses private targets and its
+    # resolver answers loopback names only, so the fuzzer reaches no other host.
+    "POST /v1/webhooks/{webhook_id}/test", "GET /v1/webhooks/{webhook_id}/deliveries",
+    "POST /v1/notifications",
 }
 
 

@@ -40,14 +40,14 @@ def webhooks(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 class Server:
     """One `webhooks serve` process; its log goes to a file (a full pipe would block it)."""
 
-    def __init__(self, workdir: Path, db_url: str) -> None:
+    def __init__(self, workdir: Path, db_url: str, extra: list[str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"serve-{self.port}.log"
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "reconciler", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--db", db_url],
+                 "--port", str(self.port), "--db", db_url, *(extra or [])],
                 cwd=workdir, env=clean_env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -1,0 +1,387 @@
+"""Notifications and their deliveries: fan-out, attempts, retries, tests, summaries.
+
+Delivery is at least once and unordered. A delivery row is claimed by one worker at
+a time (a lease in the row, taken with one conditional UPDATE), attempted outside any
+transaction, and the outcome recorded if the claim still holds; a worker that dies
+mid-attempt leaves a lease that expires, and the delivery is tried again. Secrets are
+read at attempt time through ``Backoffice.webhook_secret`` and live only in memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import Connection
+
+from backoffice import rules
+from backoffice.delivery import formats, notification
+from backoffice.delivery.mail import Mailer, MailError, notification_email, summary_email
+from backoffice.delivery.sender import Acknowledge, Outcome, Sender, redact_url
+from backoffice.delivery.settings import DeliverySettings
+from backoffice.errors import Invalid, NotFound, SetupError
+from backoffice.store import ClaimedDelivery, DeliveryRow, WebhookRecord
+
+if TYPE_CHECKING:
+    from backoffice.service import Backoffice
+
+log = logging.getLogger("backoffice.delivery")
+
+MAX_DELIVERIES_PAGE: Final = 1000
+REQUEST_EXCERPT: Final = 512
+SUMMARY_META: Final = "support_summary_at"
+SUMMARY_BATCH: Final = 5000
+
+
+def moment(when: datetime) -> str:
+    """A delivery moment: ISO-8601 UTC with milliseconds, fixed width (text order = time)."""
+    when = when.astimezone(UTC)
+    return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
+
+
+def parse_moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def delivery_dict(row: DeliveryRow) -> dict[str, Any]:
+    """A delivery as the API returns it."""
+    return {
+        "id": row.id, "webhook_id": row.webhook_id, "notification_id": row.notification_id,
+        "notification_type": row.notification_type, "test": bool(row.test),
+        "status": row.status, "attempts": row.attempts, "created_at": row.created_at,
+        "last_attempt_at": row.last_attempt_at, "next_attempt_at": row.next_attempt_at,
+        "last_status_code": row.last_status_code, "last_error": row.last_error,
+        "response_excerpt": row.response_excerpt,
+    }
+
+
+class Deliveries:
+    """The delivery engine of one ``Backoffice``; its public face is the Backoffice's
+    test_webhook, emit_notification, list_deliveries, deliver_due and
+    send_support_summaries."""
+
+    def __init__(self, office: Backoffice, settings: DeliverySettings, *,
+                 data_dir: Path | None) -> None:
+        self.office = office
+        self.settings = settings
+        # Set by emit: a worker waiting for its next round starts it now.
+        self.work_available = threading.Event()
+        self.sender = Sender(timeout_s=settings.timeout_s,
+                             allow_private_targets=settings.allow_private_targets,
+                             resolver=settings.resolver)
+        outbox = settings.outbox_dir
+        if outbox is None and data_dir is not None:
+            outbox = data_dir / "outbox"
+        try:
+            self.mailer = Mailer(smtp_url=settings.smtp_url, outbox=outbox,
+                                 sender=settings.mail_from, timeout_s=settings.timeout_s)
+        except ValueError as exc:
+            raise SetupError(str(exc)) from None
+
+    def close(self) -> None:
+        self.sender.close()
+
+    def _clock(self, now: datetime | None = None) -> datetime:
+        return self.office.clock() if now is None else now
+
+    # --- emit ------------------------------------------------------------------------
+
+    def emit_notification(self, merchant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a notification and a pending delivery for every webhook it concerns."""
+        given = notification.parse_emit(body)
+        store = self.office.store
+        now = moment(self._clock())
+        with store.write() as conn:
+            if not store.merchant_exists(conn, merchant_id):
+                raise NotFound(f"no merchant {merchant_id!r}")
+            store_code = store.terminal_store(conn, merchant_id, given["terminal"])
+            if store_code is None:
+                known = [tid for tid, _ in store.terminals(conn, merchant_id)]
+                raise Invalid(f"terminal {given['terminal']!r} is not one of this merchant's; "
+                              f"known terminals: {', '.join(known[:20]) or 'none'}")
+            targets = store.delivery_targets(conn, merchant_id, given["terminal"], store_code,
+                                             given["type"])
+            payload = notification.build(
+                code=given["type"], terminal=given["terminal"], status=given["status"],
+                method=given["payment_method"], amount=given["amount"], moment=now[:19] + "Z",
+                test=False)
+            pk = store.insert_notification(conn, self._notification_row(
+                merchant_id, payload, given["terminal"], now))
+            rows = [self._delivery_row(webhook_pk, pk, now, test=False, next_attempt_at=now)
+                    for webhook_pk, _, _ in targets]
+            store.insert_deliveries(conn, rows)
+        if rows:
+            self.work_available.set()
+        return {
+            "notification": payload,
+            "deliveries": [{"id": row["id"], "webhook": name, "webhook_id": webhook_id,
+                            "status": "pending"}
+                           for row, (_, webhook_id, name) in zip(rows, targets, strict=True)],
+        }
+
+    @staticmethod
+    def _notification_row(merchant_id: str, payload: dict[str, Any], terminal: str,
+                          now: str) -> dict[str, Any]:
+        return {"id": payload["notificationID"], "merchant_id": merchant_id,
+                "type": payload["type"], "terminal_id": terminal, "test": payload["test"],
+                "payload": payload, "created_at": now}
+
+    @staticmethod
+    def _delivery_row(webhook_pk: int, notification_pk: int, now: str, *, test: bool,
+                      next_attempt_at: str | None, lease_until: str | None = None,
+                      claim: str | None = None) -> dict[str, Any]:
+        return {"id": "dl_" + secrets.token_hex(12), "webhook_pk": webhook_pk,
+                "notification_pk": notification_pk, "test": test, "status": "pending",
+                "attempts": 0, "created_at": now, "next_attempt_at": next_attempt_at,
+                "lease_until": lease_until, "claim": claim}
+
+    # --- the log ---------------------------------------------------------------------
+
+    def list_deliveries(self, merchant_id: str, webhook_id: str, *,
+                        limit: int = 20) -> list[dict[str, Any]]:
+        """A webhook's deliveries, newest first."""
+        if isinstance(limit, bool) or not isinstance(limit, int) \
+                or not 1 <= limit <= MAX_DELIVERIES_PAGE:
+            raise Invalid(f"limit must be between 1 and {MAX_DELIVERIES_PAGE}")
+        store = self.office.store
+        with store.read() as conn:
+            record = store.get_webhook(conn, merchant_id, id=webhook_id)
+            if record is None:
+                raise NotFound(f"no webhook with id {webhook_id[:64]!r}")
+            rows = store.list_deliveries(conn, record.pk, limit)
+        return [delivery_dict(row) for row in rows]
+
+    # --- test ------------------------------------------------------------------------
+
+    def test_webhook(self, merchant_id: str, webhook_id: str, *,
+                     notification_type: str | None = None) -> dict[str, Any]:
+        """Send one test notification now and say what happened (recorded as a test
+        delivery; never retried)."""
+        store = self.office.store
+        started = self._clock()
+        now = moment(started)
+        claim = secrets.token_hex(16)
+        with store.write() as conn:
+            record = store.get_webhook(conn, merchant_id, id=webhook_id)
+            if record is None:
+                raise NotFound(f"no webhook with id {webhook_id[:64]!r}")
+            if record.type != "url":
+                raise Invalid("an e-mail webhook can't be tested; only URL webhooks have a test")
+            code = self._test_type(record, notification_type)
+            payload = notification.build(
+                code=code, terminal=self._sample_terminal(conn, merchant_id, record),
+                status="Success", method=notification.DEFAULT_METHODS[code],
+                amount=notification.DEFAULT_AMOUNT, moment=now[:19] + "Z", test=True)
+            pk = store.insert_notification(conn, self._notification_row(
+                merchant_id, payload, payload["merchant"]["terminalId"], now))
+            row = self._delivery_row(
+                record.pk, pk, now, test=True, next_attempt_at=None, claim=claim,
+                lease_until=moment(started + timedelta(seconds=self.settings.lease_s)))
+            delivery_pk = store.insert_delivery(conn, row)
+        secret = self.office.webhook_secret(merchant_id, record.id)
+        outcome, request = self._attempt_url(record, secret, payload)
+        self._record(row["id"], delivery_pk, claim, 0, outcome, test=True,
+                     final=False, now=None, webhook_id=record.id)
+        return {
+            "delivered": outcome.delivered,
+            "reason": outcome.reason,
+            "notification": payload,
+            "request": request,
+            "response": {"status": outcome.status, "headers": outcome.headers,
+                         "body_excerpt": outcome.body_excerpt,
+                         "duration_ms": outcome.duration_ms, "error": outcome.error},
+            "delivery_id": row["id"],
+        }
+
+    @staticmethod
+    def _test_type(record: WebhookRecord, wanted: str | None) -> str:
+        if wanted is None:
+            return record.notifications[0]
+        code = rules.notification_type("notification", wanted)
+        if code not in record.notifications:
+            raise Invalid(f"notification {code!r} is not one this webhook subscribes to; "
+                          f"it subscribes to: {', '.join(record.notifications)}")
+        return code
+
+    def _sample_terminal(self, conn: Connection, merchant_id: str, record: WebhookRecord) -> str:
+        """A terminal the webhook covers, for the test notification."""
+        if record.app_kind == "terminal" and record.app_ref is not None:
+            return record.app_ref
+        for terminal_id, store_code in self.office.store.terminals(conn, merchant_id):
+            if record.app_kind == "merchant" or store_code == record.app_ref:
+                return terminal_id
+        return "0"
+
+    # --- attempts --------------------------------------------------------------------
+
+    def _attempt_url(self, record: WebhookRecord, secret: str | None,
+                     payload: dict[str, Any]) -> tuple[Outcome, dict[str, Any]]:
+        """One POST in the webhook's format: (outcome, the request as the test shows it)."""
+        url = record.url or ""
+        notification_id = str(payload["notificationID"])
+        request: dict[str, Any] = {"method": "POST", "url": redact_url(url), "headers": {},
+                                   "body_excerpt": ""}
+        if secret is None:
+            reason = "the webhook has no secret"
+            return Outcome(False, reason, error=reason), request
+        acknowledge: Acknowledge
+        try:
+            if record.format == "standard-webhooks":
+                headers, body = formats.sign_standard(
+                    payload, secret, msg_id="msg_" + notification_id,
+                    timestamp=int(time.time()))  # the receiver checks it against its clock
+                acknowledge = _standard_ack
+            else:
+                headers, body = formats.encode_sibs(payload, secret)
+                acknowledge = functools.partial(_sibs_ack, notification_id=notification_id)
+        except formats.FormatError as exc:
+            return Outcome(False, str(exc), error=str(exc)), request
+        request["headers"] = dict(headers)
+        request["body_excerpt"] = body[:REQUEST_EXCERPT].decode("utf-8", "replace")
+        return self.sender.send(url, headers, body, acknowledge=acknowledge), request
+
+    def _attempt_email(self, record: WebhookRecord, payload: dict[str, Any]) -> Outcome:
+        start = time.perf_counter()
+        with self.office.store.read() as conn:
+            merchant_name = self.office.store.merchant_name(conn, record.merchant_id)
+        message = notification_email(payload, to=record.email or "", webhook_name=record.name,
+                                     merchant_name=merchant_name or record.merchant_id)
+        try:
+            where = self.mailer.send(message)
+        except MailError as exc:
+            took = round((time.perf_counter() - start) * 1000, 1)
+            return Outcome(False, str(exc), duration_ms=took, error=str(exc))
+        took = round((time.perf_counter() - start) * 1000, 1)
+        return Outcome(True, "handed over", body_excerpt=where, duration_ms=took)
+
+    def deliver_due(self, *, now: datetime | None = None, limit: int = 100) -> int:
+        """Attempt up to ``limit`` due deliveries (a few at once); returns how many."""
+        started = self._clock(now)
+        claim = secrets.token_hex(16)
+        lease_until = started + timedelta(seconds=self.settings.lease_s)
+        with self.office.store.write() as conn:
+            claimed = self.office.store.claim_due(
+                conn, now=moment(started), lease_until=moment(lease_until), claim=claim,
+                limit=limit)
+        if not claimed:
+            return 0
+        workers = min(self.settings.concurrency, len(claimed))
+        if workers <= 1:
+            for item in claimed:
+                self._deliver(item, claim, now)
+        else:
+            with ThreadPoolExecutor(max_workers=workers,
+                                    thread_name_prefix="delivery") as pool:
+                list(pool.map(lambda item: self._deliver(item, claim, now), claimed))
+        return len(claimed)
+
+    def _deliver(self, item: ClaimedDelivery, claim: str, now: datetime | None) -> None:
+        try:
+            with self.office.store.read() as conn:
+                record = self.office.store.get_webhook(conn, item.merchant_id,
+                                                       id=item.webhook_id)
+            if record is None:
+                return  # deleted since the claim: its deliveries went with it
+            final = False
+            if not record.enabled:
+                reason = "the webhook was disabled before this delivery"
+                outcome, final = Outcome(False, reason, error=reason), True
+            elif record.type == "url":
+                secret = self.office.webhook_secret(item.merchant_id, item.webhook_id)
+                outcome, _ = self._attempt_url(record, secret, item.payload)
+            else:
+                outcome = self._attempt_email(record, item.payload)
+            self._record(item.id, item.pk, claim, item.attempts, outcome, test=item.test,
+                         final=final, now=now, webhook_id=item.webhook_id)
+        except Exception as exc:  # one delivery's fault must not stop the others
+            # The claim's lease runs out and the delivery is tried again; no details
+            # here, an exception's text could quote anything.
+            log.error("delivery %s: internal error (%s); it will be retried",
+                      item.id, type(exc).__name__)
+
+    def _record(self, delivery_id: str, pk: int, claim: str, attempts_before: int,
+                outcome: Outcome, *, test: bool, final: bool, now: datetime | None,
+                webhook_id: str) -> None:
+        attempts = attempts_before + 1
+        finished = self._clock(now)
+        schedule = self.settings.retry_schedule
+        next_attempt: str | None = None
+        if outcome.delivered:
+            status = "delivered"
+        elif test or final or attempts > len(schedule):
+            status = "gave_up"
+        else:
+            status = "failed"
+            next_attempt = moment(finished + timedelta(seconds=schedule[attempts - 1]))
+        values = {
+            "status": status, "attempts": attempts, "last_attempt_at": moment(finished),
+            "next_attempt_at": next_attempt, "last_status_code": outcome.status,
+            "last_error": None if outcome.delivered else outcome.reason[:500],
+            "response_excerpt": outcome.body_excerpt or None,
+        }
+        with self.office.store.write() as conn:
+            kept = self.office.store.finish_delivery(conn, pk, claim, values)
+        if not kept:
+            log.warning("delivery %s: attempt %d took longer than its lease; another worker "
+                        "has it now", delivery_id, attempts)
+        elif outcome.delivered:
+            log.info("delivery %s to webhook %s: delivered (attempt %d, %.1f ms)",
+                     delivery_id, webhook_id, attempts, outcome.duration_ms)
+        else:
+            then = f"retry at {next_attempt}" if next_attempt else "no more retries"
+            log.warning("delivery %s to webhook %s: attempt %d failed: %s; %s",
+                        delivery_id, webhook_id, attempts, outcome.reason, then)
+
+    # --- support summaries -----------------------------------------------------------
+
+    def send_support_summaries(self, *, now: datetime | None = None,
+                               force: bool = False) -> int:
+        """E-mail each support address the failures of its webhooks since the last
+        summary, when the summary interval has passed (or ``force``); returns how many
+        e-mails went out. One process wins each round (a compare-and-set in meta)."""
+        when = self._clock(now)
+        store = self.office.store
+        with store.read() as conn:
+            last = store.get_meta(conn, SUMMARY_META)
+        interval = timedelta(seconds=self.settings.summary_interval_s)
+        if not force and last is not None and parse_moment(last) + interval > when:
+            return 0
+        with store.write() as conn:
+            if not store.swap_meta(conn, SUMMARY_META, last, moment(when)):
+                return 0
+            failures = store.unreported_failures(conn, SUMMARY_BATCH)
+        sent = 0
+        for _, group in groupby(failures, key=lambda pair: pair[0].webhook_pk):
+            items = list(group)
+            webhook = {"id": items[0][0].webhook_id, **items[0][1]}
+            message = summary_email(to=webhook["support_email"], webhook=webhook,
+                                    failures=[delivery_dict(row) for row, _ in items])
+            try:
+                self.mailer.send(message)
+            except MailError as exc:
+                log.warning("support summary for webhook %s not sent: %s", webhook["id"], exc)
+                continue
+            with store.write() as conn:
+                store.mark_reported(conn, [(row.pk, row.attempts) for row, _ in items])
+            sent += 1
+        if sent:
+            log.info("sent %d support summar%s", sent, "y" if sent == 1 else "ies")
+        return sent
+
+
+
+def _standard_ack(status: int, _: bytes) -> tuple[bool, str]:
+    return formats.standard_acknowledged(status)
+
+
+def _sibs_ack(status: int, answer: bytes, *, notification_id: str) -> tuple[bool, str]:
+    return formats.sibs_acknowledged(status, answer, notification_id)

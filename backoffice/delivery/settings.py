@@ -1,0 +1,64 @@
+"""How deliveries behave: targets allowed, timeouts, the retry schedule, e-mail."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from backoffice.delivery.ssrf import Resolver
+
+MINUTE: Final = 60
+HOUR: Final = 3600
+DAY: Final = 86400
+# SIBS's schedule: every 5 minutes for the first retries, then 1, 2, 4, 6 and 12 hours,
+# then daily; the last retry is a little over three days after the first attempt.
+DEFAULT_SCHEDULE: Final[tuple[float, ...]] = (
+    5 * MINUTE, 5 * MINUTE, 5 * MINUTE, 1 * HOUR, 2 * HOUR, 4 * HOUR, 6 * HOUR, 12 * HOUR,
+    DAY, DAY,
+)
+MAX_SCHEDULE: Final = 100
+
+
+def parse_schedule(text: str) -> tuple[float, ...]:
+    """``"300,300,3600"`` -> the delays before each retry, in seconds; ``""`` = no retries."""
+    if not text.strip():
+        return ()
+    delays = []
+    for part in text.split(","):
+        try:
+            delay = float(part.strip())
+        except ValueError:
+            raise ValueError(f"the retry schedule has {part.strip()[:20]!r}, not a number of "
+                             "seconds (e.g. 300,300,3600)") from None
+        if not math.isfinite(delay) or not 0 <= delay <= 30 * DAY:
+            raise ValueError("each retry delay must be from 0 to 2592000 seconds (30 days)")
+        delays.append(delay)
+    if len(delays) > MAX_SCHEDULE:
+        raise ValueError(f"the retry schedule has more than {MAX_SCHEDULE} retries")
+    return tuple(delays)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """Delivery behaviour; the defaults are the safe ones ``webhooks serve`` starts with."""
+
+    allow_private_targets: bool = False  # True: loopback and private targets are allowed
+    timeout_s: float = 15.0  # one attempt, connect to last byte
+    retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    smtp_url: str | None = None  # smtp://host:port; None: .eml files in outbox_dir
+    outbox_dir: Path | None = None  # None: <data dir>/outbox when there is a data dir
+    mail_from: str = "webhooks-backoffice@localhost"
+    summary_interval_s: float = DAY  # how often support addresses get failure summaries
+    concurrency: int = 8  # attempts sent at once by deliver_due
+    resolver: Resolver | None = None  # None: the system's; tests inject their own
+
+    @property
+    def lease_s(self) -> float:
+        """How long a claimed delivery is someone's before another worker may retry it."""
+        return 2 * self.timeout_s + 30
+
+    @property
+    def gives_up_after_s(self) -> float:
+        return sum(self.retry_schedule)
