@@ -1,8 +1,8 @@
 """Execute a Plan through a provider: creates, updates and replaces first, deletes last.
 
 Independent changes run concurrently (bounded by ``parallelism``); a failed change
-does not stop the others. Creates carry an ``Idempotency-Key`` derived from the plan,
-so a create retried after a lost response returns the first result; updates and
+does not stop the others. Creates carry an ``Idempotency-Key`` stable across the run's
+retries, so a create retried after a lost response returns the first result; updates and
 deletes carry ``If-Match`` with the version the plan saw, so a change made by someone
 else since the plan fails as "changed since plan" instead of being overwritten. When
 ``stop`` is set (Ctrl-C), no new change starts; the ones in flight finish.
@@ -11,15 +11,18 @@ else since the plan fails as "changed since plan" instead of being overwritten. 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler.errors import NotFound, PreconditionFailed, ProviderError
 from reconciler.model import RemoteWebhook
 from reconciler.payload import create_body, idempotency_key, matches_spec, update_patch
 from reconciler.plan import Action, Change, Plan
 from reconciler.providers.base import Provider
+from reconciler.testfire import outcome
 
 PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.REPLACE: "replaced",
         Action.DELETE: "deleted"}
@@ -104,6 +107,7 @@ class Applier:
         self.on_result = on_result
         self.stop = stop or asyncio.Event()
         self.report = ApplyReport()
+        self.run_id = secrets.token_hex(16)  # part of every create's Idempotency-Key
 
     async def run(self) -> ApplyReport:
         first = [c for c in self.plan.changes if c.action is not Action.DELETE]
@@ -152,7 +156,7 @@ class Applier:
     async def _create(self, change: Change) -> RemoteWebhook:
         assert change.spec is not None
         body = create_body(change.spec, self.plan.owner)
-        key = idempotency_key(self.plan.config_digest, change)
+        key = idempotency_key(self.plan.config_digest, change, self.run_id)
         return await self.provider.create(body, idempotency_key=key)
 
     async def _delete(self, webhook_id: str, version: int | None) -> None:
@@ -188,3 +192,59 @@ async def apply_plan(plan: Plan, provider: Provider, *, parallelism: int = 8,
     """Apply ``plan``; the report says what was done and what was not."""
     applier = Applier(plan, provider, parallelism=parallelism, on_result=on_result, stop=stop)
     return await applier.run()
+
+
+# --- test-fire after apply (``test_on_apply: true``, ``apply --test``) ---------------------
+
+TESTED_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE})
+
+
+@dataclass(frozen=True)
+class ApplyTestResult:
+    """The test-fire of one created or changed URL webhook after apply."""
+
+    name: str
+    delivered: bool
+    message: str  # "delivered (200 in 12 ms)" or "NOT delivered: <reason>"
+    result: dict[str, Any] | None = field(default=None, repr=False)  # the TestResult
+
+    @property
+    def line(self) -> str:
+        return f"test {self.name}: {self.message}"
+
+    @property
+    def data(self) -> dict[str, object]:
+        return {"name": self.name, "delivered": self.delivered, "message": self.message,
+                "result": self.result}
+
+
+TestCallback = Callable[[ApplyTestResult], None]
+
+
+async def test_changed(plan: Plan, report: ApplyReport, provider: Provider, *, all_url: bool,
+                       on_result: TestCallback | None = None) -> list[ApplyTestResult]:
+    """Test-fire the URL webhooks apply created or changed, in plan order.
+
+    Those whose config says ``test_on_apply: true``, or every one when ``all_url``
+    (``apply --test``). A change that failed is not tested. One at a time: each waits
+    for its receiver, and the lines come out in a stable order.
+    """
+    done = {r.name: r for r in report.results if r.ok and r.action in TESTED_ACTIONS}
+    tests: list[ApplyTestResult] = []
+    for change in plan.changes:
+        applied = done.get(change.name)
+        spec = change.spec
+        if applied is None or applied.remote is None or spec is None:
+            continue
+        if applied.remote.type != "url" or not (all_url or spec.test_on_apply):
+            continue
+        try:
+            result = await provider.test(applied.remote.id)
+            item = ApplyTestResult(change.name, result.get("delivered") is True,
+                                   outcome(result), result)
+        except ProviderError as exc:
+            item = ApplyTestResult(change.name, False, f"NOT delivered: {exc}")
+        tests.append(item)
+        if on_result is not None:
+            on_result(item)
+    return tests

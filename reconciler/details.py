@@ -7,15 +7,16 @@ The provider contract has no get-by-name, and the list's ``webhook`` filter matc
 and e-mail text, not names: so ``find`` fetches the merchant's list and picks by name,
 which also gives the near names to suggest when there is no such webhook.
 
-Recent deliveries: the backoffice's delivery log is not part of the provider contract
-yet. A provider that keeps one implements ``DeliveryLog`` (``recent_deliveries``), and
-``show`` lists the last few; with any other provider the section is left out.
+Recent deliveries: ``show`` lists the last few from the provider's delivery log
+(``Provider.deliveries``). A provider may instead implement ``DeliveryLog``
+(``recent_deliveries``) to summarise them itself. A backoffice that predates the
+delivery log (its endpoint answers 404) leaves the section out.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -49,6 +50,27 @@ class DeliverySummary:
             "status": self.status,
             "detail": self.detail,
         }
+
+
+def summarize(delivery: Mapping[str, Any]) -> DeliverySummary:
+    """A delivery-log entry of the backoffice (a Delivery dict) as ``show`` lists it."""
+    kind = str(delivery.get("notification_type") or "?")
+    if delivery.get("test"):
+        kind += " (test)"
+    attempts = delivery.get("attempts")
+    facts = []
+    if delivery.get("last_status_code") is not None:
+        facts.append(f"HTTP {delivery['last_status_code']}")
+    elif delivery.get("last_error"):
+        facts.append(" ".join(str(delivery["last_error"]).split())[:80])
+    if isinstance(attempts, int) and attempts != 1:
+        facts.append(f"{attempts} attempts")
+    return DeliverySummary(
+        at=str(delivery.get("last_attempt_at") or delivery.get("created_at") or "-"),
+        notification_type=kind,
+        status=str(delivery.get("status") or "?"),
+        detail=", ".join(facts),
+    )
 
 
 @runtime_checkable
@@ -100,6 +122,12 @@ async def gather(
     log: tuple[DeliverySummary, ...] | None = None
     if isinstance(provider, DeliveryLog):
         log = tuple(await provider.recent_deliveries(webhook.id, limit=deliveries))
+    else:
+        try:
+            entries = await provider.deliveries(webhook.id, limit=deliveries)
+        except NotFound:  # the webhook was just found: it is the endpoint that is missing
+            entries = None
+        log = None if entries is None else tuple(summarize(d) for d in entries)
     return Details(webhook, dict(catalog.notification_types), log)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from reconciler import planfile
-from reconciler.apply import ApplyReport, ChangeResult, apply_plan
+from reconciler.apply import ApplyReport, ApplyTestResult, ChangeResult, apply_plan, test_changed
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Aborted, StalePlan
 from reconciler.model import Config
@@ -38,6 +38,7 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
             "(or apply a saved plan)."
         )
     to_err = fmt == "json"  # keep stdout for the JSON report
+    tests: list[ApplyTestResult] = []
 
     async def work(provider: Provider) -> ApplyReport | None:
         if saved is not None:
@@ -62,21 +63,34 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
             return None
         if interactive:
             _confirm()
-        return await _apply(plan, provider, parallelism, g.color, to_err)
+        report = await _apply(plan, provider, parallelism, g.color, to_err)
+        if not report.interrupted:
+            tests.extend(await _test(plan, report, provider, test_after, g.color, to_err))
+        return report
 
     report = with_provider(g, config_file, work)
     if report is None:
         if fmt == "json":
-            click.echo(json.dumps({"ok": True, "summary": "No changes.", "results": []}))
+            click.echo(json.dumps({"ok": True, "summary": "No changes.", "results": [],
+                                   "tests": []}))
         return EXIT_OK
+    untested = [t for t in tests if not t.delivered]
+    summary = report.summary_line()
+    if untested:
+        summary += (f" {len(untested)} of {len(tests)} test-fires NOT delivered: "
+                    f"{', '.join(t.name for t in untested)}.")
     if fmt == "json":
-        click.echo(json.dumps(report.data, indent=2))
-    click.echo(report.summary_line(), err=to_err)
+        data = {**report.data, "tests": [t.data for t in tests]}
+        if untested:
+            data["ok"] = False
+            data["summary"] = summary
+        click.echo(json.dumps(data, indent=2))
+    click.echo(summary, err=to_err)
     for failure in report.failed:
         click.echo(f"  failed: {failure.name}: {failure.message}", err=True)
     if report.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if report.ok else EXIT_ERROR
+    return EXIT_OK if report.ok and not untested else EXIT_ERROR
 
 
 def _warn(config: Config) -> None:
@@ -116,6 +130,19 @@ async def _apply(plan: Plan, provider: Provider, parallelism: int, color: bool,
                                 stop=stop)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+
+
+async def _test(plan: Plan, report: ApplyReport, provider: Provider, all_url: bool,
+                color: bool, to_err: bool) -> list[ApplyTestResult]:
+    """Test-fire the changed URL webhooks (``--test``, or ``test_on_apply``), a line each."""
+
+    def show(test: ApplyTestResult) -> None:
+        line = test.line
+        if color:
+            line = click.style(line, fg="green" if test.delivered else "red")
+        click.echo(line, err=to_err)
+
+    return await test_changed(plan, report, provider, all_url=all_url, on_result=show)
 
 
 def _interrupt(stop: asyncio.Event) -> None:

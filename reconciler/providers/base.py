@@ -56,6 +56,18 @@ class Provider(Protocol):
 
     async def delete(self, webhook_id: str, *, if_match: int | None) -> None: ...
 
+    async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
+        """Test-fire a URL webhook now; the backoffice's TestResult (delivered or not)."""
+        ...
+
+    async def emit(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Emit a payment notification: ``{"notification": {...}, "deliveries": [...]}``."""
+        ...
+
+    async def deliveries(self, webhook_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The webhook's delivery log, newest first."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -2,11 +2,17 @@
 
 This is the default: no server, no token. It acts for the demo merchant with the
 permission to manage webhooks, and calls the very rules the HTTP API calls.
+
+It is for local development, so it delivers to loopback and private addresses (a
+receiver on this machine, ``webhooks listen``), which ``webhooks serve`` refuses unless
+told otherwise. There is no long-running worker: an emit attempts its deliveries once,
+inline; retries wait for the next emit (or a ``webhooks serve``) on the same database.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +26,11 @@ from reconciler.providers.base import ListFilters, catalog_from_api, error_for_s
 
 T = TypeVar("T")
 DB_NAME = "backoffice.db"
+
+# The backoffice logs each delivery attempt for a server's operators. In-process, the
+# commands report outcomes themselves; without this, logging's last resort would print
+# those lines raw on stderr.
+logging.getLogger("backoffice").addHandler(logging.NullHandler())
 
 
 class EmbeddedProvider:
@@ -35,7 +46,8 @@ class EmbeddedProvider:
         """Open (creating with the demo merchant on first use) the backoffice in ``data_dir``."""
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
-            office = Backoffice.open(f"sqlite:///{data_dir / DB_NAME}", data_dir=data_dir)
+            office = Backoffice.open(f"sqlite:///{data_dir / DB_NAME}", data_dir=data_dir,
+                                     allow_private_targets=True)
         except BackofficeError as exc:
             raise ProviderError(
                 f"cannot open the embedded backoffice in {data_dir}: {exc.detail}"
@@ -106,3 +118,39 @@ class EmbeddedProvider:
             f"delete {webhook_id}",
             lambda: self.office.delete_webhook(self.merchant_id, webhook_id, if_match=if_match),
         )
+
+    async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
+        return self._call(
+            f"the test-fire of {webhook_id}",
+            lambda: self.office.test_webhook(
+                self.merchant_id, webhook_id, notification_type=notification
+            ),
+        )
+
+    async def emit(self, body: dict[str, Any]) -> dict[str, Any]:
+        emitted = self._call(
+            "the notification", lambda: self.office.emit_notification(self.merchant_id, body)
+        )
+        self._call("deliver", lambda: self.office.deliver_due())
+        # The first attempt has happened: report each delivery's status after it.
+        for delivery in emitted.get("deliveries", []):
+            now = self._find_delivery(delivery.get("webhook_id"), delivery.get("id"))
+            if now is not None:
+                delivery["status"] = now.get("status", delivery.get("status"))
+        return emitted
+
+    async def deliveries(self, webhook_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        return self._call(
+            f"read the deliveries of {webhook_id}",
+            lambda: self.office.list_deliveries(self.merchant_id, webhook_id, limit=limit),
+        )
+
+    def _find_delivery(self, webhook_id: object, delivery_id: object) -> dict[str, Any] | None:
+        if not isinstance(webhook_id, str):
+            return None
+        # Newest first, and this delivery was just created: it is among the first few.
+        recent = self._call(
+            f"read the deliveries of {webhook_id}",
+            lambda: self.office.list_deliveries(self.merchant_id, webhook_id, limit=20),
+        )
+        return next((d for d in recent if d.get("id") == delivery_id), None)

@@ -158,7 +158,7 @@ def test_table_cells_cannot_drive_the_terminal() -> None:
 async def test_show_every_detail_as_text_and_json(provider: Provider) -> None:
     await seed(provider)
     details = await gather(provider, "refunds")
-    assert details.deliveries is None  # no provider keeps a delivery log yet
+    assert details.deliveries == ()  # the delivery log is there, and empty
     text = render_details(details)
     assert_no_secret(text)
     assert text.startswith("Webhook refunds\n")
@@ -175,11 +175,11 @@ async def test_show_every_detail_as_text_and_json(provider: Provider) -> None:
         "version:         1",
     ):
         assert expected in text, expected
-    assert "created_at:      20" in text and "Recent deliveries" not in text
+    assert "created_at:      20" in text and text.endswith("\nRecent deliveries: none.\n")
     data = details.data
     assert_no_secret(json.dumps(data))
     assert data["name"] == "refunds" and data["url"] == CRED_URL_REDACTED
-    assert data["deliveries"] is None and data["format"] == "standard-webhooks"
+    assert data["deliveries"] == [] and data["format"] == "standard-webhooks"
 
     legacy = render_details(await gather(provider, "legacy"))
     assert "description:     on: ${not a ref} \"quoted\" #hash\\nsecond line\\ttab" in legacy

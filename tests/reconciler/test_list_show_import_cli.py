@@ -126,7 +126,7 @@ def test_show_text_json_and_unknown(cfg: Path, run: Run) -> None:
     assert "format:          standard-webhooks" in out and "prevent_destroy: yes" in out
     code, out, _ = run("show", "orders-backend", "-f", str(cfg), "--format", "json")
     data = json.loads(out)
-    assert code == 0 and data["name"] == "orders-backend" and data["deliveries"] is None
+    assert code == 0 and data["name"] == "orders-backend" and data["deliveries"] == []
     assert data["secret_fingerprint"].startswith("sha256:")
     code, out, err = run("show", "orders", "-f", str(cfg))
     assert code == 1 and out == ""

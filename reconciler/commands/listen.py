@@ -1,0 +1,110 @@
+"""``webhooks listen``: a local receiver that decrypts or verifies, prints and acknowledges."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import socket
+from types import FrameType
+
+import click
+import uvicorn
+
+from reconciler.commands import Globals
+from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
+from reconciler.model import secret_fingerprint
+from reconciler.receiver import Format, create_receiver, guess_format
+
+DEFAULT_SECRET_ENV = "WEBHOOKS_LISTEN_SECRET"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def resolve_secret(secret: str | None, secret_env: str | None) -> str:
+    """The secret from --secret, else from the variable --secret-env names (or the default)."""
+    if secret:
+        return secret
+    name = secret_env or DEFAULT_SECRET_ENV
+    value = os.environ.get(name)
+    if not value:
+        raise ReconcilerError(
+            f"no secret: set {name} to the webhook's secret (the one in the config's "
+            "secret: source), or name another variable with --secret-env"
+        )
+    return value.strip()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: any free one); a clear error when taken."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ReconcilerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ReconcilerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str | None,
+        fmt: str | None, path: str) -> int:
+    value = resolve_secret(secret, secret_env)
+    chosen: Format = guess_format(value) if fmt is None else (
+        "standard-webhooks" if fmt == "standard-webhooks" else "sibs")
+    if not path.startswith("/"):
+        path = "/" + path
+
+    def err(line: str) -> None:
+        click.echo(click.style(line, fg="red") if g.color else line, err=True)
+
+    app = create_receiver(value, fmt=chosen, path=path, out=click.echo, err=err)
+    sock = bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    if secret:
+        click.echo("note: a secret given with --secret is visible in the process list and "
+                   f"shell history; prefer {DEFAULT_SECRET_ENV} (or --secret-env)", err=True)
+    if not _is_loopback(host):
+        click.echo(f"warning: listening on {host}, beyond this machine: anyone who can reach "
+                   "it can post to it", err=True)
+    click.echo(
+        f"Listening for {chosen} deliveries on http://{shown_host}:{bound_port}{path} "
+        f"(secret {secret_fingerprint(value)}). Ctrl-C to stop.", err=True,
+    )
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                            server_header=False, ws="none", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    received: list[int] = []
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    # uvicorn re-raises the stop signal once it has shut down; noting it here makes
+    # Ctrl-C a clean stop rather than a KeyboardInterrupt.
+    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
+    try:
+        server.run(sockets=[sock])
+    except SystemExit:
+        return EXIT_ERROR
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+    click.echo("Stopped.", err=True)
+    return EXIT_OK

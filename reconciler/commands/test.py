@@ -1,0 +1,27 @@
+"""``webhooks test NAME``: test-fire a URL webhook; show what was sent and what came back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reconciler.commands import Globals
+from reconciler.errors import EXIT_ERROR, EXIT_OK
+from reconciler.session import with_provider
+from reconciler.testfire import fire, outcome, render_text
+
+
+def run(g: Globals, config_file: Path, name: str, *, notification: str | None,
+        fmt: str) -> int:
+    fired = with_provider(g, config_file, lambda provider: fire(provider, name, notification))
+    if fmt == "json":
+        click.echo(json.dumps(fired.data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(fired))
+        verdict = outcome(fired.result)
+        if g.color:
+            verdict = click.style(verdict, fg="green" if fired.delivered else "red", bold=True)
+        click.echo(f"Result: {verdict}")
+    return EXIT_OK if fired.delivered else EXIT_ERROR
