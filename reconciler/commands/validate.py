@@ -1,31 +1,58 @@
-"""`webhooks validate`: every problem of a config at once; exit 0 when valid, 1 when not.
+"""`webhooks validate`: every problem of one or more configs at once; exit 0 when all are valid.
 
 Secrets are optional here (an unset variable is a warning), so pull-request pipelines
 need none. Without ``--offline`` the backoffice catalogue also checks stores, terminals
 and notification types; when it cannot be had, the offline checks run and say so.
+
+Formats: ``text`` (``FILE:LINE:COL: message``), ``json`` (an object; a list of them for
+several files), ``github`` (workflow-command annotations) and ``gitlab`` (a Code Quality
+report on standard output, the summaries on standard error).
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from reconciler import ci_formats
 from reconciler.commands import Globals
 from reconciler.config import ConfigReport, read_config
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.model import Catalog
 
 
-def run(g: Globals, config_file: Path, *, offline: bool, fmt: str) -> int:
-    catalog = None if offline or not config_file.is_file() else _catalog(g, config_file)
-    report = read_config(config_file, secrets="optional", catalog=catalog)
+def run(g: Globals, config_files: Sequence[Path], *, offline: bool, fmt: str) -> int:
+    reports = [_report(g, path, offline) for path in dict.fromkeys(config_files)]
     if fmt == "json":
-        click.echo(json.dumps(_as_json(report), indent=2))
+        data = [_as_json(r) for r in reports]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+    elif fmt == "gitlab":
+        root = os.environ.get("CI_PROJECT_DIR")
+        problems = [p for r in reports for p in r.problems]
+        click.echo(json.dumps(ci_formats.gitlab_code_quality(problems, root), indent=2))
+        for report in reports:  # stdout is the report file; people read standard error
+            _print_summary(g, report, err=True)
+    elif fmt == "github":
+        root = os.environ.get("GITHUB_WORKSPACE")
+        for report in reports:
+            for problem in report.problems:
+                click.echo(ci_formats.github_annotation(problem, root))
+            _print_summary(g, report)
     else:
-        _print_text(g, report)
-    return EXIT_OK if report.config is not None else EXIT_ERROR
+        for report in reports:
+            for problem in report.problems:
+                click.echo(str(problem))
+            _print_summary(g, report)
+    return EXIT_OK if all(r.config is not None for r in reports) else EXIT_ERROR
+
+
+def _report(g: Globals, config_file: Path, offline: bool) -> ConfigReport:
+    catalog = None if offline or not config_file.is_file() else _catalog(g, config_file)
+    return read_config(config_file, secrets="optional", catalog=catalog)
 
 
 def _catalog(g: Globals, config_file: Path) -> Catalog | None:
@@ -58,17 +85,15 @@ def _as_json(report: ConfigReport) -> dict[str, object]:
     }
 
 
-def _print_text(g: Globals, report: ConfigReport) -> None:
-    for problem in report.problems:
-        click.echo(str(problem))
+def _print_summary(g: Globals, report: ConfigReport, *, err: bool = False) -> None:
     warnings = _count(len(report.warnings), "warning")
     if report.config is not None:
         count = _count(len(report.config.webhooks), "webhook")
         summary = f"{report.path}: valid ({count}{', ' + warnings if report.warnings else ''})"
-        click.echo(click.style(summary, fg="green") if g.color else summary)
+        click.echo(click.style(summary, fg="green") if g.color else summary, err=err)
     else:
         summary = f"{report.path}: {_count(len(report.errors), 'error')}, {warnings}"
-        click.echo(click.style(summary, fg="red") if g.color else summary)
+        click.echo(click.style(summary, fg="red") if g.color else summary, err=err)
 
 
 def _count(n: int, noun: str) -> str:
