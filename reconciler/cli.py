@@ -68,26 +68,54 @@ def cli(ctx: click.Context, no_color: bool, api_url: str | None, debug: bool) ->
 
 
 @cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @validate_config_option
 @click.option("--offline", is_flag=True, help="Skip the checks against the backoffice catalogue.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--format", "fmt", type=click.Choice(["text", "json", "github", "gitlab"]), default="text",
+    show_default=True,
+    help="github: annotations (workflow commands); gitlab: a Code Quality report on stdout.",
 )
 @click.pass_context
-def validate(ctx: click.Context, config_file: Path, offline: bool, fmt: str) -> int:
-    """Check the config: schema, secrets, references; every problem at once.
+def validate(ctx: click.Context, files: tuple[Path, ...], config_file: Path, offline: bool,
+             fmt: str) -> int:
+    """Check configs: schema, secrets, references; every problem at once.
 
     \b
-    Each problem prints as FILE:LINE:COL: message. Exit 0 when valid, 1 when not.
+    Checks -f FILE and any FILES given (default: webhooks.yaml). Each problem prints
+    as FILE:LINE:COL: message. Exit 0 when all are valid, 1 when any is not.
     Unset ${env:...} secrets are warnings here, so pull-request pipelines need no secrets.
 
     \b
-    Example:
+    Examples:
       webhooks validate -f webhooks.yaml --offline
+      webhooks validate --offline teams/*/webhooks.yaml      (as pre-commit runs it)
+      webhooks validate --offline --format github            (annotations in a workflow)
     """
+    from click.core import ParameterSource
+
     from reconciler.commands import validate as command
 
-    return command.run(_globals(ctx), config_file, offline=offline, fmt=fmt)
+    given = ctx.get_parameter_source("config_file") is not ParameterSource.DEFAULT
+    paths = (config_file, *files) if given or not files else files
+    return command.run(_globals(ctx), paths, offline=offline, fmt=fmt)
+
+
+@cli.command()
+@click.option("--plan", "plan_schema", is_flag=True,
+              help="The schema of plan files and `plan --format json` instead.")
+@click.pass_context
+def schema(ctx: click.Context, plan_schema: bool) -> int:
+    """Print the JSON Schema of webhooks.yaml (or of a plan file), for editors and tools.
+
+    \b
+    Examples:
+      webhooks schema > webhooks.schema.json
+      webhooks schema --plan > plan.schema.json
+    """
+    from reconciler.commands import schema as command
+
+    return command.run(_globals(ctx), plan=plan_schema)
 
 
 @cli.command()
@@ -229,19 +257,30 @@ def show(ctx: click.Context, name: str, fmt: str, config_file: Path) -> int:
 
 @cli.command()
 @click.argument("name")
-@click.option("--notification", metavar="TYPE", help="The notification type to send.")
+@click.option("--notification", metavar="TYPE",
+              help="The notification type to send (default: the webhook's first).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: the backoffice's test result, for scripts.")
 @config_option
 @click.pass_context
-def test(ctx: click.Context, name: str, notification: str | None, config_file: Path) -> int:
+def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
+         config_file: Path) -> int:
     """Test-fire a URL webhook: show what was sent and what the receiver answered.
 
     \b
-    Example:
-      webhooks test orders-backend --notification mbway
-    """
-    from reconciler.commands._pending import not_yet
+    Sends one test notification now, through the backoffice (which holds the secret),
+    and shows the notification (decrypted), the request headers, and the response:
+    status, body, duration, and whether it counts as delivered (and why not).
+    Exit 0 when delivered, 1 when not (or for an e-mail webhook: those have no test).
 
-    return not_yet("test")
+    \b
+    Examples:
+      webhooks test orders-backend
+      webhooks test orders-backend --notification mbway --format json
+    """
+    from reconciler.commands import test as command
+
+    return command.run(_globals(ctx), config_file, name, notification=notification, fmt=fmt)
 
 
 @cli.command(name="import")
@@ -287,8 +326,27 @@ def import_(ctx: click.Context, output: Path | None, owner: str | None, import_a
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
               default="sqlite:///.webhooks/backoffice.db", show_default=True)
+@click.option("--allow-private-targets", is_flag=True,
+              help="Deliver to loopback, private and link-local addresses too "
+                   "(local development; refused by default: SSRF guard).")
+@click.option("--smtp-url", metavar="smtp://HOST:PORT", default=None,
+              help="SMTP relay for e-mail webhooks and support summaries "
+                   "(default: .eml files in <data dir>/outbox/).")
+@click.option("--retry-schedule", metavar="SECONDS,...", default=None,
+              help="Delays before each retry, comma-separated seconds "
+                   "(default: 5 min x3, 1 h, 2 h, 4 h, 6 h, 12 h, 1 d x2, then give up).")
+@click.option("--worker-interval", metavar="SECONDS", default=1.0, show_default=True,
+              type=click.FloatRange(min=0.01, max=3600),
+              help="Seconds between delivery rounds.")
+@click.option("--delivery-timeout", metavar="SECONDS", default=15.0, show_default=True,
+              type=click.FloatRange(min=0.1, max=300), help="Time limit of one attempt.")
+@click.option("--summary-interval", metavar="SECONDS", default=86400.0, show_default=True,
+              type=click.FloatRange(min=1), help="How often support e-mails get a summary "
+                                                  "of failed deliveries.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, db_url: str) -> int:
+def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_targets: bool,
+          smtp_url: str | None, retry_schedule: str | None, worker_interval: float,
+          delivery_timeout: float, summary_interval: float) -> int:
     """Run the backoffice API (and its delivery worker).
 
     \b
@@ -297,7 +355,10 @@ def serve(ctx: click.Context, host: str, port: int, db_url: str) -> int:
     """
     from reconciler.commands import serve as command
 
-    return command.run(_globals(ctx), host=host, port=port, db_url=db_url)
+    return command.run(_globals(ctx), host=host, port=port, db_url=db_url,
+                       allow_private_targets=allow_private_targets, smtp_url=smtp_url,
+                       retry_schedule=retry_schedule, worker_interval=worker_interval,
+                       delivery_timeout=delivery_timeout, summary_interval=summary_interval)
 
 
 @cli.group()
@@ -325,31 +386,98 @@ def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | No
 
 
 @cli.command()
+@click.option("--terminal", required=True, metavar="ID",
+              help="The terminal the payment happened on (e.g. 10001).")
+@click.option("--type", "notification_type", required=True, metavar="TYPE",
+              help="The notification type, e.g. mbway, authorised-payment.")
+@click.option("--status", metavar="STATUS",
+              help="paymentStatus: Success (default), Pending, InProcessing, Declined, "
+              "Error or Timeout.")
+@click.option("--amount", metavar="VALUE", help="The amount, e.g. 12.50.")
+@click.option("--currency", metavar="CODE", help="ISO 4217 code, e.g. EUR.")
+@click.option("--method", metavar="METHOD", help="paymentMethod, e.g. MBWAY, CARD.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@config_option
 @click.pass_context
-def emit(ctx: click.Context) -> int:
-    """Emit a payment notification (fans out to the matching webhooks)."""
-    from reconciler.commands._pending import not_yet
+def emit(ctx: click.Context, terminal: str, notification_type: str, status: str | None,
+         amount: str | None, currency: str | None, method: str | None, fmt: str,
+         config_file: Path) -> int:
+    """Emit a payment notification; it fans out to the matching webhooks.
 
-    return not_yet("emit")
+    \b
+    Every enabled webhook that covers the terminal and subscribes to the type gets a
+    delivery. Prints the notification id and each delivery (webhook, status). On the
+    embedded backoffice the first attempt happens before this returns; `webhooks serve`
+    delivers in the background.
+
+    \b
+    Example:
+      webhooks emit --terminal 10001 --type mbway --amount 12.50 --currency EUR
+    """
+    from reconciler.commands import emit as command
+
+    return command.run(_globals(ctx), config_file, terminal=terminal, type=notification_type,
+                       status=status, amount=amount, currency=currency, method=method, fmt=fmt)
 
 
 @cli.command()
 @click.argument("name")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="How many deliveries, newest first.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="json: the backoffice's delivery objects, for scripts.")
+@config_option
 @click.pass_context
-def deliveries(ctx: click.Context, name: str) -> int:
-    """The delivery log of one webhook."""
-    from reconciler.commands._pending import not_yet
+def deliveries(ctx: click.Context, name: str, limit: int, fmt: str, config_file: Path) -> int:
+    """The delivery log of one webhook: attempts, statuses, responses.
 
-    return not_yet("deliveries")
+    \b
+    A delivery is pending (not tried yet), delivered, failed (a retry is scheduled)
+    or gave_up (no more retries). Test-fires are marked (test).
+
+    \b
+    Example:
+      webhooks deliveries orders-backend --limit 5
+    """
+    from reconciler.commands import deliveries as command
+
+    return command.run(_globals(ctx), config_file, name, limit=limit, fmt=fmt)
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (loopback: only this machine can post).")
+@click.option("--port", default=9999, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--secret", "secret", metavar="VALUE", default=None, show_default=False,
+              help="The webhook's secret (visible in the process list: prefer --secret-env).")
+@click.option("--secret-env", metavar="NAME", default=None,
+              help="Read the secret from this environment variable "
+              "(default: WEBHOOKS_LISTEN_SECRET).")
+@click.option("--format", "fmt", type=click.Choice(["sibs", "standard-webhooks"]),
+              default=None, help="How deliveries are protected (default: standard-webhooks "
+              "for a whsec_ secret, else sibs).")
+@click.option("--path", default="/hooks", show_default=True, help="The URL path to receive on.")
 @click.pass_context
-def listen(ctx: click.Context) -> int:
-    """A local receiver that decrypts or verifies deliveries and acknowledges them."""
-    from reconciler.commands._pending import not_yet
+def listen(ctx: click.Context, host: str, port: int, secret: str | None,
+           secret_env: str | None, fmt: str | None, path: str) -> int:
+    """A local receiver that decrypts or verifies deliveries, prints and acknowledges them.
 
-    return not_yet("listen")
+    \b
+    Point a webhook at http://127.0.0.1:9999/hooks with the same secret, then emit or
+    test-fire: each notification prints as one line and its JSON. sibs deliveries are
+    decrypted and acknowledged with the SIBS answer; standard-webhooks ones are
+    verified and answered 204. One that fails gets 400 and a line on stderr.
+    The secret is never printed (only its fingerprint, as `webhooks show` prints it).
+
+    \b
+    Example:
+      WEBHOOKS_LISTEN_SECRET=$ORDERS_WEBHOOK_SECRET webhooks listen --port 9999
+    """
+    from reconciler.commands import listen as command
+
+    return command.run(_globals(ctx), host=host, port=port, secret=secret,
+                       secret_env=secret_env, fmt=fmt, path=path)
 
 
 def _write_bug_log() -> Path:

@@ -54,11 +54,17 @@ def update_patch(change: Change, owner: str) -> dict[str, Any]:
     return patch
 
 
-def idempotency_key(config_digest: str, change: Change) -> str:
-    """A create's key, derived from the plan: the same plan retried sends the same key."""
+def idempotency_key(config_digest: str, change: Change, run_id: str) -> str:
+    """A create's key: the same for every retry within one apply run, new for the next run.
+
+    ``run_id`` is fresh per run because the backoffice replays a key for 24 hours: a
+    key derived from the plan alone would be the same after the webhook was deleted and
+    the same config applied again, and the replay would report a create that never
+    happened.
+    """
     seen = change.precondition
     material = "\x00".join(
-        [config_digest, change.name, str(change.action), str(seen.id), str(seen.version)]
+        [config_digest, change.name, str(change.action), str(seen.id), str(seen.version), run_id]
     )
     return "wr-" + hashlib.sha256(material.encode()).hexdigest()[:40]
 

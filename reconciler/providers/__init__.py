@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from reconciler.commands import Globals
+from reconciler.errors import ReconcilerError
 from reconciler.model import Catalog
 from reconciler.providers.base import ListFilters, Provider
 
 __all__ = ["ListFilters", "Provider", "embedded_data_dir", "load_catalog", "open_provider"]
+
+ENV_HTTP_TIMEOUT = "WEBHOOKS_HTTP_TIMEOUT"
+DEFAULT_HTTP_TIMEOUT = 15.0
 
 
 def embedded_data_dir(config_file: Path) -> Path:
@@ -17,12 +24,43 @@ def embedded_data_dir(config_file: Path) -> Path:
     return config_file.resolve().parent / ".webhooks"
 
 
+def http_timeout() -> float:
+    """Seconds an HTTP request may take: ``WEBHOOKS_HTTP_TIMEOUT``, else 15."""
+    text = os.environ.get(ENV_HTTP_TIMEOUT, "").strip()
+    if not text:
+        return DEFAULT_HTTP_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds <= 3600):  # also refuses nan and inf
+        raise ReconcilerError(f"{ENV_HTTP_TIMEOUT} must be a number of seconds "
+                              f"between 0 and 3600, not {text[:40]!r}")
+    return seconds
+
+
+def check_api_url(url: str) -> None:
+    """Refuse an API URL that cannot be used, without echoing it (it may hold a password)."""
+    where = "the API URL (--api-url or WEBHOOKS_API_URL)"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number or out of range
+    except ValueError as exc:
+        reason = ("its port is not a number from 0 to 65535" if "Port" in str(exc)
+                  else "it cannot be parsed")
+        raise ReconcilerError(f"{where} is not valid: {reason}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ReconcilerError(f"{where} is not valid: use http(s)://HOST[:PORT], "
+                              "e.g. http://127.0.0.1:8080")
+
+
 def open_provider(g: Globals, config_file: Path) -> Provider:
     """The HTTP provider when ``--api-url``/``WEBHOOKS_API_URL`` is set, else embedded."""
     if g.api_url:
         from reconciler.providers.http import HttpProvider
 
-        return HttpProvider(g.api_url, g.api_token)
+        check_api_url(g.api_url)
+        return HttpProvider(g.api_url, g.api_token, timeout=http_timeout())
     from reconciler.providers.embedded import EmbeddedProvider
 
     return EmbeddedProvider.open(embedded_data_dir(config_file))

@@ -25,6 +25,9 @@ from reconciler.providers.base import ListFilters, catalog_from_api, error_for_s
 PAGE_SIZE = 1000
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504, 500})
 MAX_RETRY_AFTER = 60.0
+# A test-fire waits for the receiver (the backoffice bounds that at 15 s by default), so
+# its answer may take longer than any other request's.
+TEST_TIMEOUT = 30.0
 
 
 def redact_url(url: str) -> str:
@@ -55,6 +58,7 @@ class HttpProvider:
         self.description = f"backoffice at {redact_url(self.base_url)}"
         self._retries = retries
         self._backoff = backoff
+        self._test_timeout = max(timeout, TEST_TIMEOUT)
         headers = {"User-Agent": f"webhooks-reconciler/{__version__}", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -78,24 +82,33 @@ class HttpProvider:
         while True:
             if cursor:
                 query["cursor"] = cursor
-            page = (await self._request("GET", "/v1/webhooks", params=query)).json()
-            out.extend(RemoteWebhook.from_api(item) for item in page["data"])
+            page = _object(await self._request("GET", "/v1/webhooks", params=query),
+                           "webhook list")
+            items = page.get("data")
+            if not isinstance(items, list):
+                raise ProviderError("the backoffice returned a malformed webhook list "
+                                    "(no data list)")
+            out.extend(RemoteWebhook.from_api(item) for item in items)
             cursor = page.get("next_cursor")
             if not cursor:
                 return out
 
     async def get(self, webhook_id: str) -> RemoteWebhook:
         response = await self._request("GET", f"/v1/webhooks/{webhook_id}")
-        return RemoteWebhook.from_api(response.json())
+        return RemoteWebhook.from_api(_object(response, "webhook"))
 
     async def catalog(self) -> Catalog:
-        return catalog_from_api((await self._request("GET", "/v1/catalog")).json())
+        data = _object(await self._request("GET", "/v1/catalog"), "catalogue")
+        try:
+            return catalog_from_api(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ProviderError("the backoffice returned a malformed catalogue") from None
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
         response = await self._request(
             "POST", "/v1/webhooks", json=body, headers={"Idempotency-Key": idempotency_key}
         )
-        return RemoteWebhook.from_api(response.json())
+        return RemoteWebhook.from_api(_object(response, "webhook"))
 
     async def update(
         self, webhook_id: str, patch: dict[str, Any], *, if_match: int | None
@@ -104,24 +117,55 @@ class HttpProvider:
         response = await self._request(
             "PATCH", f"/v1/webhooks/{webhook_id}", json=patch, headers=headers
         )
-        return RemoteWebhook.from_api(response.json())
+        return RemoteWebhook.from_api(_object(response, "webhook"))
 
     async def delete(self, webhook_id: str, *, if_match: int | None) -> None:
         headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
         await self._request("DELETE", f"/v1/webhooks/{webhook_id}", headers=headers)
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
+        body = {"notification": notification} if notification is not None else {}
+        response = await self._request(
+            "POST", f"/v1/webhooks/{webhook_id}/test", json=body, repeatable=False,
+            timeout=httpx.Timeout(self._test_timeout, connect=5.0),
+        )
+        return _object(response, "test result")
+
+    async def emit(self, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self._request("POST", "/v1/notifications", json=body, repeatable=False)
+        return _object(response, "emitted notification")
+
+    async def deliveries(self, webhook_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        response = await self._request(
+            "GET", f"/v1/webhooks/{webhook_id}/deliveries", params={"limit": limit}
+        )
+        data = _object(response, "delivery log").get("data")
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+            raise ProviderError("the backoffice returned a malformed delivery log")
+        return data
+
+    async def _request(self, method: str, path: str, *, repeatable: bool = True,
+                       **kwargs: Any) -> httpx.Response:
+        """Send, retrying what is safe to retry.
+
+        ``repeatable=False`` (a test-fire, an emit: each sends a notification) retries only
+        when the backoffice surely did not act: the connection was never made, or 429.
+        """
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = await self._client.request(method, path, **kwargs)
             except httpx.TransportError as exc:
-                if attempt > self._retries:
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt > self._retries or not (repeatable or unsent):
                     raise Unavailable(self._transport_message(exc)) from None
                 await asyncio.sleep(self._delay(attempt, None))
                 continue
-            if response.status_code in RETRYABLE_STATUS and attempt <= self._retries:
+            retry = response.status_code in RETRYABLE_STATUS and (
+                repeatable or response.status_code == 429
+            )
+            if retry and attempt <= self._retries:
                 await asyncio.sleep(self._delay(attempt, response.headers.get("Retry-After")))
                 continue
             if response.is_success:
@@ -148,6 +192,16 @@ class HttpProvider:
         return error_for_status(
             response.status_code, _problem_detail(response), f"{method} {path}", self.description
         )
+
+
+def _object(response: httpx.Response, what: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ProviderError(f"the backoffice returned a malformed {what} (not a JSON object)")
+    return body
 
 
 def _problem_detail(response: httpx.Response) -> str:
