@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Connection
 
 from backoffice import rules
+from backoffice.crypto import redact_url
 from backoffice.delivery import formats, notification
 from backoffice.delivery.mail import Mailer, MailError, notification_email, summary_email
-from backoffice.delivery.sender import Acknowledge, Outcome, Sender, redact_url
+from backoffice.delivery.sender import Acknowledge, Outcome, Sender
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import Invalid, NotFound, SetupError
 from backoffice.store import ClaimedDelivery, DeliveryRow, WebhookRecord
@@ -226,7 +227,7 @@ class Deliveries:
     def _attempt_url(self, record: WebhookRecord, secret: str | None,
                      payload: dict[str, Any]) -> tuple[Outcome, dict[str, Any]]:
         """One POST in the webhook's format: (outcome, the request as the test shows it)."""
-        url = record.url or ""
+        url = self.office.delivery_url(record) or ""
         notification_id = str(payload["notificationID"])
         request: dict[str, Any] = {"method": "POST", "url": redact_url(url), "headers": {},
                                    "body_excerpt": ""}

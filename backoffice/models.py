@@ -52,7 +52,8 @@ class ListQuery(BaseModel):
         default=None, description="Webhooks subscribed to this notification type")
     type: WebhookType | None = None
     webhook: str | None = Field(
-        default=None, max_length=rules.MAX_SEARCH, description="Text in the URL or e-mail")
+        default=None, max_length=rules.MAX_SEARCH,
+        description="Text in the URL (as shown: a password never matches) or e-mail")
     limit: int = Field(default=100, ge=1, le=1000)
     cursor: str | None = Field(
         default=None, max_length=64, description="next_cursor of the previous page")
@@ -98,7 +99,13 @@ class Webhook(BaseModel):
     id: str
     name: str
     type: WebhookType
-    url: str | None
+    url: str | None = Field(description="Any credentials (user:password@) redacted: "
+                            "user:***@, or ***@ for a bare user")
+    url_fingerprint: str | None = Field(
+        pattern=r"^sha256:[0-9a-f]{16}$",
+        description="Null unless the URL has credentials; then the fingerprint of the whole "
+                    "URL: PBKDF2-HMAC-SHA256(url, salt 'webhooks-reconciler/url/v1', "
+                    "20000 rounds), 'sha256:' + 16 hex digits")
     email: str | None
     application: str
     notifications: list[NotificationCode]

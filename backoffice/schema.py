@@ -6,7 +6,9 @@ Moments are stored as the ISO-8601 UTC text the API returns ("2026-11-28T04:00:0
 fixed width, so text order is time order, and a page of 1000 rows needs no conversion.
 Delivery moments (``Moment``) carry milliseconds ("2026-11-28T04:00:00.250Z"), also
 fixed width: retries can be due a fraction of a second apart.
-Version 2 added notifications and deliveries (``MIGRATIONS`` holds the step).
+Version 2 added notifications and deliveries (``MIGRATIONS`` holds the step); version 3
+added ``url_sealed`` and ``url_fingerprint`` (``NEW_COLUMNS``): a URL with credentials is
+kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 Timestamp = String(20)
 Moment = String(24)
 
@@ -112,7 +114,7 @@ webhooks = Table(
            nullable=False),
     Column("name", String(63), nullable=False),
     Column("type", String(8), nullable=False),
-    Column("url", String(2048)),
+    Column("url", String(2048)),  # redacted when it has credentials (see url_sealed)
     Column("email", String(254)),
     # application split for the credential filter: kind merchant|store|terminal, ref code/id
     Column("app_kind", String(8), nullable=False),
@@ -123,6 +125,9 @@ webhooks = Table(
     Column("description", Text, nullable=False),
     Column("secret_sealed", LargeBinary),
     Column("secret_fingerprint", String(32)),
+    # version 3: the whole URL, sealed, when it carries credentials; and its fingerprint
+    Column("url_sealed", LargeBinary),
+    Column("url_fingerprint", String(32)),
     Column("labels", LabelsType, nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", Timestamp, nullable=False),
@@ -202,3 +207,7 @@ deliveries = Table(
 
 # version -> the tables that version added (created in this order by the migration)
 MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {2: (notifications, deliveries)}
+# version -> the columns that version added to existing tables (nullable, no default)
+NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
+    3: (webhooks.c.url_sealed, webhooks.c.url_fingerprint),
+}

@@ -21,7 +21,15 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backoffice import auth, catalog, rules
-from backoffice.crypto import SecretBox, generate_secret, load_server_key, secret_fingerprint
+from backoffice.crypto import (
+    SecretBox,
+    generate_secret,
+    load_server_key,
+    redact_url,
+    secret_fingerprint,
+    url_fingerprint,
+    url_has_credentials,
+)
 from backoffice.crypto import secret_problem as _secret_problem
 from backoffice.deliveries import Deliveries
 from backoffice.delivery.settings import DeliverySettings
@@ -80,21 +88,40 @@ def _decode_cursor(cursor: str) -> int:
 def _request_hash(given: Mapping[str, Any]) -> str:
     """SHA-256 of the checked body: sets sorted, so equal requests hash equal.
 
-    The secret enters as its fingerprint: the record then holds nothing derived from
-    the secret that the API does not already show.
+    The secret, and a URL with credentials, enter as their fingerprints (the URL with
+    its redaction): the record then holds nothing derived from them that the API does
+    not already show.
     """
     canonical = dict(given)
     if isinstance(canonical.get("secret"), str):
         canonical["secret"] = secret_fingerprint(canonical["secret"])
+    url = canonical.get("url")
+    if isinstance(url, str) and url_has_credentials(url):
+        canonical["url"] = [redact_url(url), url_fingerprint(url)]
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def url_context(webhook_id: str) -> str:
+    """The sealed URL's associated data: bound to its webhook, and never a secret's."""
+    return f"{webhook_id}#url"
+
+
+def url_values(box: SecretBox, webhook_id: str, url: str | None) -> dict[str, Any]:
+    """The stored URL columns: a URL with credentials is kept redacted, and sealed whole."""
+    if url is None or not url_has_credentials(url):
+        return {"url": url, "url_sealed": None, "url_fingerprint": None}
+    return {"url": redact_url(url), "url_sealed": box.seal(url, context=url_context(webhook_id)),
+            "url_fingerprint": url_fingerprint(url)}
+
+
 def public(record: WebhookRecord) -> dict[str, Any]:
-    """A webhook as the API returns it: never the secret, only its fingerprint."""
+    """A webhook as the API returns it: never the secret, only its fingerprint; the URL
+    with any credentials redacted, and their fingerprint."""
     return {
         "id": record.id, "name": record.name, "type": record.type,
-        "url": record.url, "email": record.email, "application": record.application,
+        "url": record.url, "url_fingerprint": record.url_fingerprint,
+        "email": record.email, "application": record.application,
         "notifications": list(record.notifications), "support_email": record.support_email,
         "format": record.format, "enabled": record.enabled, "description": record.description,
         "secret_fingerprint": record.secret_fingerprint, "labels": dict(record.labels),
@@ -139,6 +166,7 @@ class Backoffice:
             settings = replace(settings, allow_private_targets=allow_private_targets)
         self.delivery_settings = settings
         self.deliveries = Deliveries(self, self.delivery_settings, data_dir=data_dir)
+        self._sealed_on_upgrade = False  # set when a migration rewrote clear URLs
 
     @classmethod
     def open(cls, db_url: str, *, data_dir: str | Path | None = None,
@@ -166,8 +194,10 @@ class Backoffice:
             office = cls(store, box, allow_http_loopback=allow_http_loopback, clock=clock,
                          delivery=delivery, allow_private_targets=allow_private_targets,
                          data_dir=folder)
-            store.migrate(office._seed_demo if seed_demo else None)
+            store.migrate(office._seed_demo if seed_demo else None, office._upgrade)
             office._check_key()
+            if office._sealed_on_upgrade:
+                store.checkpoint()  # no page of the clear URLs left in the WAL
         except OperationalError as exc:  # cannot connect, cannot open the file, read-only
             store.close()
             reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
@@ -206,6 +236,37 @@ class Backoffice:
                                  "secrets were sealed with: restore the original server.key "
                                  "or WEBHOOKS_SERVER_KEY")
             self.store.set_meta(conn, "server_key_id", self.box.key_id)
+
+    def _upgrade(self, conn: Connection, step: int) -> None:
+        """Data rewrites of schema steps: version 3 seals the URLs with credentials."""
+        if step != 3:
+            return
+        known = self.store.get_meta(conn, "server_key_id")
+        if known is not None and known != self.box.key_id:
+            raise SetupError("the server key does not match the one this database's "
+                             "secrets were sealed with: restore the original server.key "
+                             "or WEBHOOKS_SERVER_KEY")
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # The clear URLs are overwritten, not left in the pages' free space.
+            was = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
+        for pk, webhook_id, url in self.store.urls_with_at(conn):
+            if url_has_credentials(url):
+                self.store.set_url(conn, pk, url_values(self.box, webhook_id, url))
+                self._sealed_on_upgrade = True
+        for merchant_id, key, response in self.store.idempotency_records(conn):
+            shown = response.get("url")
+            if isinstance(shown, str) and url_has_credentials(shown):
+                fixed = {**response, "url": redact_url(shown),
+                         "url_fingerprint": url_fingerprint(shown)}
+                self.store.set_idempotency_response(conn, merchant_id, key, fixed)
+                self._sealed_on_upgrade = True
+            elif "url_fingerprint" not in response:
+                self.store.set_idempotency_response(
+                    conn, merchant_id, key, {**response, "url_fingerprint": None})
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA secure_delete = {int(was or 0)}")
 
     def _seed_demo(self, conn: Connection) -> None:
         now = self._now()
@@ -355,6 +416,13 @@ class Backoffice:
             raise NotFound(_missing(id, name))
         return record
 
+    def delivery_url(self, record: WebhookRecord) -> str | None:
+        """The whole URL, credentials included, for deliveries only: never for a
+        response or a log."""
+        if record.url_sealed is None:
+            return record.url
+        return self.box.open(record.url_sealed, context=url_context(record.id))
+
     def webhook_secret(self, merchant_id: str, webhook_id: str) -> str | None:
         """The plain secret, for deliveries only: never for a response or a log."""
         record = self._get(merchant_id, id=webhook_id)
@@ -415,7 +483,8 @@ class Backoffice:
             webhook_id = "wh_" + secrets.token_hex(12)
             values = {
                 "id": webhook_id, "merchant_id": merchant_id, "name": state["name"],
-                "type": state["type"], "url": state["url"], "email": state["email"],
+                "type": state["type"], **url_values(self.box, webhook_id, state["url"]),
+                "email": state["email"],
                 "app_kind": kind, "app_ref": ref, "support_email": state["support_email"],
                 "format": state.get("format"), "enabled": state["enabled"],
                 "description": state["description"], "labels": state["labels"],
@@ -465,8 +534,10 @@ class Backoffice:
             values: dict[str, Any] = {}
             if state["type"] == "url":
                 values.update(self._secret_values(record, state["format"], secret))
+            if "url" in given:
+                values.update(self._url_change(record, given["url"]))
             kind, ref = state["application"]
-            for field in ("url", "email", "support_email", "format", "enabled",
+            for field in ("email", "support_email", "format", "enabled",
                           "description", "labels"):
                 if state[field] != before[field]:
                     values[field] = state[field]
@@ -484,6 +555,15 @@ class Backoffice:
             updated = self.store.get_webhook(conn, merchant_id, id=webhook_id)
             assert updated is not None
             return public(updated)
+
+    def _url_change(self, record: WebhookRecord, url: str | None) -> dict[str, Any]:
+        """The URL columns to write, or none when ``url`` is the stored one."""
+        if url is not None and url_has_credentials(url):
+            same = (redact_url(url) == record.url
+                    and url_fingerprint(url) == record.url_fingerprint)
+        else:
+            same = url == record.url and record.url_sealed is None
+        return {} if same else url_values(self.box, record.id, url)
 
     def _secret_values(self, record: WebhookRecord, fmt: str,
                        secret: str | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
     and_,
@@ -58,6 +59,8 @@ class WebhookRecord(NamedTuple):
     description: str
     secret_sealed: bytes | None
     secret_fingerprint: str | None
+    url_sealed: bytes | None
+    url_fingerprint: str | None
     labels: dict[str, str]
     version: int
     created_at: str
@@ -179,6 +182,17 @@ def _is_busy(exc: OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def _add_column(conn: Connection, column: Column[Any]) -> None:
+    """ALTER TABLE ... ADD COLUMN for a nullable column (skipped when it exists)."""
+    table = column.table.name
+    if column.name in {c["name"] for c in inspect(conn).get_columns(table)}:
+        return
+    kind = column.type.compile(dialect=conn.dialect)
+    prep = conn.dialect.identifier_preparer
+    conn.exec_driver_sql(f"ALTER TABLE {prep.quote(table)} "
+                         f"ADD COLUMN {prep.quote(column.name)} {kind}")
+
+
 class Store:
     """The database: one engine, short transactions, typed queries."""
 
@@ -240,8 +254,13 @@ class Store:
 
     # --- schema --------------------------------------------------------------------
 
-    def migrate(self, on_create: Callable[[Connection], None] | None = None) -> bool:
-        """Create or upgrade the schema; True when the database was empty and got created."""
+    def migrate(self, on_create: Callable[[Connection], None] | None = None,
+                on_upgrade: Callable[[Connection, int], None] | None = None) -> bool:
+        """Create or upgrade the schema; True when the database was empty and got created.
+
+        ``on_upgrade(conn, step)`` runs after each step's DDL, in the same transaction,
+        for the data a step has to rewrite.
+        """
         with self.write() as conn:
             names = set(inspect(conn).get_table_names())
             if "schema_version" not in names:
@@ -264,8 +283,19 @@ class Store:
             for step in range(version + 1, t.SCHEMA_VERSION + 1):
                 for table in t.MIGRATIONS.get(step, ()):
                     table.create(conn, checkfirst=True)
+                for column in t.NEW_COLUMNS.get(step, ()):
+                    _add_column(conn, column)
+                if on_upgrade is not None:
+                    on_upgrade(conn, step)
                 conn.execute(insert(t.schema_version).values(version=step))
             return False
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file and empty it (after a migration
+        rewrote secrets, so no old page lingers in the WAL)."""
+        if self.engine.dialect.name == "sqlite" and sqlite_file(self.engine.url) is not None:
+            with self._lock, self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def get_meta(self, conn: Connection, name: str) -> str | None:
         row = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).first()
@@ -400,8 +430,32 @@ class Store:
         return result.rowcount == 1
 
     def any_sealed_secret(self, conn: Connection) -> bool:
-        query = select(t.webhooks.c.pk).where(t.webhooks.c.secret_sealed.is_not(None)).limit(1)
+        w = t.webhooks.c
+        query = select(w.pk).where(or_(w.secret_sealed.is_not(None),
+                                       w.url_sealed.is_not(None))).limit(1)
         return conn.execute(query).first() is not None
+
+    def urls_with_at(self, conn: Connection) -> list[tuple[int, str, str]]:
+        """(pk, id, url) of the webhooks whose URL holds an '@' and is not sealed yet."""
+        w = t.webhooks.c
+        query = select(w.pk, w.id, w.url).where(w.url.contains("@", autoescape=True),
+                                                w.url_sealed.is_(None))
+        return [(int(r.pk), str(r.id), str(r.url)) for r in conn.execute(query)]
+
+    def set_url(self, conn: Connection, pk: int, values: dict[str, Any]) -> None:
+        """Rewrite a webhook's URL columns in place (a migration; the version stays)."""
+        conn.execute(update(t.webhooks).where(t.webhooks.c.pk == pk).values(**values))
+
+    def idempotency_records(self, conn: Connection) -> list[tuple[str, str, dict[str, Any]]]:
+        c = t.idempotency.c
+        rows = conn.execute(select(c.merchant_id, c.key, c.response))
+        return [(str(r.merchant_id), str(r.key), dict(r.response)) for r in rows]
+
+    def set_idempotency_response(self, conn: Connection, merchant_id: str, key: str,
+                                 response: dict[str, Any]) -> None:
+        c = t.idempotency.c
+        conn.execute(update(t.idempotency).where(c.merchant_id == merchant_id, c.key == key)
+                     .values(response=response))
 
     def _set_notifications(self, conn: Connection, pk: int, notifications: Sequence[str],
                            *, replace: bool) -> None:

@@ -133,6 +133,9 @@ class RemoteWebhook:
     version: int = 1
     created_at: str = ""
     updated_at: str = ""
+    # Set when the URL has credentials: the backoffice then returns ``url`` redacted,
+    # and this fingerprint of the whole URL (``normalize.url_fingerprint``) in its place.
+    url_fingerprint: str | None = None
 
     @classmethod
     def from_api(cls, d: dict[str, Any]) -> RemoteWebhook:
@@ -156,6 +159,7 @@ class RemoteWebhook:
                 version=int(d.get("version", 1)),
                 created_at=str(d.get("created_at") or ""),
                 updated_at=str(d.get("updated_at") or ""),
+                url_fingerprint=d.get("url_fingerprint") or None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             ident = (d.get("name") or d.get("id")) if isinstance(d, dict) else None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
 from reconciler.model import (
@@ -48,7 +49,8 @@ FIELDS: tuple[str, ...] = (
 )
 
 State = tuple[object, ...]
-"""A webhook in canonical form: one value per FIELDS entry (``secret`` is a fingerprint).
+"""A webhook in canonical form: one value per FIELDS entry (``secret`` is a fingerprint,
+``url`` a ``CredentialUrl`` when the URL has credentials).
 
 A tuple rather than a dict: building and comparing it is several times cheaper, and
 unchanged pairs (the common case) are only ever built and compared.
@@ -142,6 +144,40 @@ def url_fingerprint(url: str) -> str:
     return "sha256:" + digest.hex()[:16]
 
 
+@dataclass(frozen=True)
+class CredentialUrl:
+    """A URL with credentials, as both sides can know it: redacted (then normalised),
+    and the fingerprint of the whole URL as written.
+
+    The backoffice never returns such a URL whole: it returns it redacted, with
+    ``url_fingerprint`` computed by the same formula over the URL it was given. So a
+    changed password shows as a change of fingerprint, and an unchanged URL as none.
+    The fingerprint covers the URL exactly as sent: respelling the host of a URL with
+    credentials is one (harmless) update.
+    """
+
+    redacted: str
+    fingerprint: str
+
+
+def credential_url(url: str) -> CredentialUrl:
+    """The config's side of a URL with credentials (the whole URL is at hand)."""
+    return CredentialUrl(normalize_url(redact_url(url)) or "", url_fingerprint(url))
+
+
+def _desired_url(url: str | None) -> str | CredentialUrl | None:
+    if url is not None and "@" in url and url_has_credentials(url):
+        return credential_url(url)
+    return normalize_url(url)
+
+
+def _actual_url(url: str | None, fingerprint: str | None) -> str | CredentialUrl | None:
+    if url is not None and fingerprint is not None:
+        return CredentialUrl(normalize_url(url) or "", fingerprint)
+    # A backoffice that returns the URL whole (an older one, or a test's stand-in).
+    return _desired_url(url)
+
+
 def normalize_email(address: str | None) -> str | None:
     """Domain lower-cased (the local part is the receiver's business); blank is None."""
     if not address:
@@ -169,7 +205,7 @@ def desired_state(spec: WebhookSpec, owner: str, *, current_secret: str | None =
     fingerprint = secret.fingerprint if secret is not None else None
     return (  # in FIELDS order
         spec.type,
-        normalize_url(spec.url),
+        _desired_url(spec.url),
         normalize_email(spec.email),
         spec.application.strip(),
         normalize_notifications(spec.notifications),
@@ -189,7 +225,7 @@ def actual_state(remote: RemoteWebhook) -> State:
     labels = remote.labels
     return (  # in FIELDS order
         remote.type,
-        normalize_url(remote.url),
+        _actual_url(remote.url, remote.url_fingerprint),
         normalize_email(remote.email),
         remote.application.strip(),
         normalize_notifications(remote.notifications),

@@ -32,6 +32,7 @@ from reconciler.model import LABEL_MANAGED_BY, LABEL_OWNER, MANAGER, RemoteWebho
 from reconciler.normalize import (
     FIELDS,
     TYPE,
+    CredentialUrl,
     State,
     actual_state,
     as_dict,
@@ -97,6 +98,8 @@ def safe_value(name: str, value: object, *, source: str | None = None) -> SafeVa
     """A normalised field value made fit to show: secrets and URL credentials hidden."""
     if name == "secret":
         return Sensitive(str(value), source=source) if value is not None else None
+    if isinstance(value, CredentialUrl):
+        return Sensitive(value.fingerprint, redacted=value.redacted)
     if name == "url" and isinstance(value, str) and url_has_credentials(value):
         return Sensitive(url_fingerprint(value), redacted=redact_url(value))
     if value is None or isinstance(value, str | bool | int | tuple):

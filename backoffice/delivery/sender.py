@@ -44,16 +44,6 @@ class Outcome:
     error: str | None = None
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for responses and logs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
-
-
 def _seconds(value: float) -> str:
     return f"{value:g} s"
 

@@ -116,7 +116,7 @@ def test_schema_is_versioned_and_seeded_once(db_path: Path) -> None:
     with Backoffice.open(f"sqlite:///{db_path}") as office:
         assert len(office.catalog("demo")["stores"]) == 2
     with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         db.execute("UPDATE schema_version SET version = 99")
     with pytest.raises(SetupError, match="schema is version 99, newer than this backoffice"):

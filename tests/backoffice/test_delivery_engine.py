@@ -402,7 +402,7 @@ def test_a_version_1_database_is_migrated(tmp_path: Path, open_office: OpenOffic
         db.execute("INSERT INTO schema_version VALUES (1)")
     migrated = open_office()
     with sqlite3.connect(tmp_path / "bo.db") as db:
-        assert db.execute("SELECT max(version) FROM schema_version").fetchone() == (2,)
+        assert db.execute("SELECT max(version) FROM schema_version").fetchone() == (3,)
         indexes = {row[0] for row in db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'")}
     assert {"ix_deliveries_due", "ix_deliveries_webhook"} <= indexes
