@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -111,7 +112,17 @@ async def _apply(plan: Plan, provider: Provider, parallelism: int, color: bool,
     done = 0
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, _interrupt, stop)
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        # A plain handler, not loop.add_signal_handler: a loop callback runs only when
+        # the loop gets control, and the embedded provider never gives it back between
+        # changes, so Ctrl-C went unseen until every change was made. The workers check
+        # the flag between changes; the message waits for the loop (no printing here).
+        if not stop.is_set():
+            stop.set()
+            loop.call_soon_threadsafe(_announce_interrupt)
+
+    previous = signal.signal(signal.SIGINT, interrupt)
 
     def report(result: ChangeResult) -> None:
         nonlocal done
@@ -129,7 +140,7 @@ async def _apply(plan: Plan, provider: Provider, parallelism: int, color: bool,
         return await apply_plan(plan, provider, parallelism=parallelism, on_result=report,
                                 stop=stop)
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        signal.signal(signal.SIGINT, previous)
 
 
 async def _test(plan: Plan, report: ApplyReport, provider: Provider, all_url: bool,
@@ -145,8 +156,6 @@ async def _test(plan: Plan, report: ApplyReport, provider: Provider, all_url: bo
     return await test_changed(plan, report, provider, all_url=all_url, on_result=show)
 
 
-def _interrupt(stop: asyncio.Event) -> None:
-    if not stop.is_set():
-        click.echo("\nInterrupted: finishing the changes in flight, starting no new ones.",
-                   err=True)
-    stop.set()
+def _announce_interrupt() -> None:
+    click.echo("\nInterrupted: finishing the changes in flight, starting no new ones.",
+               err=True)

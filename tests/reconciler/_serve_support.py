@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,13 +95,15 @@ class Server:
     """One `webhooks serve` on a free loopback port, its log in a file (never a pipe)."""
 
     def __init__(self, procs: Processes, db_path: Path, log_dir: Path, *,
-                 debug: bool = False, env: Mapping[str, str] | None = None) -> None:
+                 debug: bool = False, env: Mapping[str, str] | None = None,
+                 args: Sequence[str] = ()) -> None:
         self.db_path = db_path
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log_dir / f"serve-{self.port}.log"
         argv = [sys.executable, "-m", "reconciler", *(["--debug"] if debug else []), "serve",
-                "--host", "127.0.0.1", "--port", str(self.port), "--db", f"sqlite:///{db_path}"]
+                "--host", "127.0.0.1", "--port", str(self.port), "--db", f"sqlite:///{db_path}",
+                *args]
         with self.log.open("wb") as log:
             self.process = procs.popen(argv, env=dict(env or clean_env()), stdout=log,
                                        stderr=subprocess.STDOUT, cwd=log_dir)
