@@ -576,3 +576,11 @@ def test_the_inlined_validator_judges_like_the_schema_file(name):
 
     assert verdicts(validate.validator()) == verdicts(bare)
     assert (verdicts(bare) == []) is (name == "full.yaml")
+
+
+def test_offline_catalogue_matches_the_backoffice() -> None:
+    # A deliberate copy: importing backoffice costs half a second of start-up that
+    # `validate --offline` should not pay. This keeps the two from drifting apart.
+    from backoffice.catalog import NOTIFICATION_TYPES as BACKOFFICE_TYPES
+
+    assert NOTIFICATION_TYPES == BACKOFFICE_TYPES
