@@ -3,8 +3,10 @@ loopback, and whole-process timing with peak RSS. Benchmarks only, never tests."
 
 from __future__ import annotations
 
+import json
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -67,31 +69,120 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def server(db_path: Path, *args: str) -> Iterator[str]:
-    """``webhooks serve`` on a free loopback port; yields its base URL."""
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--db", f"sqlite:///{db_path}", *args],
-        env=clean_env(), stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
+class Served:
+    """A server process started by ``serve_process``: its URL, log, and (once stopped) peak RSS."""
+
+    def __init__(self, url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.url = url
+        self.proc = proc
+        self.log_path = log_path
+        self.max_rss_mb = 0.0
+        self.kept_log: str | None = None  # the log as it was when the server stopped
+
+    def log_lines(self) -> list[str]:
+        if self.kept_log is not None:
+            return self.kept_log.splitlines()
+        return self.log_path.read_text(errors="replace").splitlines()
+
+    def count(self, method: str, path_prefix: str = "") -> int:
+        """Access-log lines (``backoffice.access: METHOD /path STATUS``) for this method."""
+        needle = f"backoffice.access: {method} {path_prefix}"
+        return sum(1 for line in self.log_lines() if needle in line)
+
+    def stop(self) -> None:
+        """Note its peak RSS, then SIGTERM (SIGKILL after 30 s)."""
+        if self.proc.returncode is not None:
+            return
+        self.max_rss_mb = vm_hwm_mb(self.proc.pid)
+        self.proc.terminate()
         deadline = time.monotonic() + 30
         while True:
+            if self.proc.poll() is not None:
+                return
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                deadline = time.monotonic() + 30
+            time.sleep(0.02)
+
+
+def vm_hwm_mb(pid: int) -> float:
+    """A live process's peak RSS (VmHWM): its own address space's, unlike a forked child's
+    ``ru_maxrss``, which starts at its parent's (see spawn.py)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pinned(argv: Sequence[str], cpus: str | None) -> list[str]:
+    """``argv`` under ``taskset -c cpus`` when asked and available (taskset execs: same pid)."""
+    if cpus is None or shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+        return list(argv)
+    return ["taskset", "-c", cpus, *argv]
+
+
+@contextmanager
+def serve_process(argv: Sequence[str], *, health: str = "/healthz", cpus: str | None = None,
+                  env: dict[str, str] | None = None, log_dir: Path | None = None,
+                  port: int | None = None) -> Iterator[Served]:
+    """Start a loopback server (``argv`` gets ``{port}`` filled in); stop it on exit."""
+    port = port or free_port()
+    folder = Path(tempfile.mkdtemp(prefix="bench-log-", dir=log_dir))
+    log_path = folder / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(pinned([a.replace("{port}", str(port)) for a in argv], cpus),
+                                env=env or clean_env(), stdout=log, stderr=subprocess.STDOUT)
+    served = Served(f"http://127.0.0.1:{port}", proc, log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(served.url + health, timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("webhooks serve did not start") from None
-                time.sleep(0.05)
-        yield base
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                tail = "\n".join(served.log_lines()[-5:])
+                raise RuntimeError(f"{argv[:4]} did not start:\n{tail}")
+            time.sleep(0.05)
+        yield served
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+        served.stop()
+        served.kept_log = log_path.read_text(errors="replace")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def backoffice_server(db_path: Path, *args: str, cpus: str | None = None) -> Iterator[Served]:
+    """``webhooks serve`` on ``db_path`` (optionally pinned to ``cpus``)."""
+    argv = [sys.executable, "-m", "reconciler", "serve", "--host", "127.0.0.1",
+            "--port", "{port}", "--db", f"sqlite:///{db_path}", *args]
+    with serve_process(argv, cpus=cpus) as served:
+        yield served
+
+
+def seeded(dest: Path, count: int) -> str:
+    """``dest``/bo.db and server.key holding ``count`` webhooks (``seed``); returns the token.
+
+    Seeding 10,000 takes ~15 s (one durable transaction each), so a template is kept in
+    ``BENCH_CACHE`` (set by run_all.py) and copied; without it, every call seeds afresh.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    cache = os.environ.get("BENCH_CACHE")
+    if not cache:
+        return seed(dest / "bo.db", count)
+    template = Path(cache) / f"seed-{count}"
+    if not (template / "token").is_file():
+        shutil.rmtree(template, ignore_errors=True)
+        template.mkdir(parents=True)
+        (template / "token").write_text(seed(template / "bo.db", count))
+    for name in ("bo.db", "server.key"):
+        shutil.copy(template / name, dest / name)
+    return (template / "token").read_text()
 
 
 @dataclass(frozen=True)
@@ -99,20 +190,33 @@ class Run:
     seconds: float
     max_rss_mb: float
     returncode: int
+    stdout: str = ""
+    stderr: str = ""
+    cpu_seconds: float = 0.0  # user + system
 
 
-def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> Run:
-    """Run one whole process; wall time and its peak RSS (wait4's rusage)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if proc.stderr is not None:
-        proc.stderr.close()
-    code = os.waitstatus_to_exitcode(status)
-    proc.returncode = code
-    return Run(elapsed, usage.ru_maxrss / 1024, code)
+def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: Path | None = None,
+                cpus: str | None = None) -> Run:
+    """Run one whole process; wall time and its peak RSS (wait4's rusage).
+
+    Forked from bench/spawn.py, a small go-between, so the RSS is the process's own and
+    not this benchmark's (see spawn.py); it also times fork to reap, leaving its own start
+    out. Output goes to files, not pipes: a chatty process never blocks on a full pipe.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json") as result:
+        shim = [sys.executable, "-S", "-I", str(REPO / "bench" / "spawn.py"), result.name,
+                cpus if cpus is not None and (os.cpu_count() or 1) > 1 else "-"]
+        code = subprocess.call([*shim, *argv], env=env, cwd=cwd, stdout=out, stderr=err)
+        measured = json.loads(Path(result.name).read_text() or "{}")
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    if not measured:
+        raise RuntimeError(f"could not run {list(argv)[:4]}: {stderr[-500:]}")
+    return Run(measured["seconds"], measured["max_rss_kb"] / 1024, code, stdout, stderr,
+               measured["cpu_seconds"])
 
 
 def median_run(argv: Sequence[str], *, env: dict[str, str], repeat: int,
@@ -120,10 +224,23 @@ def median_run(argv: Sequence[str], *, env: dict[str, str], repeat: int,
     runs = [run_process(argv, env=env, cwd=cwd) for _ in range(repeat)]
     for r in runs:
         if r.returncode not in ok:
-            raise RuntimeError(f"{argv[:4]} exited {r.returncode}")
+            raise RuntimeError(f"{argv[:4]} exited {r.returncode}: {r.stderr[-500:]}")
     return Run(statistics.median(r.seconds for r in runs),
-               max(r.max_rss_mb for r in runs), runs[0].returncode)
+               max(r.max_rss_mb for r in runs), runs[0].returncode,
+               cpu_seconds=statistics.median(r.cpu_seconds for r in runs))
 
 
 def self_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ratio(value: float, base: float) -> float:
+    return value / base if base else float("nan")
+
+
+def record(bench: str, **row: object) -> None:
+    """Append one result row to ``BENCH_RESULTS`` (JSON lines; run_all.py prints the table)."""
+    target = os.environ.get("BENCH_RESULTS")
+    if target:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"bench": bench, **row}) + "\n")

@@ -14,6 +14,8 @@ import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
+from harness import record
+
 from reconciler.model import Config, RemoteWebhook, Secret, WebhookSpec
 from reconciler.normalize import desired_labels
 from reconciler.plan import build_plan
@@ -86,8 +88,8 @@ def main() -> None:
     assert not plan.has_changes and plan.unchanged == n, plan.summary_line()
     print(f"python {sys.version.split()[0]}, {n} webhooks")
     print(f"{'build_plan, first call in the process':<58} {first:7.1f} ms")
-    timeit(f"build_plan, {n} unchanged pairs (1 in 10 loosely spelled)",
-           lambda: build_plan(config, remotes))
+    unchanged = timeit(f"build_plan, {n} unchanged pairs (1 in 10 loosely spelled)",
+                       lambda: build_plan(config, remotes))
     loose_config, loose_remotes = make(n, loose=1)
     assert not build_plan(loose_config, loose_remotes).has_changes
     timeit(f"build_plan, {n} unchanged pairs (all loosely spelled)",
@@ -100,8 +102,9 @@ def main() -> None:
     changed = [replace(r, notifications=r.notifications[:1], version=4) for r in remotes]
     plan = build_plan(config, changed)
     assert plan.summary.update == n
-    timeit(f"build_plan, {n} pairs all differing (explained)",
-           lambda: build_plan(config, changed), repeat=5)
+    differing = timeit(f"build_plan, {n} pairs all differing (explained)",
+                       lambda: build_plan(config, changed), repeat=5)
+    record("plan_engine", webhooks=n, unchanged_ms=unchanged, differing_ms=differing)
     timeit(f"build_plan, {n} creates (empty backoffice)",
            lambda: build_plan(config, []), repeat=5)
     for label, actual in (("unchanged", remotes), ("all differing", changed)):

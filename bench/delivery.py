@@ -1,0 +1,146 @@
+"""Notification delivery throughput to a loopback receiver, beside a bare httpx POST loop
+to the same receiver, in one run.
+
+    .venv/bin/python bench/delivery.py [--deliveries 1000] [--webhooks 10] [--repeat 3]
+
+`webhooks serve --allow-private-targets` (pinned to CPU 0; the receiver to CPU 1) holds
+K URL webhooks (standard-webhooks format: any 2xx acknowledges) that point at
+bench/receiver.py and subscribe to mbway; the benchmark emits N/K notifications
+(`POST /v1/notifications`, each fans out to the K webhooks) and waits until the receiver
+has N deliveries; the delivery log (`GET /v1/webhooks/{id}/deliveries`) must then show
+every one delivered.
+Deliveries/s = N / (first emit -> last delivery received). The baseline:
+bench/bare_client.py POSTing N bodies of the same size to the same receiver with as many
+in flight as the worker sends at once (8), pinned to CPU 0 too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+from harness import (
+    REPO,
+    backoffice_server,
+    clean_env,
+    record,
+    run_process,
+    seeded,
+    serve_process,
+)
+
+SERVER_CPU, RECEIVER_CPU = "0", "1"
+WORKER_CONCURRENCY = 8  # backoffice.delivery.settings.DeliverySettings.concurrency
+
+
+def wait_for(receiver: str, count: int, timeout: float) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats: dict[str, float] = httpx.get(receiver + "/stats").json()
+        if stats["count"] >= count:
+            return stats
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {stats['count']} of {count} deliveries arrived")
+        time.sleep(0.02)
+
+
+def check_log(client: httpx.Client, hooks: list[str], each: int, repeat: int) -> None:
+    """Every webhook's log holds ``each`` delivered rows per round so far, nothing else.
+
+    The worker records an outcome just after the receiver answers, so the last few rows
+    may still say pending when the receiver has counted them all: wait for them (untimed).
+    """
+    want = min(1000, each * repeat)
+    deadline = time.monotonic() + 60
+    for hook in hooks:
+        while True:
+            rows = client.get(f"/v1/webhooks/{hook}/deliveries",
+                              params={"limit": want}).json()["data"]
+            statuses = {row["status"] for row in rows}
+            if len(rows) >= want and statuses == {"delivered"}:
+                break
+            if time.monotonic() > deadline or statuses - {"pending", "delivered"}:
+                raise RuntimeError(f"delivery log of {hook}: {len(rows)} rows, {statuses}")
+            time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deliveries", type=int, default=1000)
+    parser.add_argument("--webhooks", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    emits = args.deliveries // args.webhooks
+    total = emits * args.webhooks
+    ours: list[float] = []
+    bare: list[float] = []
+    emit_s: list[float] = []
+    client_rss = 0.0
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        work = Path(tmp)
+        token = seeded(work, 0)
+        rcv = stack.enter_context(serve_process(
+            [sys.executable, str(REPO / "bench" / "receiver.py"), "{port}"], cpus=RECEIVER_CPU))
+        served = stack.enter_context(backoffice_server(
+            work / "bo.db", "--allow-private-targets", cpus=SERVER_CPU))
+        client = stack.enter_context(httpx.Client(
+            base_url=served.url, headers={"Authorization": f"Bearer {token}"}, timeout=60))
+        hooks = []
+        for i in range(args.webhooks):
+            response = client.post("/v1/webhooks", json={
+                "name": f"receiver-{i:02d}", "type": "url", "url": f"{rcv.url}/hook/{i}",
+                "application": "merchant", "notifications": ["mbway"],
+                "format": "standard-webhooks"})
+            response.raise_for_status()
+            hooks.append(response.json()["id"])
+        body_size = 0
+        for r in range(args.repeat):
+            httpx.post(rcv.url + "/reset")
+            start = time.time()
+            for _ in range(emits):
+                response = client.post("/v1/notifications",
+                                       json={"terminal": "10001", "type": "mbway"})
+                response.raise_for_status()
+                assert len(response.json()["deliveries"]) == args.webhooks
+            emit_s.append(time.time() - start)
+            stats = wait_for(rcv.url, total, timeout=300)
+            ours.append(total / (stats["last"] - start))
+            body_size = int(stats["bytes"] / stats["count"])
+            check_log(client, hooks, emits, r + 1)
+            # The baseline: same receiver, same body size, same number in flight.
+            requests = work / "bare.json"
+            requests.write_text(json.dumps([
+                {"path": f"/hook/{i % args.webhooks}", "body": "x" * body_size,
+                 "headers": {"Content-Type": "application/json"}} for i in range(total)]))
+            httpx.post(rcv.url + "/reset")
+            run = run_process([sys.executable, str(REPO / "bench" / "bare_client.py"), "posts",
+                               str(requests), rcv.url, str(WORKER_CONCURRENCY)],
+                              env=clean_env(), cpus=SERVER_CPU)
+            if run.returncode != 0:
+                raise RuntimeError(f"bare loop: {run.stdout[-300:]}{run.stderr[-300:]}")
+            bare.append(total / json.loads(run.stdout)["seconds"])
+            client_rss = max(client_rss, run.max_rss_mb)
+    mine, base = statistics.median(ours), statistics.median(bare)
+    print(f"{total} deliveries ({emits} emits x {args.webhooks} webhooks, ~{body_size} B "
+          f"each), median of {args.repeat}; server and bare loop on CPU {SERVER_CPU}, "
+          f"receiver on CPU {RECEIVER_CPU}")
+    print(f"{'case':<44} {'deliveries/s':>13} {'x bare':>7} {'peak RSS MB':>12}")
+    print(f"{'bare httpx POST loop, ' + str(WORKER_CONCURRENCY) + ' in flight':<44} "
+          f"{base:>13.1f} {1.0:>7.2f} {client_rss:>12.1f}")
+    print(f"{'webhooks serve worker (first emit -> last)':<44} {mine:>13.1f} "
+          f"{base / mine:>7.2f} {served.max_rss_mb:>12.1f}")
+    print(f"emitting {emits} notifications took {statistics.median(emit_s):.3f} s (median)")
+    record("delivery", case="worker", ours_dps=mine, bare_dps=base, ratio=base / mine,
+           server_rss_mb=served.max_rss_mb, bare_rss_mb=client_rss, deliveries=total,
+           emit_s=statistics.median(emit_s))
+
+
+if __name__ == "__main__":
+    main()
