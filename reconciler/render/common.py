@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
+from reconciler.normalize import FIELDS
 from reconciler.plan import Action, Change, FieldChange, RemoteRef, SafeValue, Sensitive
 
 SYMBOLS: dict[Action, str] = {
@@ -16,17 +17,8 @@ SYMBOLS: dict[Action, str] = {
 
 # Fields shown for a whole webhook (create, delete): the type is in the heading, and
 # the reconciler's own labels are implied by the plan's owner.
-VIEW_FIELDS: tuple[str, ...] = (
-    "url",
-    "email",
-    "application",
-    "notifications",
-    "support_email",
-    "format",
-    "enabled",
-    "description",
-    "secret",
-    "prevent_destroy",
+VIEW_FIELDS: tuple[str, ...] = tuple(
+    name for name in FIELDS if name not in ("type", "managed_by", "owner")
 )
 
 SENSITIVE = "(sensitive)"
