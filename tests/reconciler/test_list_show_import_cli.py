@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _cli_support import Run
 from _inventory import (
     ALL,
     CRED_20001,
@@ -23,7 +24,6 @@ from _inventory import (
     seed,
 )
 
-from reconciler.cli import main
 from reconciler.config import load_config
 from reconciler.providers.embedded import EmbeddedProvider
 
@@ -40,20 +40,6 @@ def cfg(tmp_path: Path) -> Path:
 
     asyncio.run(setup())
     return tmp_path / "webhooks.yaml"
-
-
-class Run:
-    """Runs the CLI and keeps every byte it printed, to check no secret ever leaks."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-        self.printed: list[str] = []
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        code = main(["--no-color", *args])
-        captured = self.capsys.readouterr()
-        self.printed += [captured.out, captured.err]
-        return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from _cli_support import Run
 from _delivery_support import (
     OTHER_SIBS_SECRET,
     SIBS_SECRET,
@@ -17,22 +18,6 @@ from _delivery_support import (
     Receiver,
     assert_no_secret,
 )
-
-from reconciler.cli import main
-
-
-class Run:
-    """Runs the CLI and keeps every byte it printed, to check no secret ever leaks."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-        self.printed: list[str] = []
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        code = main(["--no-color", *args])
-        captured = self.capsys.readouterr()
-        self.printed += [captured.out, captured.err]
-        return code, captured.out, captured.err
 
 
 @pytest.fixture
