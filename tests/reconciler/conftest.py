@@ -32,8 +32,9 @@ def anyio_backend() -> str:
 class HttpBackoffice:
     """A real backoffice app served in-process; providers reach it through ASGITransport."""
 
-    def __init__(self, path: Path) -> None:
-        self.office = Backoffice.open(f"sqlite:///{path}")
+    def __init__(self, path: Path, *, allow_private_targets: bool = False) -> None:
+        self.office = Backoffice.open(f"sqlite:///{path}",
+                                      allow_private_targets=allow_private_targets)
         self.app = create_app(self.office)
         self.token = self.office.create_token("demo", "manage")
 
@@ -45,19 +46,30 @@ class HttpBackoffice:
                             **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["embedded", "http"])
-async def provider(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Provider]:
-    """Each provider in turn, on a fresh backoffice with the demo merchant."""
-    if request.param == "embedded":
+async def providers(kind: str, tmp_path: Path, *,
+                    allow_private_targets: bool = False) -> AsyncIterator[Provider]:
+    """One provider of ``kind`` on a fresh backoffice with the demo merchant (a fixture body).
+
+    The embedded one always may deliver to loopback (local development); the HTTP one only
+    with ``allow_private_targets``, as ``webhooks serve --allow-private-targets``.
+    """
+    if kind == "embedded":
         p: Provider = EmbeddedProvider.open(tmp_path / ".webhooks")
         yield p
         await p.aclose()
         return
-    bo = HttpBackoffice(tmp_path / "bo.db")
+    bo = HttpBackoffice(tmp_path / "bo.db", allow_private_targets=allow_private_targets)
     p = bo.provider()
     yield p
     await p.aclose()
     bo.office.close()
+
+
+@pytest.fixture(params=["embedded", "http"])
+async def provider(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Provider]:
+    """Each provider in turn, on a fresh backoffice with the demo merchant."""
+    async for p in providers(request.param, tmp_path):
+        yield p
 
 
 @pytest.fixture

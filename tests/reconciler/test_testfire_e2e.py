@@ -19,7 +19,7 @@ from _delivery_support import (
     assert_no_secret,
     delivering_backoffice,
 )
-from conftest import HttpBackoffice
+from conftest import HttpBackoffice, providers
 
 from backoffice.api import create_app
 from reconciler import apply as applying  # not `test_changed` itself: pytest would collect it
@@ -56,18 +56,8 @@ def receiver() -> Iterator[MakeReceiver]:
 @pytest.fixture(params=["embedded", "http"])
 async def provider(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Provider]:
     """Each provider on a fresh backoffice that may deliver to loopback (local development)."""
-    if request.param == "embedded":
-        p: Provider = EmbeddedProvider.open(tmp_path / ".webhooks")
+    async for p in providers(request.param, tmp_path, allow_private_targets=True):
         yield p
-        await p.aclose()
-        return
-    office = delivering_backoffice(tmp_path / "bo.db")
-    token = office.create_token("demo", "manage")
-    p = HttpProvider("http://backoffice.test", token,
-                     transport=httpx.ASGITransport(app=create_app(office)))
-    yield p
-    await p.aclose()
-    office.close()
 
 
 def url_hook(name: str, url: str, secret: str, fmt: Format, **kw: Any) -> dict[str, Any]:
