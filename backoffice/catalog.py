@@ -1,18 +1,14 @@
-"""The SIBS notification catalogue and the demo merchant seeded into an empty database."""
+"""The demo merchant seeded into an empty database (the notification types are the
+contract's: ``contract.catalogue``)."""
 
 from __future__ import annotations
 
 from typing import Final
 
-# Code -> label, in the order the SIBS Backoffice lists them.
-NOTIFICATION_TYPES: Final[dict[str, str]] = {
-    "mbway": "MB WAY",
-    "mb-reference": "MB Reference",
-    "key-enter-token": "Key Enter / Token",
-    "qr-code": "QR Code / QR Code Express",
-    "authorised-payment": "Authorised Payment",
-    "xpay": "XPAY",
-}
+from contract.catalogue import NOTIFICATION_TYPES
+
+__all__ = ["DEMO_CREDENTIALS", "DEMO_MERCHANT_ID", "DEMO_MERCHANT_NAME", "DEMO_STORES",
+           "DEMO_TERMINALS", "NOTIFICATION_TYPES"]
 
 DEMO_MERCHANT_ID: Final = "demo"
 DEMO_MERCHANT_NAME: Final = "Demo Shop"

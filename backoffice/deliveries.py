@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Connection
 
 from backoffice import rules
-from backoffice.crypto import redact_url
 from backoffice.delivery import formats, notification
 from backoffice.delivery.mail import Mailer, MailError, notification_email, summary_email
 from backoffice.delivery.sender import Acknowledge, Outcome, Sender
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import Invalid, NotFound, SetupError
 from backoffice.store import ClaimedDelivery, DeliveryRow, WebhookRecord
+from contract.urls import redact_url
 
 if TYPE_CHECKING:
     from backoffice.service import Backoffice

@@ -6,29 +6,22 @@ typed, or raises ``Invalid`` with a detail that names the field and never quotes
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import urlsplit
 
-from backoffice.catalog import NOTIFICATION_TYPES
-from backoffice.crypto import SECRET_FORMATS
 from backoffice.errors import Invalid
+from contract import formats
+from contract import rules as contract
+from contract.catalogue import NOTIFICATION_TYPES
+from contract.rules import MAX_EMAIL
+from contract.urls import MAX_URL, url_problem
 
-NAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 LABEL_KEY_RE: Final = re.compile(r"[a-z0-9][a-z0-9./-]{0,62}")
-CODE_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")  # store codes, terminal ids
+CODE_RE: Final = re.compile(contract.CODE_PATTERN)  # store codes, terminal ids
 ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # merchant ids, client ids
 IDEMPOTENCY_KEY_RE: Final = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII
-_EMAIL_RE: Final = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-)
 
-WEBHOOK_TYPES: Final = ("url", "email")
-MAX_URL: Final = 2048
-MAX_EMAIL: Final = 254
 MAX_DESCRIPTION: Final = 1000
 MAX_LABELS: Final = 32
 MAX_LABEL_VALUE: Final = 256
@@ -70,61 +63,37 @@ def _string(field: str, value: object, max_length: int) -> str:
 
 def name(value: object) -> str:
     text = _string("name", value, 63)
-    if not NAME_RE.fullmatch(text):
-        raise Invalid("name must be 1 to 63 of a-z, 0-9, '.', '_', '-', "
-                      "starting with a letter or digit")
+    if not contract.is_name(text):
+        raise Invalid(f"name must be {contract.NAME_RULE}")
     return text
 
 
 def webhook_type(value: object) -> str:
-    if value not in WEBHOOK_TYPES:
+    if value not in contract.WEBHOOK_TYPES:
         raise Invalid("type must be 'url' or 'email'")
     return str(value)
 
 
-def is_loopback_host(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def url(value: object, *, allow_http_loopback: bool) -> str:
     text = _string("url", value, MAX_URL)
-    if any(c.isspace() or not c.isprintable() for c in text):
-        raise Invalid("url must not contain spaces or control characters")
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise Invalid("url is not a valid URL") from None
-    host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host:
-        raise Invalid("url must be an absolute https:// URL with a host")
-    if parts.scheme == "http" and not (allow_http_loopback and is_loopback_host(host)):
-        hint = "; plain http is allowed only to loopback" if allow_http_loopback else ""
-        raise Invalid(f"url must use https{hint} (127.0.0.0/8, ::1, localhost)")
+    if problem := url_problem(text, allow_http_loopback=allow_http_loopback):
+        raise Invalid(f"url {problem}")
     return text
 
 
 def email(field: str, value: object) -> str:
     text = _string(field, value, MAX_EMAIL)
-    if not _EMAIL_RE.fullmatch(text):
-        raise Invalid(f"{field} must be an e-mail address like someone@example.com")
+    if problem := contract.email_problem(text):
+        raise Invalid(f"{field} {problem}")
     return text
 
 
 def application(value: object) -> tuple[str, str | None]:
     """``merchant``, ``store:<code>`` or ``terminal:<id>`` -> (kind, ref)."""
-    text = _string("application", value, 64)
-    kind, _, ref = text.partition(":")
-    if text == "merchant":
-        return "merchant", None
-    if kind in ("store", "terminal") and CODE_RE.fullmatch(ref):
-        return kind, ref
-    raise Invalid("application must be 'merchant', 'store:<code>' or 'terminal:<id>'")
+    parsed = contract.parse_application(_string("application", value, 64))
+    if parsed is None:
+        raise Invalid("application must be 'merchant', 'store:<code>' or 'terminal:<id>'")
+    return parsed
 
 
 def notification_type(field: str, value: object) -> str:
@@ -152,9 +121,9 @@ def secret(value: object) -> str:
 
 
 def delivery_format(value: object) -> str:
-    if value not in SECRET_FORMATS:
-        raise Invalid("format must be 'sibs' or 'standard-webhooks'")
-    return str(value)
+    if not isinstance(value, str) or value not in formats.REGISTRY:
+        raise Invalid(f"format must be {' or '.join(repr(n) for n in formats.NAMES)}")
+    return value
 
 
 def enabled(value: object) -> bool:

@@ -21,16 +21,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backoffice import auth, catalog, rules
-from backoffice.crypto import (
-    SecretBox,
-    generate_secret,
-    load_server_key,
-    redact_url,
-    secret_fingerprint,
-    url_fingerprint,
-    url_has_credentials,
-)
-from backoffice.crypto import secret_problem as _secret_problem
+from backoffice.crypto import SecretBox, load_server_key
 from backoffice.deliveries import Deliveries
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import (
@@ -44,6 +35,11 @@ from backoffice.errors import (
     Unauthorized,
 )
 from backoffice.store import Store, WebhookRecord, parse_url, sqlite_file
+from contract import formats
+from contract.fingerprints import secret_fingerprint, url_fingerprint
+from contract.formats import secret_problem as _secret_problem
+from contract.urls import has_credentials as url_has_credentials
+from contract.urls import redact_url
 
 ENV_DATA_DIR: Final = "WEBHOOKS_DATA_DIR"
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
@@ -449,7 +445,7 @@ class Backoffice:
         _check_shape(state, secret_given=secret is not None)
         if state["type"] == "url":
             if secret is None:
-                secret = generate_secret(state["format"])
+                secret = formats.get(state["format"]).generate_secret()
             elif problem := _secret_problem(state["format"], secret):
                 raise Invalid(f"secret does not fit format {state['format']}: {problem}")
         request_hash = _request_hash(given)

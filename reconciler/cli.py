@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from contract import formats
 from reconciler import __version__
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_BUG, EXIT_INTERRUPTED, ReconcilerError
@@ -454,7 +455,7 @@ def deliveries(ctx: click.Context, name: str, limit: int, fmt: str, config_file:
 @click.option("--secret-env", metavar="NAME", default=None,
               help="Read the secret from this environment variable "
               "(default: WEBHOOKS_LISTEN_SECRET).")
-@click.option("--format", "fmt", type=click.Choice(["sibs", "standard-webhooks"]),
+@click.option("--format", "fmt", type=click.Choice(formats.NAMES),
               default=None, help="How deliveries are protected (default: standard-webhooks "
               "for a whsec_ secret, else sibs).")
 @click.option("--path", default="/hooks", show_default=True, help="The URL path to receive on.")

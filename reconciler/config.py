@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from contract import formats
+from contract.urls import url_problem
 from reconciler import validate, yamlload
 from reconciler.errors import ConfigError, Problem, Severity
 from reconciler.model import Catalog, Config, Secret, WebhookSpec
@@ -355,12 +357,12 @@ class _Checker:
             if value is not None:
                 merged[key] = value
                 if key == "url" and kind == "url":
-                    self.error((*path, key), validate.url_problem(value))
+                    self.error((*path, key), url_problem(value))
                 elif key == "email" and kind == "email":
                     self.error((*path, key), validate.email_problem(value))
         merged["secret"] = None
         if self.usable(path, "secret", raw) and isinstance(raw["secret"], str):
-            fmt = merged.get("format", "sibs")
+            fmt = merged.get("format", formats.DEFAULT)
             merged["secret"] = self.secret((*path, "secret"), raw["secret"], fmt)
         return merged
 
@@ -372,7 +374,7 @@ class _Checker:
         value, findings = self.references.text(path, raw)
         self.findings.extend(findings)
         if value is not None and (*path[:-1], "format") not in self.bad:
-            fmt = delivery_format if isinstance(delivery_format, str) else "sibs"
+            fmt = delivery_format if isinstance(delivery_format, str) else formats.DEFAULT
             self.error(path, validate.secret_problem(value, fmt, source))
         return Secret(source=source, value=value)
 
@@ -485,7 +487,7 @@ def _spec(name: str, fields: dict[str, Any], line: int) -> WebhookSpec:
         email=fields.get("email"),
         secret=fields["secret"],
         support_email=fields.get("support_email"),
-        format=fields.get("format", "sibs") if url_only else "sibs",
+        format=fields.get("format", formats.DEFAULT) if url_only else formats.DEFAULT,
         enabled=fields.get("enabled", True),
         description=fields.get("description", ""),
         prevent_destroy=fields.get("prevent_destroy", False),

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from contract.urls import has_credentials, redact_url
 from reconciler.config import load_config
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.listing import by_name, printable
 from reconciler.model import Config, RemoteWebhook
-from reconciler.normalize import redact_url, url_has_credentials
 from reconciler.plan import build_plan
 
 Selection = Literal["owned", "unmanaged", "all"]
@@ -97,7 +97,7 @@ def import_config(
     url_variables = {
         env: w.name
         for w, env in zip(chosen, env_names([w.name for w in chosen], "URL"), strict=True)
-        if w.type == "url" and url_has_credentials(w.url)
+        if w.type == "url" and has_credentials(w.url)
     }
     text = render_config(chosen, owner)
     check(text, chosen, url_variables)
@@ -269,7 +269,7 @@ def _webhook_lines(w: RemoteWebhook, secret_var: str, url_var: str) -> list[str]
     out = [f"{INDENT}{scalar(w.name)}:", f"{pad}type: {scalar(w.type)}"]
     if w.type == "url":
         url = w.url or ""
-        if url_has_credentials(url):
+        if has_credentials(url):
             out += [
                 f"{pad}# The URL carries credentials, so it is not written here: set {url_var}",
                 f"{pad}# to the URL, which the backoffice shows as {printable(redact_url(url))}",

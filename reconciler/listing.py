@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from contract.urls import redact_url
 from reconciler.model import RemoteWebhook
-from reconciler.normalize import redact_url
 
 COLUMNS: tuple[str, ...] = (
     "name",

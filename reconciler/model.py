@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from contract import formats
+from contract.catalogue import NOTIFICATION_TYPES
+from contract.fingerprints import secret_fingerprint
 from reconciler.errors import Problem, ProviderError
 
 WebhookType = Literal["url", "email"]
-DeliveryFormat = Literal["sibs", "standard-webhooks"]
-
-WEBHOOK_TYPES: tuple[str, ...] = ("url", "email")
-DELIVERY_FORMATS: tuple[str, ...] = ("sibs", "standard-webhooks")
-
-# The SIBS Backoffice catalogue of notification types (code -> label). The backoffice
-# is the authority at run time; this copy serves `validate --offline` and the schema.
-NOTIFICATION_TYPES: dict[str, str] = {
-    "mbway": "MB WAY",
-    "mb-reference": "MB Reference",
-    "key-enter-token": "Key Enter / Token",
-    "qr-code": "QR Code / QR Code Express",
-    "authorised-payment": "Authorised Payment",
-    "xpay": "XPAY",
-}
-
-FINGERPRINT_PREFIX = "sha256:"
-
-
-def secret_fingerprint(secret: str) -> str:
-    """The public fingerprint of a secret: the backoffice computes the same.
-
-    Domain-separated SHA-256, truncated to 64 bits: enough to tell two secrets apart,
-    shown in plans and API responses in place of the secret itself.
-    """
-    digest = hashlib.sha256(b"webhooks-reconciler/secret/v1\x00" + secret.encode()).hexdigest()
-    return FINGERPRINT_PREFIX + digest[:16]
 
 
 @dataclass(frozen=True)
@@ -72,7 +47,7 @@ class WebhookSpec:
     email: str | None = None
     secret: Secret | None = None
     support_email: str | None = None
-    format: DeliveryFormat = "sibs"
+    format: str = formats.DEFAULT
     enabled: bool = True
     description: str = ""
     prevent_destroy: bool = False

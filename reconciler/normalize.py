@@ -14,12 +14,12 @@ matters when 10,000 unchanged pairs must plan in a few tens of milliseconds.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
+from contract.fingerprints import url_fingerprint
+from contract.urls import has_credentials, redact_url, split_url
 from reconciler.model import (
     LABEL_MANAGED_BY,
     LABEL_OWNER,
@@ -58,10 +58,6 @@ unchanged pairs (the common case) are only ever built and compared.
 TYPE = FIELDS.index("type")
 
 _DEFAULT_PORTS = {"https": "443", "http": "80"}
-_URL_FINGERPRINT_SALT = b"webhooks-reconciler/url/v1"
-# Iterated so that a weak password inside a URL can't be cheaply guessed back from a
-# plan file; ~6 ms each, paid only for changed URLs that carry credentials.
-_URL_FINGERPRINT_ROUNDS = 20_000
 # Already canonical: lower-case http(s) scheme and host, no userinfo, no port, a path.
 _CANONICAL_URL = re.compile(r"https?://[a-z0-9.-]+/")
 
@@ -69,27 +65,6 @@ _CANONICAL_URL = re.compile(r"https?://[a-z0-9.-]+/")
 def as_dict(state: State) -> dict[str, object]:
     """The state keyed by field name, for explaining a difference."""
     return dict(zip(FIELDS, state, strict=True))
-
-
-def _split_url(url: str) -> tuple[str, str, str, str, str] | None:
-    """``(scheme, "user:pass@" or "", host, port, rest)``, or None if not ``scheme://...``."""
-    sep = url.find("://")
-    if sep <= 0:
-        return None
-    scheme, after = url[:sep], url[sep + 3 :]
-    end = len(after)
-    for ch in "/?#":
-        i = after.find(ch, 0, end)
-        if i != -1:
-            end = i
-    authority, rest = after[:end], after[end:]
-    userinfo, at, hostport = authority.rpartition("@")
-    close = hostport.find("]") if hostport.startswith("[") else -1
-    if close != -1:  # an IPv6 literal keeps its colons
-        host, port = hostport[: close + 1], hostport[close + 2 :]
-    else:
-        host, _, port = hostport.partition(":")
-    return scheme, userinfo + at, host, port, rest
 
 
 def normalize_url(url: str | None) -> str | None:
@@ -104,7 +79,7 @@ def normalize_url(url: str | None) -> str | None:
     url = url.strip()
     if not url:
         return None
-    parts = _split_url(url)
+    parts = split_url(url)
     if parts is None:
         return url  # not a URL the planner understands: compare it as written
     scheme, userinfo, host, port, rest = parts
@@ -114,34 +89,6 @@ def normalize_url(url: str | None) -> str | None:
     if scheme in _DEFAULT_PORTS and (not rest or rest[0] in "?#"):
         rest = "/" + rest
     return f"{scheme}://{userinfo}{host.lower()}{':' + port if port else ''}{rest}"
-
-
-def url_has_credentials(url: str | None) -> bool:
-    """True when the URL carries userinfo (``user[:password]@``)."""
-    if not url or "@" not in url:
-        return False
-    parts = _split_url(url)
-    return parts is not None and parts[1] != ""
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password (or a bare user, often a token) replaced by ``***``."""
-    parts = _split_url(url)
-    if parts is None or not parts[1]:
-        return url
-    scheme, userinfo, host, port, rest = parts
-    user, colon, _ = userinfo[:-1].partition(":")
-    shown = f"{user}:***" if colon and user else "***"
-    return f"{scheme}://{shown}@{host}{':' + port if port else ''}{rest}"
-
-
-@lru_cache(maxsize=1024)
-def url_fingerprint(url: str) -> str:
-    """A fingerprint of a URL with credentials, stored in plans in place of the URL."""
-    digest = hashlib.pbkdf2_hmac(
-        "sha256", url.encode(), _URL_FINGERPRINT_SALT, _URL_FINGERPRINT_ROUNDS
-    )
-    return "sha256:" + digest.hex()[:16]
 
 
 @dataclass(frozen=True)
@@ -166,7 +113,7 @@ def credential_url(url: str) -> CredentialUrl:
 
 
 def _desired_url(url: str | None) -> str | CredentialUrl | None:
-    if url is not None and "@" in url and url_has_credentials(url):
+    if url is not None and "@" in url and has_credentials(url):
         return credential_url(url)
     return normalize_url(url)
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Literal, Protocol, cast
 
+from contract.fingerprints import url_fingerprint
+from contract.urls import has_credentials, redact_url
 from reconciler.errors import PlanError, UnsafePlan
 from reconciler.model import LABEL_MANAGED_BY, LABEL_OWNER, MANAGER, RemoteWebhook, WebhookSpec
 from reconciler.normalize import (
@@ -37,9 +39,6 @@ from reconciler.normalize import (
     actual_state,
     as_dict,
     desired_state,
-    redact_url,
-    url_fingerprint,
-    url_has_credentials,
 )
 
 FORMAT_VERSION = "1"
@@ -100,7 +99,7 @@ def safe_value(name: str, value: object, *, source: str | None = None) -> SafeVa
         return Sensitive(str(value), source=source) if value is not None else None
     if isinstance(value, CredentialUrl):
         return Sensitive(value.fingerprint, redacted=value.redacted)
-    if name == "url" and isinstance(value, str) and url_has_credentials(value):
+    if name == "url" and isinstance(value, str) and has_credentials(value):
         return Sensitive(url_fingerprint(value), redacted=redact_url(value))
     if value is None or isinstance(value, str | bool | int | tuple):
         return value

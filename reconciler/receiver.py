@@ -2,12 +2,10 @@
 
 The developer's counterpart of ``stripe listen``: point a webhook at it, emit or
 test-fire, and read each notification as the receiver would see it. It uses the very
-functions the backoffice sends with (``backoffice.delivery.formats``), so a delivery
-it accepts is one a real receiver holding the same secret accepts.
-
-- ``sibs``: the body is decrypted (AES-256-GCM); the acknowledgement is HTTP 200 with
-  ``{"statusCode": "200", "statusMsg": "Success", "notificationID": <its id>}``.
-- ``standard-webhooks``: the signature and timestamp are verified; the answer is 204.
+formats the backoffice sends with (``contract.formats``), so a delivery it accepts is
+one a real receiver holding the same secret accepts: each format decodes (``sibs``
+decrypts, ``standard-webhooks`` verifies the signature and timestamp) and says how to
+acknowledge.
 
 A delivery that does not decrypt or verify gets 400 and one line on the error stream.
 The secret is never printed: not in lines, not in errors (only its fingerprint, which
@@ -19,35 +17,29 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from backoffice.crypto import secret_problem
-from backoffice.delivery.formats import FormatError, decode_sibs, verify_standard
+from contract import formats
+from contract.formats import DeliveryFormat, FormatError
 from reconciler.errors import ReconcilerError
 from reconciler.listing import printable
 
-Format = Literal["sibs", "standard-webhooks"]
-FORMATS: tuple[Format, ...] = ("sibs", "standard-webhooks")
 Printer = Callable[[str], None]
 MAX_BODY = 1 << 20  # a notification is a few hundred bytes; refuse anything absurd
-WHSEC_PREFIX = "whsec_"
 
 
-def guess_format(secret: str) -> Format:
-    """The format a secret is spelled for: ``whsec_...`` is Standard Webhooks, else sibs."""
-    return "standard-webhooks" if secret.startswith(WHSEC_PREFIX) else "sibs"
-
-
-def check_secret(fmt: Format, secret: str) -> None:
-    """Refuse a secret that cannot fit ``fmt`` (the message never quotes it)."""
-    problem = secret_problem(fmt, secret)
+def check_secret(fmt: str, secret: str) -> DeliveryFormat:
+    """The format called ``fmt``, refusing a secret that cannot fit it (never quoted)."""
+    delivery = formats.get(fmt)
+    problem = delivery.secret_problem(secret)
     if problem is not None:
         raise ReconcilerError(f"the listen secret does not fit --format {fmt}: {problem}")
+    return delivery
 
 
 def header_line(notification: Mapping[str, Any], when: datetime) -> str:
@@ -75,23 +67,21 @@ def header_line(notification: Mapping[str, Any], when: datetime) -> str:
 def create_receiver(
     secret: str,
     *,
-    fmt: Format,
+    fmt: str,
     path: str = "/hooks",
     out: Printer,
     err: Printer,
     clock: Callable[[], datetime] = datetime.now,
 ) -> Starlette:
     """The receiver as an ASGI app: POST deliveries to ``path``; GET it to check it is up."""
-    check_secret(fmt, secret)
+    delivery = check_secret(fmt, secret)
 
     def rejected(request: Request, why: str) -> Response:
         client = request.client.host if request.client else "?"
         # The formats never quote the secret; this only makes sure of it.
         text = printable(why.replace(secret, "(secret)")) or "invalid delivery"
         err(f"{clock().strftime('%H:%M:%S')}  rejected a delivery from {client}: {text}")
-        if fmt == "sibs":
-            return JSONResponse({"statusCode": "400", "statusMsg": text}, status_code=400)
-        return PlainTextResponse(text, status_code=400)
+        return JSONResponse({"statusCode": "400", "statusMsg": text}, status_code=400)
 
     async def receive(request: Request) -> Response:
         declared = request.headers.get("content-length", "")
@@ -101,20 +91,16 @@ def create_receiver(
         if len(body) > MAX_BODY:
             return rejected(request, f"body of {len(body)} bytes is too large")
         try:
-            if fmt == "sibs":
-                notification = decode_sibs(request.headers, body, secret)
-            else:
-                notification = verify_standard(request.headers, body, secret)
+            notification = delivery.decode(request.headers, body, secret)
         except FormatError as exc:
-            action = "cannot decrypt" if fmt == "sibs" else "signature not verified"
-            return rejected(request, f"{action}: {exc}")
+            return rejected(request, f"not a valid {fmt} delivery: {exc}")
         out(header_line(notification, clock()))
         pretty = json.dumps(notification, indent=2, ensure_ascii=False)
         out("\n".join(printable(line) for line in pretty.splitlines()))
-        if fmt == "standard-webhooks":
-            return Response(status_code=204)
-        return JSONResponse({"statusCode": "200", "statusMsg": "Success",
-                             "notificationID": notification.get("notificationID")})
+        status, answer = delivery.reply(notification)
+        if answer is None:
+            return Response(status_code=status)
+        return JSONResponse(answer, status_code=status)
 
     async def alive(_: Request) -> Response:
         return PlainTextResponse(f"webhooks listen: POST {fmt} deliveries here\n")

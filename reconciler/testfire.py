@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contract.urls import redact_url
 from reconciler.details import find
 from reconciler.errors import InvalidRequest
 from reconciler.listing import printable
 from reconciler.model import RemoteWebhook
-from reconciler.normalize import redact_url
 from reconciler.providers import Provider
 
 REQUEST_BODY_SHOWN = 120  # characters of the (encrypted or signed) body shown

@@ -7,25 +7,23 @@ carries a secret value: secret findings name the secret's source, never its cont
 
 from __future__ import annotations
 
-import base64
-import binascii
 import difflib
 import functools
-import ipaddress
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, ValidationError
 
 import reconciler
+from contract import formats, rules
+from contract.catalogue import NOTIFICATION_TYPES
+from contract.rules import NAME_RULE, WEBHOOK_TYPES, is_name
 from reconciler.errors import Severity
-from reconciler.model import NOTIFICATION_TYPES, Catalog
+from reconciler.model import Catalog
 from reconciler.yamlload import YamlPath, format_path
 
 SCHEMA_PATH = Path(reconciler.__file__).parent / "schemas" / "webhooks.schema.json"
@@ -54,12 +52,6 @@ DEFAULT_FIELDS = (
 )
 URL_ONLY_FIELDS = ("url", "secret", "format", "test_on_apply")
 
-_EMAIL = re.compile(r"[^\s@\"(),:;<>\[\]\\]+@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}\Z")
-_URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f]")
-# https://host[:port][/path...] with a plain DNS host and a port below 10000: always fine.
-_PLAIN_HTTPS_URL = re.compile(
-    r"https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,4})?(?:[/?#][^\s\x00-\x1f\x7f]*)?\Z"
-)
 _REQUIRED_HINTS = {
     "version": " (write version: 1)",
     "owner": " (the team that owns these webhooks, e.g. owner: payments-team)",
@@ -67,11 +59,6 @@ _REQUIRED_HINTS = {
     "type": " (url or email)",
 }
 _REFUSED = "not allowed for a webhook of type"
-_LOOPBACK_NAMES = frozenset({"localhost"})
-_NAME_RULE = (
-    "lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, "
-    "at most 63 characters"
-)
 
 
 @dataclass(frozen=True)
@@ -271,7 +258,7 @@ def _explain_forbidden(doc: object, path: YamlPath) -> Iterator[Finding]:
 
 def _explain_enum(path: YamlPath, value: object, catalog: Catalog | None) -> Iterator[Finding]:
     if not isinstance(value, str):
-        what = {"type": "url or email", "format": "sibs or standard-webhooks"}.get(
+        what = {"type": " or ".join(WEBHOOK_TYPES), "format": " or ".join(formats.NAMES)}.get(
             str(path[-1]), "a notification type"
         )
         yield Finding(path, f"expected {what}, got {_describe(value)}")
@@ -286,27 +273,26 @@ def _explain_enum(path: YamlPath, value: object, catalog: Catalog | None) -> Ite
         yield Finding(
             path,
             f"{value!r} is not a webhook type (url or email)"
-            f"{did_you_mean(value, ('url', 'email'))}",
+            f"{did_you_mean(value, WEBHOOK_TYPES)}",
         )
     else:
-        formats = ("sibs", "standard-webhooks")
         yield Finding(
             path,
-            f"{value!r} is not a delivery format (sibs or standard-webhooks)"
-            f"{did_you_mean(value, formats)}",
+            f"{value!r} is not a delivery format ({' or '.join(formats.NAMES)})"
+            f"{did_you_mean(value, formats.NAMES)}",
         )
 
 
 def _explain_pattern(error: ValidationError, path: YamlPath, value: object) -> Finding:
     if "propertyNames" in error.absolute_schema_path:
         name = str(value)
-        hint = f"; did you mean {name.lower()!r}?" if _is_name(name.lower()) else ""
+        hint = f"; did you mean {name.lower()!r}?" if is_name(name.lower()) else ""
         return Finding(
-            (*path, name), f"invalid webhook name {name!r}: use {_NAME_RULE}{hint}", at_key=True
+            (*path, name), f"invalid webhook name {name!r}: use {NAME_RULE}{hint}", at_key=True
         )
     field = path[-1] if path else ""
     if field == "owner":
-        return Finding(path, f"invalid owner {value!r}: use {_NAME_RULE}")
+        return Finding(path, f"invalid owner {value!r}: use {NAME_RULE}")
     if field == "secret":
         assert isinstance(value, str)
         what = (
@@ -318,10 +304,6 @@ def _explain_pattern(error: ValidationError, path: YamlPath, value: object) -> F
     return Finding(
         path, f"{value!r} is not an application: write merchant, store:<code> or terminal:<id>"
     )
-
-
-def _is_name(text: str) -> bool:
-    return re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,62}", text) is not None
 
 
 def _get(doc: object, path: YamlPath) -> object:
@@ -338,75 +320,15 @@ def _get(doc: object, path: YamlPath) -> object:
 # --- the checks a schema cannot make --------------------------------------------------------
 
 
-def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot receive webhooks, or None. Never repeats the URL (it may hold a
-    password)."""
-    if _PLAIN_HTTPS_URL.match(url):  # the common case, without urlsplit's cost
-        return None
-    if _URL_BAD_CHAR.search(url):
-        return "a URL must not contain spaces or control characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return "is not a valid URL"
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        return f"must be an https:// URL (not {scheme + ':' if scheme else 'a relative URL'})"
-    host = parts.hostname
-    if not host:
-        return "the URL has no host"
-    if scheme == "http" and not is_loopback(host):
-        return (
-            f"must use https; http is only allowed to loopback hosts (127.0.0.1, ::1, "
-            f"localhost), not {host}"
-        )
-    return None
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost."""
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def email_problem(address: str) -> str | None:
-    """Why ``address`` is not an e-mail address (local@domain.tld), or None."""
-    if _EMAIL.match(address) is None:
-        return f"{address!r} is not an e-mail address (expected local@domain.tld)"
-    return None
+    """Why ``address`` is not an e-mail address, quoting it (it is never a secret)."""
+    problem = rules.email_problem(address)
+    return None if problem is None else f"{address[:80]!r} {problem}"
 
 
 def secret_problem(secret: str, delivery_format: str, source: str) -> str | None:
     """Why ``secret`` does not suit ``delivery_format``, or None; names only the source."""
-    if delivery_format == "standard-webhooks":
-        rule = "a standard-webhooks secret is 'whsec_' + base64 of 24 to 64 bytes"
-        if not secret.startswith("whsec_"):
-            return f"{rule}; the secret from {source} does not start with 'whsec_'"
-        raw = _b64(secret[6:])
-        if raw is None:
-            return f"{rule}; the secret from {source} is not valid base64 after 'whsec_'"
-        if not 24 <= len(raw) <= 64:
-            return f"{rule}; the secret from {source} decodes to {len(raw)} bytes"
-        return None
-    rule = "a sibs secret is standard base64 of exactly 32 bytes (an AES-256 key)"
-    raw = _b64(secret)
-    if raw is None:
-        return f"{rule}; the secret from {source} is not valid base64"
-    if len(raw) != 32:
-        return f"{rule}; the secret from {source} decodes to {len(raw)} bytes"
-    return None
-
-
-def _b64(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        return None
+    return formats.secret_problem(delivery_format, secret, f"the secret from {source}")
 
 
 def application_problem(application: str, catalog: Catalog) -> str | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from backoffice.catalog import NOTIFICATION_TYPES
+from contract.catalogue import NOTIFICATION_TYPES
 
 DEFAULT_FROM: Final = "webhooks-backoffice@localhost"
 DEFAULT_SMTP_PORT: Final = 25

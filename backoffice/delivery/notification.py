@@ -11,12 +11,9 @@ from typing import Any, Final
 
 from backoffice import rules
 from backoffice.errors import Invalid
+from contract.catalogue import NOTIFICATIONS, PAYMENT_STATUSES
 
-PAYMENT_STATUSES: Final = ("Success", "Pending", "InProcessing", "Declined", "Error", "Timeout")
-DEFAULT_METHODS: Final[dict[str, str]] = {
-    "mbway": "MBWAY", "mb-reference": "REFERENCE", "key-enter-token": "TOKEN",
-    "qr-code": "QRCODE", "authorised-payment": "CARD", "xpay": "XPAY",
-}
+DEFAULT_METHODS: Final[dict[str, str]] = {n.code: n.payment_method for n in NOTIFICATIONS}
 DEFAULT_AMOUNT: Final[dict[str, Any]] = {"value": 10.0, "currency": "EUR"}
 EMIT_FIELDS: Final = frozenset({"terminal", "type", "payment_method", "status", "amount"})
 MAX_AMOUNT: Final = 1e12

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import socket
@@ -11,10 +10,12 @@ from types import FrameType
 import click
 import uvicorn
 
+from contract import formats
+from contract.fingerprints import secret_fingerprint
+from contract.urls import is_loopback_host
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
-from reconciler.model import secret_fingerprint
-from reconciler.receiver import Format, create_receiver, guess_format
+from reconciler.receiver import create_receiver
 
 DEFAULT_SECRET_ENV = "WEBHOOKS_LISTEN_SECRET"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -32,15 +33,6 @@ def resolve_secret(secret: str | None, secret_env: str | None) -> str:
             "secret: source), or name another variable with --secret-env"
         )
     return value.strip()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -65,8 +57,7 @@ def bind(host: str, port: int) -> socket.socket:
 def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str | None,
         fmt: str | None, path: str) -> int:
     value = resolve_secret(secret, secret_env)
-    chosen: Format = guess_format(value) if fmt is None else (
-        "standard-webhooks" if fmt == "standard-webhooks" else "sibs")
+    chosen = formats.guess(value).name if fmt is None else fmt
     if not path.startswith("/"):
         path = "/" + path
 
@@ -80,7 +71,7 @@ def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str
     if secret:
         click.echo("note: a secret given with --secret is visible in the process list and "
                    f"shell history; prefer {DEFAULT_SECRET_ENV} (or --secret-env)", err=True)
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         click.echo(f"warning: listening on {host}, beyond this machine: anyone who can reach "
                    "it can post to it", err=True)
     click.echo(

@@ -13,10 +13,10 @@ import email.utils
 import random
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from contract.urls import redact_url
 from reconciler import __version__
 from reconciler.errors import ProviderError, Unavailable
 from reconciler.model import Catalog, RemoteWebhook
@@ -28,17 +28,6 @@ MAX_RETRY_AFTER = 60.0
 # A test-fire waits for the receiver (the backoffice bounds that at 15 s by default), so
 # its answer may take longer than any other request's.
 TEST_TIMEOUT = 30.0
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class HttpProvider:

@@ -13,13 +13,12 @@ import httpx
 import pytest
 from bo_receiver import Receiver
 from bo_support import SIBS_SECRET, loopback_resolver, url_webhook
-from hypothesis import given
-from hypothesis import strategies as st
 
 from backoffice import Backoffice
-from backoffice.crypto import redact_url, url_fingerprint
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import SetupError
+from contract.fingerprints import url_fingerprint
+from contract.urls import redact_url
 
 PASSWORD = "Pw-url-9f2c41d7e8"
 OTHER_PASSWORD = "Pw-url-0b6a3e55c1"
@@ -32,28 +31,7 @@ def stored_bytes(folder: Path, name: str = "backoffice.db") -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.glob(f"{name}*")))
 
 
-# --- the formulas, shared with the reconciler ---------------------------------------------
-
-_USER = st.text(st.sampled_from("abcXYZ09-._~%"), max_size=6)
-_HOST = st.sampled_from(["hooks.shop.example", "Hooks.Shop.EXAMPLE:8443", "127.0.0.1:9",
-                         "[::1]:80"])
-_REST = st.sampled_from(["", "/", "/p?q=a@b", "/a/b#frag", "?x=1"])
-
-
-@given(st.sampled_from(["https", "http"]), _USER, st.one_of(st.none(), _USER), _HOST, _REST)
-def test_redaction_and_fingerprint_agree_with_the_reconciler(
-        scheme: str, user: str, password: str | None, host: str, rest: str) -> None:
-    from backoffice.crypto import url_has_credentials
-    from reconciler.normalize import redact_url as theirs_redact
-    from reconciler.normalize import url_fingerprint as theirs_fingerprint
-    from reconciler.normalize import url_has_credentials as theirs_has
-
-    userinfo = user + (f":{password}" if password is not None else "")
-    url = f"{scheme}://{userinfo}@{host}{rest}" if userinfo or password is not None \
-        else f"{scheme}://{host}{rest}"
-    assert url_has_credentials(url) == theirs_has(url)
-    assert redact_url(url) == theirs_redact(url)
-    assert url_fingerprint(url) == theirs_fingerprint(url)
+# --- the formulas (the contract's) ----------------------------------------------------------
 
 
 def test_the_redaction_keeps_all_but_the_credentials() -> None:

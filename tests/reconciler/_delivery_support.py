@@ -11,7 +11,7 @@ import uvicorn
 
 from backoffice.service import Backoffice
 from reconciler.commands.listen import bind
-from reconciler.receiver import Format, create_receiver
+from reconciler.receiver import create_receiver
 
 SIBS_SECRET = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 OTHER_SIBS_SECRET = "HxcbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEAAAA="
@@ -23,7 +23,7 @@ SECRETS = (SIBS_SECRET, OTHER_SIBS_SECRET, WHSEC, OTHER_WHSEC)
 class Receiver:
     """One `webhooks listen` app on loopback; ``out``/``err`` hold what it printed."""
 
-    def __init__(self, secret: str, fmt: Format, path: str = "/hooks") -> None:
+    def __init__(self, secret: str, fmt: str, path: str = "/hooks") -> None:
         self.out: list[str] = []
         self.err: list[str] = []
         app = create_receiver(secret, fmt=fmt, path=path, out=self.out.append,

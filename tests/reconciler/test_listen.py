@@ -18,9 +18,10 @@ from _delivery_support import OTHER_SIBS_SECRET, SIBS_SECRET, WHSEC, assert_no_s
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from standardwebhooks import Webhook
 
+from contract import formats
 from reconciler.cli import main
 from reconciler.errors import ReconcilerError
-from reconciler.receiver import Format, check_secret, create_receiver, guess_format, header_line
+from reconciler.receiver import check_secret, create_receiver, header_line
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +59,7 @@ def standard_delivery(notification: dict[str, Any], secret: str = WHSEC,
 class App:
     """The receiver app, reached in-process; keeps what it printed."""
 
-    def __init__(self, secret: str, fmt: Format) -> None:
+    def __init__(self, secret: str, fmt: str) -> None:
         self.out: list[str] = []
         self.err: list[str] = []
         app = create_receiver(secret, fmt=fmt, path="/hooks", out=self.out.append,
@@ -123,12 +124,13 @@ async def test_standard_webhooks_verifies_and_answers_204() -> None:
 
 
 def test_secrets_are_checked_without_being_quoted() -> None:
-    assert guess_format(WHSEC) == "standard-webhooks" and guess_format(SIBS_SECRET) == "sibs"
+    assert formats.guess(WHSEC).name == "standard-webhooks"
+    assert formats.guess(SIBS_SECRET).name == "sibs"
     check_secret("sibs", SIBS_SECRET)
     check_secret("standard-webhooks", WHSEC)
     for fmt, bad in (("sibs", WHSEC), ("sibs", "short"), ("standard-webhooks", SIBS_SECRET)):
         with pytest.raises(ReconcilerError) as caught:
-            check_secret(fmt, bad)  # type: ignore[arg-type]
+            check_secret(fmt, bad)
         assert bad not in str(caught.value) and f"--format {fmt}" in str(caught.value)
 
 

@@ -17,6 +17,8 @@ from _plan_samples import (
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contract.urls import has_credentials as url_has_credentials
+from contract.urls import redact_url
 from reconciler.errors import PlanError, ProviderError, UnsafePlan
 from reconciler.model import RemoteWebhook, WebhookSpec, secret_fingerprint
 from reconciler.normalize import (
@@ -27,8 +29,6 @@ from reconciler.normalize import (
     desired_state,
     normalize_email,
     normalize_url,
-    redact_url,
-    url_has_credentials,
 )
 from reconciler.plan import (
     Action,

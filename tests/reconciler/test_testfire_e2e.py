@@ -32,7 +32,6 @@ from reconciler.plan import Action, Create, Plan, Precondition, Update
 from reconciler.providers import Provider
 from reconciler.providers.embedded import EmbeddedProvider
 from reconciler.providers.http import HttpProvider
-from reconciler.receiver import Format
 from reconciler.testfire import EmailWebhookNotTestable, fire, outcome, render_text
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +43,7 @@ MakeReceiver = Callable[..., Receiver]
 def receiver() -> Iterator[MakeReceiver]:
     started: list[Receiver] = []
 
-    def make(secret: str, fmt: Format) -> Receiver:
+    def make(secret: str, fmt: str) -> Receiver:
         started.append(Receiver(secret, fmt))
         return started[-1]
 
@@ -60,7 +59,7 @@ async def provider(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         yield p
 
 
-def url_hook(name: str, url: str, secret: str, fmt: Format, **kw: Any) -> dict[str, Any]:
+def url_hook(name: str, url: str, secret: str, fmt: str, **kw: Any) -> dict[str, Any]:
     return {"name": name, "type": "url", "url": url, "application": "merchant",
             "notifications": ["mbway", "xpay"], "secret": secret, "format": fmt, **kw}
 
@@ -72,7 +71,7 @@ async def create(provider: Provider, body: dict[str, Any]) -> RemoteWebhook:
 @pytest.mark.parametrize(("fmt", "secret"), [("sibs", SIBS_SECRET),
                                               ("standard-webhooks", WHSEC)])
 async def test_test_fire_reaches_the_receiver_which_decrypts_and_acknowledges(
-    provider: Provider, receiver: MakeReceiver, fmt: Format, secret: str
+    provider: Provider, receiver: MakeReceiver, fmt: str, secret: str
 ) -> None:
     rx = receiver(secret, fmt)
     await create(provider, url_hook("orders", rx.url, secret, fmt))
@@ -100,7 +99,7 @@ async def test_test_fire_reaches_the_receiver_which_decrypts_and_acknowledges(
 @pytest.mark.parametrize(("fmt", "secret", "wrong"), [("sibs", SIBS_SECRET, OTHER_SIBS_SECRET),
                                                        ("standard-webhooks", WHSEC, OTHER_WHSEC)])
 async def test_a_receiver_with_the_wrong_secret_means_not_delivered(
-    provider: Provider, receiver: MakeReceiver, fmt: Format, secret: str, wrong: str
+    provider: Provider, receiver: MakeReceiver, fmt: str, secret: str, wrong: str
 ) -> None:
     rx = receiver(wrong, fmt)
     await create(provider, url_hook("orders", rx.url, secret, fmt))

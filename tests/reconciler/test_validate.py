@@ -9,6 +9,7 @@ import pytest
 from _config_support import DATA, write
 from jsonschema import Draft202012Validator
 
+from contract.urls import url_problem
 from reconciler import validate
 from reconciler.config import load_config, read_config
 from reconciler.model import NOTIFICATION_TYPES, Catalog
@@ -276,8 +277,8 @@ def test_names_with_dots_are_quoted_in_messages(tmp_path):
         "    application: merchant\n    notifications: [mbway]\n"
     )
     assert messages(write(tmp_path, text)) == [
-        "webhooks.yaml:6:12: webhooks['receipts.v2'].email: 'nope' is not an e-mail address "
-        "(expected local@domain.tld)"
+        "webhooks.yaml:6:12: webhooks['receipts.v2'].email: 'nope' must be an e-mail address "
+        "like someone@shop.example (ASCII, with a domain)"
     ]
 
 
@@ -337,8 +338,8 @@ def test_a_bad_default_is_reported_once_at_the_default(tmp_path):
         "  support_email: oncall-at-shop\n",
     )
     assert messages(write(tmp_path, text)) == [
-        "webhooks.yaml:6:18: defaults.support_email: 'oncall-at-shop' is not an e-mail address "
-        "(expected local@domain.tld)"
+        "webhooks.yaml:6:18: defaults.support_email: 'oncall-at-shop' must be an e-mail address "
+        "like someone@shop.example (ASCII, with a domain)"
     ]
 
 
@@ -350,15 +351,15 @@ def test_a_bad_default_is_reported_once_at_the_default(tmp_path):
     [
         ("sibs", SIBS_SECRET, None),
         ("sibs", base64.b64encode(bytes(31)).decode(), "decodes to 31 bytes"),
-        ("sibs", "not base64!", "is not valid base64"),
-        ("sibs", base64.urlsafe_b64encode(b"\xfb" * 32).decode(), "is not valid base64"),
-        ("sibs", WHSEC, "is not valid base64"),
+        ("sibs", "not base64!", "is not standard base64 in canonical form"),
+        ("sibs", base64.urlsafe_b64encode(b"\xfb" * 32).decode(), "is not standard base64"),
+        ("sibs", WHSEC, "is not standard base64"),
         ("standard-webhooks", WHSEC, None),
         ("standard-webhooks", "whsec_" + base64.b64encode(bytes(64)).decode(), None),
         ("standard-webhooks", SIBS_SECRET, "does not start with 'whsec_'"),
         ("standard-webhooks", "whsec_" + base64.b64encode(bytes(16)).decode(), "decodes to 16"),
         ("standard-webhooks", "whsec_" + base64.b64encode(bytes(65)).decode(), "decodes to 65"),
-        ("standard-webhooks", "whsec_***", "is not valid base64 after 'whsec_'"),
+        ("standard-webhooks", "whsec_***", "is not standard base64 in canonical form after 'whsec_'"),
     ],
 )
 def test_secret_format_per_delivery_format(tmp_path, monkeypatch, fmt, secret, problem):
@@ -390,9 +391,9 @@ def test_secret_format_follows_the_default_format(tmp_path, monkeypatch):
         ),
     )
     assert messages(path) == [
-        "webhooks.yaml:11:13: webhooks.orders.secret: a standard-webhooks secret is 'whsec_' + "
-        "base64 of 24 to 64 bytes; the secret from env:ORDERS_SECRET does not start with "
-        "'whsec_'"
+        "webhooks.yaml:11:13: webhooks.orders.secret: a standard-webhooks secret must be "
+        "'whsec_' followed by the standard base64 of 24 to 64 bytes: the secret from "
+        "env:ORDERS_SECRET does not start with 'whsec_'"
     ]
 
 
@@ -448,7 +449,7 @@ def test_no_secret_value_reaches_any_message_or_repr(tmp_path, monkeypatch):
     ],
 )
 def test_good_urls(url):
-    assert validate.url_problem(url) is None
+    assert url_problem(url) is None
 
 
 @pytest.mark.parametrize(
@@ -456,25 +457,25 @@ def test_good_urls(url):
     [
         (
             "http://api.shop.example/",
-            "must use https; http is only allowed to loopback hosts "
-            "(127.0.0.1, ::1, localhost), not api.shop.example",
+            "must use https; plain http is allowed only to loopback "
+            "(127.0.0.0/8, ::1, localhost), not api.shop.example",
         ),
         (
             "http://10.0.0.1/",
-            "must use https; http is only allowed to loopback hosts "
-            "(127.0.0.1, ::1, localhost), not 10.0.0.1",
+            "must use https; plain http is allowed only to loopback "
+            "(127.0.0.0/8, ::1, localhost), not 10.0.0.1",
         ),
-        ("ftp://x.example/", "must be an https:// URL (not ftp:)"),
-        ("javascript:alert(1)", "must be an https:// URL (not javascript:)"),
-        ("/relative/path", "must be an https:// URL (not a relative URL)"),
-        ("https:///no-host", "the URL has no host"),
+        ("ftp://x.example/", "must be an absolute https:// URL (not ftp:)"),
+        ("javascript:alert(1)", "must be an absolute https:// URL (not javascript:)"),
+        ("/relative/path", "must be an absolute https:// URL (not a relative URL)"),
+        ("https:///no-host", "must be an absolute https:// URL with a host"),
         ("https://x.example:99999/", "is not a valid URL"),
-        ("https://x.example/a b", "a URL must not contain spaces or control characters"),
+        ("https://x.example/a b", "must not contain spaces or control characters"),
         ("https://[::1/", "is not a valid URL"),
     ],
 )
 def test_bad_urls(url, problem):
-    assert validate.url_problem(url) == problem
+    assert url_problem(url) == problem
 
 
 def test_url_messages_never_show_credentials(tmp_path, monkeypatch):
@@ -489,7 +490,7 @@ def test_url_messages_never_show_credentials(tmp_path, monkeypatch):
         ("lisbon@shop.example", True),
         ("first.last+tag@sub.shop.example", True),
         ("jose@loja.pt", True),
-        ("ç@exemplo.pt", True),
+        ("ç@exemplo.pt", False),  # the backoffice takes ASCII addresses only
         ("no-at-sign", False),
         ("a@b", False),
         ("a b@shop.example", False),
@@ -576,11 +577,3 @@ def test_the_inlined_validator_judges_like_the_schema_file(name):
 
     assert verdicts(validate.validator()) == verdicts(bare)
     assert (verdicts(bare) == []) is (name == "full.yaml")
-
-
-def test_offline_catalogue_matches_the_backoffice() -> None:
-    # A deliberate copy: importing backoffice costs half a second of start-up that
-    # `validate --offline` should not pay. This keeps the two from drifting apart.
-    from backoffice.catalog import NOTIFICATION_TYPES as BACKOFFICE_TYPES
-
-    assert NOTIFICATION_TYPES == BACKOFFICE_TYPES

@@ -1,0 +1,74 @@
+"""Bugs that came from two copies of one rule drifting apart, each fixed by the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from reconciler.providers.http import HttpProvider
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_token_in_the_api_url_userinfo_is_never_printed(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    monkeypatch.setenv("WEBHOOKS_HTTP_TIMEOUT", "2")
+    monkeypatch.chdir(tmp_path)
+    token = "wbo_SECRETTOKENVALUE"
+    port = free_port()
+    code = main(["--no-color", "--api-url", f"http://{token}@127.0.0.1:{port}", "list"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert token not in out + err
+    assert f"http://***@127.0.0.1:{port}" in err  # the rest of the URL, as given
+
+
+def test_the_provider_names_an_ipv6_backoffice_with_its_brackets() -> None:
+    provider = HttpProvider("http://wbo_TOKEN@[::1]:8080/", None)
+    assert provider.description == "backoffice at http://***@[::1]:8080"
+    asyncio.run(provider.aclose())
+
+
+def _config(folder: Path, body: str) -> Path:
+    path = folder / "webhooks.yaml"
+    path.write_text(f"version: 1\nowner: payments\nwebhooks:\n{body}", encoding="utf-8")
+    return path
+
+
+def test_validate_refuses_a_sibs_secret_in_non_canonical_base64(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    canonical = base64.b64encode(bytes(range(32))).decode()
+    twin = canonical[:-2] + "9="  # decodes to the same key; the backoffice refuses it
+    assert base64.b64decode(twin) == bytes(range(32))
+    (tmp_path / "key").write_text(twin)
+    config = _config(tmp_path, "  orders:\n    type: url\n    url: https://h.example/\n"
+                               "    application: merchant\n    notifications: [mbway]\n"
+                               "    secret: ${file:key}\n")
+    code = main(["--no-color", "validate", "-f", str(config), "--offline"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "webhooks.orders.secret: a sibs secret must be the standard base64" in out + err
+    assert "canonical" in out + err and twin not in out + err
+    (tmp_path / "key").write_text(canonical)
+    assert main(["validate", "-f", str(config), "--offline"]) == 0
+
+
+def test_validate_refuses_an_email_with_a_nul(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = _config(tmp_path, '  mail:\n    type: email\n    email: "ops\\0x@shop.example"\n'
+                               "    application: merchant\n    notifications: [mbway]\n")
+    code = main(["--no-color", "validate", "-f", str(config), "--offline"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "webhooks.mail.email:" in out + err and "must be an e-mail address" in out + err

@@ -1,0 +1,108 @@
+"""The text rules, URLs and times of the contract."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contract import fingerprints, rules, times, urls
+
+
+@pytest.mark.parametrize("address", [
+    "a@shop.example", "first.last+tag@mail.shop.example", "o'brien@x.io",
+])
+def test_good_addresses(address: str) -> None:
+    assert rules.email_problem(address) is None
+
+
+@pytest.mark.parametrize("address", [
+    "nul\x00@shop.example", "a b@shop.example", "a@shop", "@shop.example", "a@@shop.example",
+    "a@shop.example\n", "zé@shop.example", "a@-shop.example", "a..b@shop.example",
+    "a@shop.example\u202e", "x" * 250 + "@shop.example",
+])
+def test_bad_addresses(address: str) -> None:
+    assert rules.email_problem(address) is not None
+
+
+def test_applications() -> None:
+    assert rules.parse_application("merchant") == ("merchant", None)
+    assert rules.parse_application("store:LIS-01") == ("store", "LIS-01")
+    assert rules.parse_application("terminal:10001") == ("terminal", "10001")
+    for bad in ("store:", "store:.x", "terminal:a b", "shop:1", "merchant:x", "store:" + "a" * 33):
+        assert rules.parse_application(bad) is None
+
+
+@pytest.mark.parametrize(("url", "redacted"), [
+    ("https://user:pw@h.example/p?q=1", "https://user:***@h.example/p?q=1"),
+    ("https://TOKEN@127.0.0.1:9", "https://***@127.0.0.1:9"),
+    ("https://TOKEN@[::1]:8080/x", "https://***@[::1]:8080/x"),
+    ("http://u:p@[::1]", "http://u:***@[::1]"),
+    ("https://:pw@h.example/", "https://***@h.example/"),
+    ("https://h.example/a@b", "https://h.example/a@b"),
+    ("https://h.example/", "https://h.example/"),
+])
+def test_redaction_hides_every_credential_and_keeps_the_rest(url: str, redacted: str) -> None:
+    assert urls.redact_url(url) == redacted
+    assert urls.has_credentials(url) is (url != redacted)
+
+
+_USERINFO = st.text(st.sampled_from("abcXYZ09-._~%!$&'()*+,;="), min_size=1, max_size=8)
+
+
+@given(_USERINFO, st.sampled_from(["h.example", "[::1]:9", "127.0.0.1", "H.EX:8443"]),
+       st.sampled_from(["", "/", "/p?q=a@b", "#f"]))
+def test_no_redacted_url_holds_its_credentials(userinfo: str, host: str, rest: str) -> None:
+    url = f"https://{userinfo}@{host}{rest}"
+    shown = urls.redact_url(url)
+    secret_part = userinfo.partition(":")[2] or userinfo
+    assert secret_part not in shown.split("@", 1)[0].removeprefix("https://").replace("***", "")
+    assert shown.endswith(f"@{host}{rest}")
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://hooks.shop.example/sibs", True), ("http://127.0.0.1:9999/hooks", True),
+    ("http://[::1]:9/", True), ("http://localhost/", True), ("http://shop.example/", False),
+    ("ftp://shop.example/", False), ("https:///nohost", False), ("https://h.example/\u202e", False),
+    ("https://h.example:99999/", False), ("https://h.example/a b", False),
+    ("https://h.example/" + "a" * 2100, False),
+])
+def test_the_url_rule(url: str, ok: bool) -> None:
+    assert (urls.url_problem(url) is None) is ok
+
+
+def test_plain_http_to_loopback_can_be_refused_too() -> None:
+    assert urls.url_problem("http://127.0.0.1/", allow_http_loopback=False) == "must use https"
+
+
+def test_fingerprints_are_stable_and_prefixed() -> None:
+    assert fingerprints.secret_fingerprint("s") == fingerprints.secret_fingerprint("s")
+    assert fingerprints.secret_fingerprint("s") != fingerprints.secret_fingerprint("t")
+    assert fingerprints.url_fingerprint("https://u:p@h/").startswith(fingerprints.PREFIX)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("300", 300), ("2.5", 2.5), ("90s", 90), ("15m", 900), ("1h30m", 5400), ("7d", 604800),
+    ("2w", 1209600), (" 1H ", 3600),
+])
+def test_durations(text: str, seconds: float) -> None:
+    assert times.parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "h", "1x", "-5m", "1h 30m", "1e9", "nan", "99999999999w"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        times.parse_duration(text)
+
+
+def test_moments() -> None:
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    assert times.parse_moment("2h", now=now) == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    assert times.parse_moment("2026-11-28T10:00:00Z") == datetime(2026, 11, 28, 10, tzinfo=UTC)
+    assert times.parse_moment("2026-11-28") == datetime(2026, 11, 28, tzinfo=UTC)
+    with pytest.raises(ValueError, match="neither"):
+        times.parse_moment("yesterday")
+    assert times.iso_seconds(now) == "2026-11-29T12:00:00Z"
+    assert times.iso_millis(now) == "2026-11-29T12:00:00.000Z"
