@@ -359,7 +359,7 @@ def test_a_bad_default_is_reported_once_at_the_default(tmp_path):
         ("standard-webhooks", SIBS_SECRET, "does not start with 'whsec_'"),
         ("standard-webhooks", "whsec_" + base64.b64encode(bytes(16)).decode(), "decodes to 16"),
         ("standard-webhooks", "whsec_" + base64.b64encode(bytes(65)).decode(), "decodes to 65"),
-        ("standard-webhooks", "whsec_***", "is not standard base64 in canonical form after 'whsec_'"),
+        ("standard-webhooks", "whsec_***", "is not standard base64 in canonical form after"),
     ],
 )
 def test_secret_format_per_delivery_format(tmp_path, monkeypatch, fmt, secret, problem):
