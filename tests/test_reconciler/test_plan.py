@@ -32,6 +32,7 @@ from reconciler.plan import (
     build_plan,
 )
 from tests.support.plan_samples import (
+    FORBIDDEN,
     OWNER,
     SECRET_VALUE,
     config,
@@ -464,8 +465,6 @@ def test_representative_plan_order_and_summary() -> None:
 def test_plan_repr_and_data_hold_no_secret() -> None:
     cfg, actual = representative()
     plan = build_plan(cfg, actual, adopt=True)
-    from tests.support.plan_samples import FORBIDDEN
-
     text = repr(plan) + repr(plan.data)
     for value in FORBIDDEN:
         assert value not in text
