@@ -1,0 +1,52 @@
+"""Backoffices for the reconciler's tests: the embedded one, and the HTTP API in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+
+from backoffice.api import create_app
+from backoffice.service import Backoffice
+from reconciler.providers import Provider
+from reconciler.providers.embedded import EmbeddedProvider
+from reconciler.providers.http import HttpProvider
+
+TransportWrapper = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+
+
+class HttpBackoffice:
+    """A real backoffice app served in-process; providers reach it through ASGITransport."""
+
+    def __init__(self, path: Path, *, allow_private_targets: bool = False) -> None:
+        self.office = Backoffice.open(f"sqlite:///{path}",
+                                      allow_private_targets=allow_private_targets)
+        self.app = create_app(self.office)
+        self.token = self.office.create_token("demo", "manage")
+
+    def provider(self, wrap: TransportWrapper | None = None, **kw: object) -> HttpProvider:
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.app)
+        if wrap is not None:
+            transport = wrap(transport)
+        return HttpProvider("http://backoffice.test", self.token, transport=transport,
+                            **kw)  # type: ignore[arg-type]
+
+
+async def providers(kind: str, tmp_path: Path, *,
+                    allow_private_targets: bool = False) -> AsyncIterator[Provider]:
+    """One provider of ``kind`` on a fresh backoffice with the demo merchant (a fixture body).
+
+    The embedded one always may deliver to loopback (local development); the HTTP one only
+    with ``allow_private_targets``, as ``webhooks serve --allow-private-targets``.
+    """
+    if kind == "embedded":
+        p: Provider = EmbeddedProvider.open(tmp_path / ".webhooks")
+        yield p
+        await p.aclose()
+        return
+    bo = HttpBackoffice(tmp_path / "bo.db", allow_private_targets=allow_private_targets)
+    p = bo.provider()
+    yield p
+    await p.aclose()
+    bo.office.close()

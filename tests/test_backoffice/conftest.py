@@ -1,0 +1,65 @@
+"""Fixtures: a real backoffice on a temp SQLite file, its API over httpx.ASGITransport, and a
+webhook receiver on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backoffice import Backoffice
+from backoffice.api import create_app
+from backoffice.delivery.settings import DeliverySettings
+from tests.support.backoffice import Clock, Tokens, loopback_resolver
+from tests.support.receivers import Receiver
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "backoffice.db"
+
+
+@pytest.fixture
+def office(db_path: Path, clock: Clock) -> Iterator[Backoffice]:
+    # The safe delivery defaults, and a resolver that never asks DNS: a test (or the
+    # API fuzzer's POST .../test) can reach no address beyond loopback, which the
+    # default settings refuse anyway.
+    backoffice = Backoffice.open(f"sqlite:///{db_path}", clock=clock,
+                                 delivery=DeliverySettings(resolver=loopback_resolver))
+    backoffice.create_merchant("acme", "Acme Corp")
+    backoffice.add_store("acme", "ACM-01", "Acme HQ")
+    backoffice.add_terminal("acme", "90001", "ACM-01")
+    backoffice.add_credential("acme", "acme-client-1", "90001")
+    yield backoffice
+    backoffice.close()
+
+
+@pytest.fixture
+def tokens(office: Backoffice) -> Tokens:
+    return Tokens(manage=office.create_token("demo", "manage"),
+                  read=office.create_token("demo", "read"),
+                  other_manage=office.create_token("acme", "manage"))
+
+
+@pytest.fixture
+async def client(office: Backoffice, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(office))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://backoffice.test",
+        headers={"Authorization": f"Bearer {tokens.manage}"},
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()

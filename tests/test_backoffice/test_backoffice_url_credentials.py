@@ -1,0 +1,161 @@
+"""A webhook URL's credentials (``https://user:pass@host/...``) are a secret: sealed at
+rest, redacted in every response (with a fingerprint in their place), still used whole
+by deliveries, and sealed by the migration from a database that held them in clear."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backoffice import Backoffice
+from backoffice.delivery.settings import DeliverySettings
+from backoffice.errors import SetupError
+from contract.fingerprints import url_fingerprint
+from contract.urls import redact_url
+from tests.support.backoffice import loopback_resolver, url_webhook
+from tests.support.receivers import Receiver
+from tests.support.secrets import SIBS_SECRET
+
+PASSWORD = "Pw-url-9f2c41d7e8"
+OTHER_PASSWORD = "Pw-url-0b6a3e55c1"
+URL = f"https://ops:{PASSWORD}@hooks.shop.example/basic?x=1"
+OTHER_URL = f"https://ops:{OTHER_PASSWORD}@hooks.shop.example/basic?x=1"
+REDACTED = "https://ops:***@hooks.shop.example/basic?x=1"
+
+
+def stored_bytes(folder: Path, name: str = "backoffice.db") -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.glob(f"{name}*")))
+
+
+# --- the formulas (the contract's) ----------------------------------------------------------
+
+
+def test_the_redaction_keeps_all_but_the_credentials() -> None:
+    assert redact_url(URL) == REDACTED
+    assert redact_url("https://tok_abc@h.example/x") == "https://***@h.example/x"
+    assert redact_url("https://:pw@h.example/x") == "https://***@h.example/x"
+    assert redact_url("https://h.example/a@b") == "https://h.example/a@b"  # '@' in the path
+
+
+# --- the API -----------------------------------------------------------------------------
+
+@pytest.mark.anyio
+async def test_the_api_never_returns_the_password(
+        client: httpx.AsyncClient, office: Backoffice, db_path: Path) -> None:
+    body = url_webhook("basic", url=URL)
+    headers = {"Idempotency-Key": "url-creds-1"}
+    created = await client.post("/v1/webhooks", json=body, headers=headers)
+    replayed = await client.post("/v1/webhooks", json=body, headers=headers)
+    assert created.status_code == 201 and replayed.status_code == 201
+    hook = created.json()
+    assert replayed.json() == hook
+    assert hook["url"] == REDACTED and hook["url_fingerprint"] == url_fingerprint(URL)
+    path = f"/v1/webhooks/{hook['id']}"
+    answers = [created, replayed, await client.get(path), await client.get("/v1/webhooks")]
+    same = await client.patch(path, json={"url": URL})
+    assert same.json()["version"] == 1  # the same URL again changes nothing
+    changed = await client.patch(path, json={"url": OTHER_URL})
+    assert changed.json()["version"] == 2
+    assert changed.json()["url"] == REDACTED
+    assert changed.json()["url_fingerprint"] == url_fingerprint(OTHER_URL) != hook[
+        "url_fingerprint"]
+    # Nor does the filter match on it: the list searches the URL as it is shown.
+    by_password = await client.get("/v1/webhooks", params={"webhook": OTHER_PASSWORD})
+    by_user = await client.get("/v1/webhooks", params={"webhook": "OPS:***@hooks"})
+    assert by_password.json()["data"] == []
+    assert [w["name"] for w in by_user.json()["data"]] == ["basic"]
+    answers += [same, changed, by_password, by_user, await client.get(path)]
+    for answer in answers:
+        assert PASSWORD not in answer.text and OTHER_PASSWORD not in answer.text
+    # Without credentials again: no fingerprint, nothing sealed.
+    plain = await client.patch(path, json={"url": "https://hooks.shop.example/basic"})
+    assert plain.json()["url_fingerprint"] is None
+    assert office.delivery_url(office._get("demo", id=hook["id"])) == \
+        "https://hooks.shop.example/basic"
+    office.close()
+    stored = stored_bytes(db_path.parent)
+    assert b"hooks.shop.example" in stored  # not vacuous: the URLs were written
+    assert PASSWORD.encode() not in stored and OTHER_PASSWORD.encode() not in stored
+
+
+def test_openapi_documents_the_url_fingerprint(office: Backoffice) -> None:
+    from backoffice.api import create_app
+
+    schema = create_app(office).openapi()["components"]["schemas"]["Webhook"]
+    assert "url_fingerprint" in schema["required"]
+    assert "PBKDF2" in schema["properties"]["url_fingerprint"]["description"]
+
+
+# --- deliveries --------------------------------------------------------------------------
+
+def test_deliveries_still_use_the_whole_url(tmp_path: Path, receiver: Receiver) -> None:
+    delivery = DeliverySettings(resolver=loopback_resolver, timeout_s=2.0)
+    with Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}", delivery=delivery,
+                         allow_private_targets=True) as office:
+        url = receiver.url().replace("http://", f"http://ops:{PASSWORD}@")
+        hook = office.create_webhook("demo", url_webhook("basic", url=url,
+                                                         secret=SIBS_SECRET))
+        assert hook["url"] == receiver.url().replace("http://", "http://ops:***@")
+        shown = office.test_webhook("demo", hook["id"])
+        office.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+        assert office.deliver_due() == 1
+        deliveries = office.list_deliveries("demo", hook["id"])
+    assert shown["delivered"] is True and len(receiver.received) == 2
+    basic = base64.b64encode(f"ops:{PASSWORD}".encode()).decode()
+    for got in receiver.received:
+        assert got.headers["authorization"] == f"Basic {basic}"
+    assert shown["request"]["url"] == hook["url"]
+    assert [d["status"] for d in deliveries] == ["delivered", "delivered"]
+    assert PASSWORD not in repr(shown) + repr(deliveries)
+    assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
+
+
+# --- the migration from version 2 -------------------------------------------------------
+
+def as_version_2(db: Path, webhook_id: str, url: str, response_url: str) -> None:
+    """Turn the database back into what version 2 left: the URL in clear everywhere."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE webhooks DROP COLUMN url_sealed")
+        conn.execute("ALTER TABLE webhooks DROP COLUMN url_fingerprint")
+        conn.execute("UPDATE webhooks SET url = ? WHERE id = ?", (url, webhook_id))
+        conn.execute("UPDATE idempotency SET response = json_remove(json_set(response, "
+                     "'$.url', ?), '$.url_fingerprint')", (response_url,))
+        conn.execute("UPDATE schema_version SET version = 2")
+    assert PASSWORD.encode() in stored_bytes(db.parent, db.name)
+
+
+def test_the_migration_seals_urls_stored_in_clear(tmp_path: Path) -> None:
+    db = tmp_path / "bo.db"
+    with Backoffice.open(f"sqlite:///{db}") as office:
+        hook = office.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
+        plain = office.create_webhook("demo", url_webhook("plain", url="https://h.example/a@b"))
+    as_version_2(db, hook["id"], URL, URL)
+    with Backoffice.open(f"sqlite:///{db}") as office:
+        got = office.get_webhook("demo", hook["id"])
+        assert got["url"] == REDACTED and got["url_fingerprint"] == url_fingerprint(URL)
+        assert got["version"] == hook["version"]
+        assert office.delivery_url(office._get("demo", id=hook["id"])) == URL
+        assert office.get_webhook("demo", plain["id"])["url_fingerprint"] is None
+        replay = office.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
+        assert replay["url"] == REDACTED and replay["url_fingerprint"] == url_fingerprint(URL)
+        # The server still runs, its WAL already holds no clear page.
+        assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (3,)
+    assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
+
+
+def test_the_migration_refuses_another_server_key(tmp_path: Path) -> None:
+    db = tmp_path / "bo.db"
+    with Backoffice.open(f"sqlite:///{db}", server_key=bytes(32)) as office:
+        hook = office.create_webhook("demo", url_webhook("basic"))
+    as_version_2(db, hook["id"], URL, URL)
+    with pytest.raises(SetupError, match="server key does not match"):
+        Backoffice.open(f"sqlite:///{db}", server_key=bytes(range(32)))
+    with sqlite3.connect(db) as conn:  # nothing was sealed with the wrong key
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (2,)
+        assert conn.execute("SELECT url FROM webhooks").fetchone() == (URL,)

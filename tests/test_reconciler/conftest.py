@@ -1,0 +1,25 @@
+"""Fixtures of the reconciler's tests: each provider in turn, and the HTTP API in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.providers import Provider
+from tests.support.providers import HttpBackoffice, providers
+
+
+@pytest.fixture(params=["embedded", "http"])
+async def provider(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Provider]:
+    """Each provider in turn, on a fresh backoffice with the demo merchant."""
+    async for p in providers(request.param, tmp_path):
+        yield p
+
+
+@pytest.fixture
+def http_backoffice(tmp_path: Path) -> Iterator[HttpBackoffice]:
+    bo = HttpBackoffice(tmp_path / "bo.db")
+    yield bo
+    bo.office.close()

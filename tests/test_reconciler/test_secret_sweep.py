@@ -1,0 +1,285 @@
+"""Known secrets pushed through every command and output; none may come out in clear.
+
+The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL passwords,
+a wrong-sized key (refused, and not echoed), a manage token, a read token and an unknown
+token. They go through validate, plan (every format and a plan file), apply (text and
+JSON), list, show and import, on the embedded backoffice (the CLI in-process) and over
+HTTP (CLI processes against `webhooks --debug serve`), and then we read everything
+that was written: command output, plan and import files, the server's log, any crash
+log under XDG_CACHE_HOME, and the database file with its WAL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backoffice.service import Backoffice
+from reconciler.cli import main
+from tests.support.processes import Processes
+from tests.support.serve import Server, api_env, run_cli, seed
+
+SIBS = [base64.b64encode(bytes(range(s, s + 32))).decode() for s in (101, 151)]
+WHSEC = ["whsec_" + base64.b64encode(bytes(range(s, s + 32))).decode() for s in (7, 57)]
+URL_PASSWORDS = ["Pw-sweep-7c1d9e3f0a", "Pw-sweep-44b8e2d1c9"]
+BAD_KEY = base64.b64encode(bytes(range(201, 232))).decode()  # 31 bytes: refused
+UNKNOWN_TOKEN = "wbo_" + "Sweep" * 8 + "ABC"  # well-formed, issued to nobody
+SECRETS = [*SIBS, *WHSEC, *URL_PASSWORDS, BAD_KEY, UNKNOWN_TOKEN]
+RAW_KEYS = [base64.b64decode(s) for s in SIBS] + [base64.b64decode(s[6:]) for s in WHSEC]
+
+CONFIG = """\
+version: 1
+owner: sweep-team
+defaults:
+  application: merchant
+webhooks:
+  sibs-hook:
+    type: url
+    url: https://hooks.shop.example/sibs
+    notifications: [mbway]
+    secret: ${env:SWEEP_SIBS}
+  std-hook:
+    type: url
+    url: https://hooks.shop.example/std
+    format: standard-webhooks
+    notifications: [mbway, xpay]
+    secret: ${file:std.secret}
+  basic-auth-hook:
+    type: url
+    url: ${env:SWEEP_URL}
+    notifications: [authorised-payment]
+  mail-hook:
+    type: email
+    email: ops@shop.example
+    notifications: [mbway]
+"""
+NAMES = ["sibs-hook", "std-hook", "basic-auth-hook", "mail-hook"]
+
+
+def use_secrets(work: Path, generation: int) -> dict[str, str]:
+    """Point the config at generation 0 or 1 of the secrets; returns the environment."""
+    (work / "std.secret").write_text(WHSEC[generation] + "\n")
+    return {"SWEEP_SIBS": SIBS[generation],
+            "SWEEP_URL": f"https://ops:{URL_PASSWORDS[generation]}@hooks.shop.example/basic"}
+
+
+def assert_clean(where: str, text: str | bytes, secrets: list[str]) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    leaked = [i for i, s in enumerate(secrets) if s.encode() in data]
+    assert not leaked, f"{where} holds secret(s) #{leaked} in clear"
+
+
+def assert_no_key_bytes(where: str, data: bytes) -> None:
+    assert not [k for k in RAW_KEYS if k in data], f"{where} holds a raw key"
+
+
+def crash_logs(cache: Path) -> list[Path]:
+    return sorted((cache / "webhooks").glob("*")) if (cache / "webhooks").exists() else []
+
+
+# The commands both providers run, with the exit code each must give. {dir} is the work
+# directory; the secrets come from the environment and std.secret, never the arguments.
+def commands(generation: int) -> list[tuple[list[str], int]]:
+    cfg = ["-f", "{dir}/webhooks.yaml"]
+    shows = [(["show", name, *cfg, *fmt], 0) for name in NAMES
+             for fmt in ([], ["--format", "json"])]
+    if generation == 0:
+        return [
+            (["validate", *cfg], 0), (["validate", *cfg, "--format", "json"], 0),
+            (["plan", *cfg], 0), (["plan", *cfg, "--format", "markdown"], 0),
+            (["plan", *cfg, "--format", "json"], 0),
+            (["plan", *cfg, "--out", "{dir}/plan0.json"], 0),
+            (["apply", "{dir}/plan0.json", *cfg], 0),
+            (["list"], 0), (["list", "--format", "json"], 0), *shows,
+        ]
+    return [
+        (["validate", *cfg, "--format", "json"], 0),
+        (["plan", *cfg, "--format", "markdown"], 0), (["plan", *cfg, "--format", "json"], 0),
+        (["plan", *cfg, "--out", "{dir}/plan1.json"], 0),
+        (["apply", *cfg, "--auto-approve", "--format", "json"], 0),
+        (["apply", *cfg, "--auto-approve"], 0),  # nothing left to do
+        (["list", "--format", "json"], 0), *shows,
+        (["import", *cfg, "--owner", "sweep-team"], 0),
+        (["import", *cfg, "--owner", "sweep-team", "-o", "{dir}/imported.yaml"], 0),
+    ]
+
+
+BAD_SECRET_COMMANDS: list[tuple[list[str], int]] = [
+    (["validate", "-f", "{dir}/webhooks.yaml"], 1),
+    (["validate", "-f", "{dir}/webhooks.yaml", "--format", "json"], 1),
+    (["plan", "-f", "{dir}/webhooks.yaml"], 1),
+    (["apply", "-f", "{dir}/webhooks.yaml", "--auto-approve", "--format", "json"], 1),
+]
+
+
+def fill(args: list[str], work: Path) -> list[str]:
+    return [a.replace("{dir}", str(work)) for a in args]
+
+
+def written_files(work: Path) -> dict[str, str]:
+    return {name: (work / name).read_text()
+            for name in ("plan0.json", "plan1.json", "imported.yaml")}
+
+
+def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    work = tmp_path
+    (work / "webhooks.yaml").write_text(CONFIG)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(work / "cache"))
+    monkeypatch.setenv("WEBHOOKS_API_TOKEN", UNKNOWN_TOKEN)  # not used here: never shown
+    outputs = []
+    for generation, todo in ((0, commands(0)), (1, commands(1)), (1, BAD_SECRET_COMMANDS)):
+        for name, value in use_secrets(work, generation).items():
+            monkeypatch.setenv(name, value)
+        if todo is BAD_SECRET_COMMANDS:
+            monkeypatch.setenv("SWEEP_SIBS", BAD_KEY)
+        for args, code in todo:
+            got = main(["--no-color", *fill(args, work)])
+            out, err = capfd.readouterr()
+            assert got == code, f"{args}: exit {got}\n{out}\n{err}"
+            outputs.append((args, out + err))
+
+    text = "\n".join(out for _, out in outputs)
+    # Not vacuous: the secrets' places were shown, as fingerprints and redactions.
+    assert "(sensitive value changed)" in text and "sha256:" in text
+    assert "ops:***@hooks.shop.example" in text
+    assert "secret does not fit" in text or "32 bytes" in text
+    for args, out in outputs:
+        assert_clean(" ".join(args), out, SECRETS)
+    for name, written in written_files(work).items():
+        assert_clean(name, written, SECRETS)
+    assert crash_logs(work / "cache") == []
+    data = work / ".webhooks"
+    for path in sorted(data.glob("backoffice.db*")):
+        content = path.read_bytes()
+        assert_clean(path.name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, UNKNOWN_TOKEN])
+        assert_no_key_bytes(path.name, content)
+
+
+# One process runs the CLI many times (main() per command, each with its own changes to
+# the environment): the real HTTP provider and the real environment, at the cost of one
+# interpreter start rather than one per command.
+DRIVER = """
+import json, os, sys
+from reconciler.cli import main
+base = dict(os.environ)
+for args, code, env in json.loads(sys.argv[1]):
+    os.environ.clear()
+    os.environ.update({**base, **env})
+    print("=== webhooks", args[0], flush=True)
+    got = main(["--no-color", *args])
+    sys.stdout.flush(); sys.stderr.flush()
+    print(f"=== exit {got} (want {code})", flush=True)
+"""
+Step = tuple[list[str], int, dict[str, str]]
+
+
+def drive(todo: list[Step], work: Path, env: dict[str, str]) -> str:
+    """Run the steps in one driver process; returns its output (stdout and stderr)."""
+    payload = json.dumps([(fill(args, work), code, extra) for args, code, extra in todo])
+    result = subprocess.run([sys.executable, "-c", DRIVER, payload], env=env, cwd=work,
+                            capture_output=True, text=True, timeout=120, check=False)
+    codes = [line for line in result.stdout.splitlines() if line.startswith("=== exit")]
+    wanted = [f"=== exit {code} (want {code})" for _, code, _ in todo]
+    assert codes == wanted, result.stdout[-4000:] + result.stderr[-4000:]
+    return result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
+        tmp_path: Path, processes: Processes) -> None:
+    work = tmp_path
+    (work / "webhooks.yaml").write_text(CONFIG)
+    db = work / "bo.db"
+    manage, read = seed(db)
+    secrets = [*SECRETS, manage, read]
+    cache = {"XDG_CACHE_HOME": str(work / "cache")}
+    server = Server(processes, db, work, debug=True, env=api_env("", "", **cache))
+    env = api_env(server.base, manage, **cache)
+    outputs: list[str] = []
+
+    outputs.append(drive([(a, c, {}) for a, c in commands(0)], work,
+                         {**env, **use_secrets(work, 0)}))
+    # The rotation through CLI processes of their own, then the rest through the driver:
+    # generation 1, a wrong-sized key, and a read token (which may look but not apply).
+    env = {**env, **use_secrets(work, 1)}
+    for args in (["plan"], ["apply", "--auto-approve", "--format", "json"]):
+        own = run_cli(*args, "-f", str(work / "webhooks.yaml"), env=env, cwd=work)
+        assert own.returncode == 0, own.stderr
+        outputs.append(own.stdout + own.stderr)
+    (work / "changed.yaml").write_text(CONFIG.replace("[mbway, xpay]", "[xpay]"))
+    as_reader = {"WEBHOOKS_API_TOKEN": read}
+    output = drive([
+        *[(a, c, {}) for a, c in commands(1)],
+        *[(a, c, {"SWEEP_SIBS": BAD_KEY}) for a, c in BAD_SECRET_COMMANDS],
+        (["plan", "-f", "{dir}/changed.yaml"], 0, as_reader), (["list"], 0, as_reader),
+        (["show", "sibs-hook", "-f", "{dir}/changed.yaml"], 0, as_reader),
+        (["apply", "-f", "{dir}/changed.yaml", "--auto-approve"], 1, as_reader),
+    ], work, env)
+    assert "lacks the permission to manage webhooks" in output
+    outputs.append(output)
+    # An unknown token is refused, and not echoed.
+    stranger = run_cli("plan", "-f", str(work / "webhooks.yaml"),
+                       env={**env, "WEBHOOKS_API_TOKEN": UNKNOWN_TOKEN}, cwd=work)
+    assert stranger.returncode == 1 and "rejected the API token" in stranger.stderr
+    outputs.append(stranger.stdout + stranger.stderr)
+
+    # Requests carrying secrets where a careless server would log them: the query, a
+    # refused body, a bad token, a wrong-sized key.
+    with httpx.Client(base_url=server.base, timeout=10,
+                      headers={"Authorization": f"Bearer {manage}"}) as client:
+        listed = client.get("/v1/webhooks", params={"webhook": SIBS[0]})
+        assert listed.status_code == 200 and listed.json()["data"] == []
+        hook_id = {w["name"]: w["id"]
+                   for w in client.get("/v1/webhooks").json()["data"]}["sibs-hook"]
+        assert client.patch(f"/v1/webhooks/{hook_id}",
+                            json={"secret": BAD_KEY}).status_code == 422
+        assert client.post("/v1/webhooks", json={
+            "name": "refused", "type": "email", "email": "x@shop.example",
+            "application": "merchant", "notifications": ["mbway"],
+            "secret": WHSEC[0]}).status_code == 422
+        assert client.get("/v1/webhooks", headers={
+            "Authorization": f"Bearer {UNKNOWN_TOKEN}"}).status_code == 401
+        assert client.patch(f"/v1/webhooks/{hook_id}", json={"secret": SIBS[0]},
+                            headers={"If-Match": '"1"'}).status_code in (200, 412)
+
+    # The database and its WAL while the server runs, then again after it stopped.
+    at_rest = {p.name: p.read_bytes() for p in sorted(work.glob("bo.db*"))}
+    assert "bo.db-wal" in at_rest
+    assert server.stop() == 0
+    at_rest["bo.db (after stop)"] = db.read_bytes()
+    log = server.log_text()
+
+    text = "\n".join(outputs)
+    assert "(sensitive value changed)" in text and "ops:***@hooks.shop.example" in text
+    assert "POST /v1/webhooks 201" in log and "PATCH /v1/webhooks/" in log
+    for i, out in enumerate(outputs):
+        assert_clean(f"output #{i}", out, secrets)
+    for name, written in written_files(work).items():
+        assert_clean(name, written, secrets)
+    assert_clean("server log", log, secrets)
+    assert crash_logs(work / "cache") == []
+    for name, content in at_rest.items():
+        assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, BAD_KEY, UNKNOWN_TOKEN,
+                                     manage, read])
+        assert_no_key_bytes(name, content)
+
+
+def test_a_url_password_is_not_stored_in_clear(tmp_path: Path) -> None:
+    office = Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}")
+    try:
+        office.create_webhook("demo", {
+            "name": "basic", "type": "url", "application": "merchant",
+            "url": f"https://ops:{URL_PASSWORDS[0]}@hooks.shop.example/basic",
+            "notifications": ["mbway"]})
+    finally:
+        office.close()
+    content = b"".join(p.read_bytes() for p in tmp_path.glob("bo.db*"))
+    assert_clean("database", content, [URL_PASSWORDS[0]])
