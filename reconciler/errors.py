@@ -13,9 +13,7 @@
     ├── PlanError
     │   ├── StalePlan                 a saved plan no longer matches the actual state
     │   └── UnsafePlan                bulk deletes or prevent_destroy
-    ├── ApplyFailed                   some changes failed (the summary says which)
-    ├── Aborted                       the user declined, or consent was impossible
-    └── NotImplementedYet             a command that a later release fills
+    └── Aborted                       the user declined, or consent was impossible
 
 Anything else that escapes is a bug: the CLI prints one line and exits 3.
 The CLI maps this tree to exit codes in one place (``reconciler.cli``).
@@ -28,7 +26,6 @@ from typing import Literal
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_BUG = 3
 EXIT_CHANGES = 2  # plan --detailed-exitcode: there are changes
 EXIT_INTERRUPTED = 130
@@ -125,14 +122,5 @@ class UnsafePlan(PlanError):
     pass
 
 
-class ApplyFailed(ReconcilerError):
-    pass
-
-
 class Aborted(ReconcilerError):
     pass
-
-
-class NotImplementedYet(ReconcilerError):
-    def __init__(self, command: str) -> None:
-        super().__init__(f"`webhooks {command}` is not implemented yet")
