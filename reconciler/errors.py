@@ -9,8 +9,10 @@
     │   ├── Conflict                  the name is taken, or another owner's (409)
     │   ├── PreconditionFailed        changed since plan (412)
     │   ├── InvalidRequest            the backoffice rejected the body (400/422)
+    │   │   └── EmailWebhookNotTestable   only URL webhooks have a test
     │   └── Unavailable               connection refused, timeouts, 429/5xx after retries
     ├── PlanError
+    │   ├── InvalidPlanFile           a plan file that cannot be read or is not valid
     │   ├── StalePlan                 a saved plan no longer matches the actual state
     │   └── UnsafePlan                bulk deletes or prevent_destroy
     └── Aborted                       the user declined, or consent was impossible
