@@ -31,7 +31,8 @@ from backoffice.crypto import (
     url_has_credentials,
 )
 from backoffice.crypto import secret_problem as _secret_problem
-from backoffice.deliveries import Deliveries
+from backoffice.db.engine import Store, WebhookRecord, parse_url, sqlite_file
+from backoffice.delivery.engine import Deliveries
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import (
     Conflict,
@@ -43,7 +44,6 @@ from backoffice.errors import (
     SetupError,
     Unauthorized,
 )
-from backoffice.store import Store, WebhookRecord, parse_url, sqlite_file
 
 ENV_DATA_DIR: Final = "WEBHOOKS_DATA_DIR"
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backoffice import Backoffice, BackofficeError
 from backoffice.delivery.mail import parse_smtp_url
 from backoffice.delivery.settings import DEFAULT_SCHEDULE, DeliverySettings, parse_schedule
-from backoffice.server import serve
+from backoffice.http.server import serve
 from reconciler.commands import Globals
 from reconciler.errors import ReconcilerError
 

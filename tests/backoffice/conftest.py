@@ -10,8 +10,8 @@ import pytest
 from bo_support import Clock, Tokens, loopback_resolver
 
 from backoffice import Backoffice
-from backoffice.api import create_app
 from backoffice.delivery.settings import DeliverySettings
+from backoffice.http.api import create_app
 
 
 @pytest.fixture(autouse=True)

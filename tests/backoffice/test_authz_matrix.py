@@ -17,7 +17,7 @@ import pytest
 from bo_support import Tokens, email_webhook, url_webhook
 
 from backoffice import Backoffice
-from backoffice.api import create_app
+from backoffice.http.api import create_app
 
 pytestmark = pytest.mark.anyio
 

@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from backoffice import Backoffice
-from backoffice.api import create_app
+from backoffice.http.api import create_app
 
 EXAMPLES = 25
 DERANDOMIZE = not os.environ.get("BACKOFFICE_FUZZ")

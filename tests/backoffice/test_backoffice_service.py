@@ -17,8 +17,9 @@ from bo_support import (
 )
 from sqlalchemy import select
 
-from backoffice import Backoffice, schema
+from backoffice import Backoffice
 from backoffice.crypto import generate_secret, secret_problem
+from backoffice.db import tables as schema
 from backoffice.errors import (
     Conflict,
     Forbidden,

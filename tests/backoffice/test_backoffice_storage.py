@@ -14,11 +14,12 @@ import pytest
 from bo_support import SIBS_SECRET, url_webhook
 from sqlalchemy import select, update
 
-from backoffice import Backoffice, schema
-from backoffice import store as store_module
-from backoffice.api import create_app
+from backoffice import Backoffice
 from backoffice.crypto import KEY_FILE_NAME, SecretBox, load_server_key
+from backoffice.db import engine as store_module
+from backoffice.db import tables as schema
 from backoffice.errors import NotFound, SetupError, Unavailable
+from backoffice.http.api import create_app
 
 KEY_B64 = base64.b64encode(bytes(range(32))).decode()
 

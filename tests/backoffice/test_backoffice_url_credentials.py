@@ -105,7 +105,7 @@ async def test_the_api_never_returns_the_password(
 
 
 def test_openapi_documents_the_url_fingerprint(office: Backoffice) -> None:
-    from backoffice.api import create_app
+    from backoffice.http.api import create_app
 
     schema = create_app(office).openapi()["components"]["schemas"]["Webhook"]
     assert "url_fingerprint" in schema["required"]

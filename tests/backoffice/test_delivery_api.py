@@ -16,9 +16,9 @@ from bo_support import SIBS_SECRET, WHSEC, Tokens, email_webhook, loopback_resol
 from test_backoffice_server import Server, create_token
 
 from backoffice import Backoffice
-from backoffice.api import create_app
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.delivery.worker import DeliveryWorker
+from backoffice.http.api import create_app
 from reconciler.cli import main
 
 

@@ -18,7 +18,7 @@ from bo_receiver import Receiver
 from bo_support import SIBS_SECRET, WHSEC, Clock, email_webhook, loopback_resolver, url_webhook
 
 from backoffice import Backoffice
-from backoffice.deliveries import parse_moment
+from backoffice.delivery.engine import parse_moment
 from backoffice.delivery.settings import DEFAULT_SCHEDULE, DeliverySettings
 from backoffice.delivery.ssrf import GUARD_PREFIX
 from backoffice.errors import Invalid, NotFound

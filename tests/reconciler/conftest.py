@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backoffice.api import create_app
+from backoffice.http.api import create_app
 from backoffice.service import Backoffice
 from reconciler.providers import Provider
 from reconciler.providers.embedded import EmbeddedProvider

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backoffice.api import create_app
+from backoffice.http.api import create_app
 from backoffice.service import Backoffice
 from reconciler.errors import (
     AuthenticationError,

@@ -21,7 +21,7 @@ from _delivery_support import (
 )
 from conftest import HttpBackoffice, providers
 
-from backoffice.api import create_app
+from backoffice.http.api import create_app
 from reconciler import apply as applying  # not `test_changed` itself: pytest would collect it
 from reconciler.apply import ApplyReport, ChangeResult
 from reconciler.details import gather

@@ -35,7 +35,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from backoffice import schema as t
+from backoffice.db import tables as t
 from backoffice.errors import SetupError, Unavailable
 
 BUSY_TIMEOUT_MS = 5000

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, R
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backoffice import models
 from backoffice.auth import MANAGE, READ, Principal
 from backoffice.errors import BadRequest, Invalid, PreconditionFailed, Unauthorized
-from backoffice.problems import (
+from backoffice.http import bodies
+from backoffice.http.problems import (
     PROBLEM_JSON,
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -41,7 +41,7 @@ _ETAG = {"ETag": {"description": 'The webhook\'s version, e.g. "3"', "schema": {
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": models.Problem, "description": _DESCRIPTIONS[code],
+    return {code: {"model": bodies.Problem, "description": _DESCRIPTIONS[code],
                    **({"headers": _HEADERS[code]} if code in _HEADERS else {})}
             for code in codes}
 
@@ -151,17 +151,17 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
 router = APIRouter()
 
 
-@router.get("/healthz", response_model=models.Health, tags=["health"], responses=_errors(503))
+@router.get("/healthz", response_model=bodies.Health, tags=["health"], responses=_errors(503))
 def healthz(office: Office) -> dict[str, str]:
     """Liveness and database reachability; needs no token."""
     office.ping()
     return {"status": "ok"}
 
 
-@router.get("/v1/webhooks", response_model=models.WebhookPage, tags=["webhooks"],
+@router.get("/v1/webhooks", response_model=bodies.WebhookPage, tags=["webhooks"],
             responses=_errors(401, 422, 503))
 def list_webhooks(office: Office, principal: Reader, request: Request,
-                  query: Annotated[models.ListQuery, Query()]) -> dict[str, Any]:
+                  query: Annotated[bodies.ListQuery, Query()]) -> dict[str, Any]:
     """The Webhooks list with the Backoffice's four filters, in pages."""
     names = [name for name, _ in request.query_params.multi_items()]
     if repeated := sorted({name for name in names if names.count(name) > 1}):
@@ -171,11 +171,11 @@ def list_webhooks(office: Office, principal: Reader, request: Request,
     return {"data": page.data, "next_cursor": page.next_cursor}
 
 
-@router.post("/v1/webhooks", status_code=201, response_model=models.Webhook, tags=["webhooks"],
+@router.post("/v1/webhooks", status_code=201, response_model=bodies.Webhook, tags=["webhooks"],
              responses={201: {"headers": {**_ETAG, "Location": {"schema": {"type": "string"}}}},
                         **_errors(400, 401, 403, 409, 413, 422, 503)})
 def create_webhook(
-    office: Office, principal: Manager, body: models.WebhookCreate, response: Response,
+    office: Office, principal: Manager, body: bodies.WebhookCreate, response: Response,
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", min_length=1, max_length=255,
         description="Repeat with the same body to get the first result back")] = None,
@@ -189,7 +189,7 @@ def create_webhook(
     return created
 
 
-@router.get("/v1/webhooks/{webhook_id}", response_model=models.Webhook, tags=["webhooks"],
+@router.get("/v1/webhooks/{webhook_id}", response_model=bodies.Webhook, tags=["webhooks"],
             responses={200: {"headers": _ETAG}, **_errors(401, 404, 422, 503)})
 def get_webhook(office: Office, principal: Reader, webhook_id: WebhookId,
                 response: Response) -> dict[str, Any]:
@@ -199,11 +199,11 @@ def get_webhook(office: Office, principal: Reader, webhook_id: WebhookId,
     return found
 
 
-@router.patch("/v1/webhooks/{webhook_id}", response_model=models.Webhook, tags=["webhooks"],
+@router.patch("/v1/webhooks/{webhook_id}", response_model=bodies.Webhook, tags=["webhooks"],
               responses={200: {"headers": _ETAG},
                          **_errors(400, 401, 403, 404, 412, 413, 422, 503)})
 def update_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
-                   body: models.WebhookPatch, response: Response,
+                   body: bodies.WebhookPatch, response: Response,
                    if_match: IfMatch = None) -> dict[str, Any]:
     """Change some fields (needs webhooks:manage); If-Match guards against lost updates."""
     version = _if_match_version(office, principal, webhook_id, if_match)
@@ -223,17 +223,17 @@ def delete_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
     return Response(status_code=204)
 
 
-@router.get("/v1/catalog", response_model=models.Catalog, tags=["catalog"],
+@router.get("/v1/catalog", response_model=bodies.Catalog, tags=["catalog"],
             responses=_errors(401, 503))
 def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
     """Notification types, and the merchant's stores, terminals and credentials."""
     return office.catalog(principal.merchant_id)
 
 
-@router.post("/v1/webhooks/{webhook_id}/test", response_model=models.TestResult,
+@router.post("/v1/webhooks/{webhook_id}/test", response_model=bodies.TestResult,
              tags=["deliveries"], responses=_errors(400, 401, 403, 404, 413, 422, 503))
 def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
-                 body: models.TestRequest | None = None) -> dict[str, Any]:
+                 body: bodies.TestRequest | None = None) -> dict[str, Any]:
     """Send one test notification to a URL webhook now (needs webhooks:manage).
 
     200 with what happened, delivered or not; an e-mail webhook has no test (422).
@@ -242,19 +242,19 @@ def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
                                notification_type=body.notification if body else None)
 
 
-@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=models.DeliveryPage,
+@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=bodies.DeliveryPage,
             tags=["deliveries"], responses=_errors(401, 404, 422, 503))
 def list_deliveries(office: Office, principal: Reader, webhook_id: WebhookId,
-                    query: Annotated[models.DeliveriesQuery, Query()]) -> dict[str, Any]:
+                    query: Annotated[bodies.DeliveriesQuery, Query()]) -> dict[str, Any]:
     """The webhook's delivery log, newest first."""
     return {"data": office.list_deliveries(principal.merchant_id, webhook_id,
                                            limit=query.limit)}
 
 
-@router.post("/v1/notifications", status_code=201, response_model=models.EmitResult,
+@router.post("/v1/notifications", status_code=201, response_model=bodies.EmitResult,
              tags=["deliveries"], responses=_errors(400, 401, 403, 413, 422, 503))
 def emit_notification(office: Office, principal: Manager,
-                      body: models.EmitRequest) -> dict[str, Any]:
+                      body: bodies.EmitRequest) -> dict[str, Any]:
     """Emit a payment notification (needs webhooks:manage): one pending delivery per
     enabled webhook that covers the terminal and subscribes to the type; the delivery
     worker sends them (at least once, unordered)."""

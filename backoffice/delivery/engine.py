@@ -25,12 +25,12 @@ from sqlalchemy import Connection
 
 from backoffice import rules
 from backoffice.crypto import redact_url
+from backoffice.db.engine import ClaimedDelivery, DeliveryRow, WebhookRecord
 from backoffice.delivery import formats, notification
 from backoffice.delivery.mail import Mailer, MailError, notification_email, summary_email
 from backoffice.delivery.sender import Acknowledge, Outcome, Sender
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import Invalid, NotFound, SetupError
-from backoffice.store import ClaimedDelivery, DeliveryRow, WebhookRecord
 
 if TYPE_CHECKING:
     from backoffice.service import Backoffice

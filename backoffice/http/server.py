@@ -10,8 +10,8 @@ from typing import Any
 
 import uvicorn
 
-from backoffice.api import create_app
 from backoffice.delivery.worker import DeliveryWorker
+from backoffice.http.api import create_app
 from backoffice.service import Backoffice
 
 log = logging.getLogger("backoffice.server")
