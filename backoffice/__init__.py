@@ -1,13 +1,39 @@
 """The reference webhooks backoffice (SIBS Payment Gateway Backoffice, "Webhooks" menu).
 
-In-process: ``Backoffice.open(db_url)``; over HTTP: ``backoffice.api.create_app``.
+In-process: ``Backoffice.open(db_url)``; over HTTP: ``backoffice.http.api.create_app``.
+
+The names below are imported on first use, not with the package: ``webhooks listen``
+imports ``backoffice.delivery.formats`` and ``backoffice.errors``, and must not pay for
+SQLAlchemy or FastAPI to do it.
 """
 
 from __future__ import annotations
 
-from backoffice.auth import Principal
-from backoffice.crypto import secret_fingerprint
-from backoffice.errors import BackofficeError
-from backoffice.service import Backoffice, Page
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backoffice.auth import Principal
+    from backoffice.crypto import secret_fingerprint
+    from backoffice.errors import BackofficeError
+    from backoffice.facade import Backoffice
+    from backoffice.webhooks import Page
 
 __all__ = ["Backoffice", "BackofficeError", "Page", "Principal", "secret_fingerprint"]
+
+_HOMES = {
+    "Backoffice": "backoffice.facade",
+    "BackofficeError": "backoffice.errors",
+    "Page": "backoffice.webhooks",
+    "Principal": "backoffice.auth",
+    "secret_fingerprint": "backoffice.crypto",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'backoffice' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next lookup skips this function
+    return value

@@ -1,4 +1,5 @@
-"""The REST API (FastAPI): HTTP in, ``Backoffice`` calls, HTTP out. No rules live here."""
+"""The REST API (FastAPI): HTTP in, calls to the ``Backoffice``'s parts, HTTP out. No rules
+live here."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backoffice.auth import MANAGE, READ, Principal
 from backoffice.errors import BadRequest, Invalid, PreconditionFailed, Unauthorized
+from backoffice.facade import Backoffice
 from backoffice.http import bodies
 from backoffice.http.problems import (
     PROBLEM_JSON,
@@ -17,7 +19,6 @@ from backoffice.http.problems import (
     BodyLimitMiddleware,
     install_problem_handlers,
 )
-from backoffice.service import Backoffice
 
 MAX_BODY_BYTES = 1 << 20
 API_VERSION = "1.0.0"
@@ -118,7 +119,7 @@ def _reader(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
-    principal = office.authenticate(credentials.credentials)
+    principal = office.tokens.authenticate(credentials.credentials)
     principal.require(READ)
     return principal
 
@@ -141,7 +142,7 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
         return None if versions is None else versions[0]
     # Several tags, or none naming a version: match any. The service checks again
     # inside its transaction, so a change in between still fails with 412.
-    current = int(office.get_webhook(principal.merchant_id, webhook_id)["version"])
+    current = int(office.webhooks.get_webhook(principal.merchant_id, webhook_id)["version"])
     if current in versions:
         return current
     raise PreconditionFailed(f"the webhook is at version {current}, which If-Match does not "
@@ -154,7 +155,7 @@ router = APIRouter()
 @router.get("/healthz", response_model=bodies.Health, tags=["health"], responses=_errors(503))
 def healthz(office: Office) -> dict[str, str]:
     """Liveness and database reachability; needs no token."""
-    office.ping()
+    office.db.ping()
     return {"status": "ok"}
 
 
@@ -167,7 +168,7 @@ def list_webhooks(office: Office, principal: Reader, request: Request,
     if repeated := sorted({name for name in names if names.count(name) > 1}):
         # FastAPI would keep one of them; which one the client meant is unknowable.
         raise Invalid(f"query.{repeated[0]}: give this parameter once")
-    page = office.list_webhooks(principal.merchant_id, **query.model_dump())
+    page = office.webhooks.list_webhooks(principal.merchant_id, **query.model_dump())
     return {"data": page.data, "next_cursor": page.next_cursor}
 
 
@@ -181,7 +182,7 @@ def create_webhook(
         description="Repeat with the same body to get the first result back")] = None,
 ) -> dict[str, Any]:
     """Create a webhook (needs webhooks:manage)."""
-    created = office.create_webhook(
+    created = office.webhooks.create_webhook(
         principal.merchant_id, body.model_dump(exclude_unset=True),
         idempotency_key=idempotency_key)
     response.headers["ETag"] = etag(created)
@@ -194,7 +195,7 @@ def create_webhook(
 def get_webhook(office: Office, principal: Reader, webhook_id: WebhookId,
                 response: Response) -> dict[str, Any]:
     """One webhook, with its version as ETag."""
-    found = office.get_webhook(principal.merchant_id, webhook_id)
+    found = office.webhooks.get_webhook(principal.merchant_id, webhook_id)
     response.headers["ETag"] = etag(found)
     return found
 
@@ -207,8 +208,9 @@ def update_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
                    if_match: IfMatch = None) -> dict[str, Any]:
     """Change some fields (needs webhooks:manage); If-Match guards against lost updates."""
     version = _if_match_version(office, principal, webhook_id, if_match)
-    updated = office.update_webhook(principal.merchant_id, webhook_id,
-                                    body.model_dump(exclude_unset=True), if_match=version)
+    updated = office.webhooks.update_webhook(principal.merchant_id, webhook_id,
+                                             body.model_dump(exclude_unset=True),
+                                             if_match=version)
     response.headers["ETag"] = etag(updated)
     return updated
 
@@ -219,7 +221,7 @@ def delete_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
                    if_match: IfMatch = None) -> Response:
     """Delete a webhook (needs webhooks:manage)."""
     version = _if_match_version(office, principal, webhook_id, if_match)
-    office.delete_webhook(principal.merchant_id, webhook_id, if_match=version)
+    office.webhooks.delete_webhook(principal.merchant_id, webhook_id, if_match=version)
     return Response(status_code=204)
 
 
@@ -227,7 +229,7 @@ def delete_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
             responses=_errors(401, 503))
 def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
     """Notification types, and the merchant's stores, terminals and credentials."""
-    return office.catalog(principal.merchant_id)
+    return office.merchants.catalog(principal.merchant_id)
 
 
 @router.post("/v1/webhooks/{webhook_id}/test", response_model=bodies.TestResult,
@@ -238,8 +240,9 @@ def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
 
     200 with what happened, delivered or not; an e-mail webhook has no test (422).
     """
-    return office.test_webhook(principal.merchant_id, webhook_id,
-                               notification_type=body.notification if body else None)
+    return office.deliveries.test_webhook(
+        principal.merchant_id, webhook_id,
+        notification_type=body.notification if body else None)
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=bodies.DeliveryPage,
@@ -247,8 +250,8 @@ def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
 def list_deliveries(office: Office, principal: Reader, webhook_id: WebhookId,
                     query: Annotated[bodies.DeliveriesQuery, Query()]) -> dict[str, Any]:
     """The webhook's delivery log, newest first."""
-    return {"data": office.list_deliveries(principal.merchant_id, webhook_id,
-                                           limit=query.limit)}
+    return {"data": office.deliveries.list_deliveries(principal.merchant_id, webhook_id,
+                                                      limit=query.limit)}
 
 
 @router.post("/v1/notifications", status_code=201, response_model=bodies.EmitResult,
@@ -258,7 +261,8 @@ def emit_notification(office: Office, principal: Manager,
     """Emit a payment notification (needs webhooks:manage): one pending delivery per
     enabled webhook that covers the terminal and subscribes to the type; the delivery
     worker sends them (at least once, unordered)."""
-    return office.emit_notification(principal.merchant_id, body.model_dump(exclude_unset=True))
+    return office.deliveries.emit_notification(principal.merchant_id,
+                                               body.model_dump(exclude_unset=True))
 
 
 def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:

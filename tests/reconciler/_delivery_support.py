@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 from reconciler.commands.listen import bind
 from reconciler.receiver import Format, create_receiver
 

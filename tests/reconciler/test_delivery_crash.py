@@ -24,7 +24,7 @@ from _delivery_support import SIBS_SECRET
 from _serve_support import Processes, Server, processes_fixture, seed
 
 from backoffice.delivery.settings import DeliverySettings
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 
 pytestmark = pytest.mark.slow
 COUNT = 60
@@ -72,10 +72,11 @@ def test_kill_9_mid_delivery_loses_nothing_and_resends_only_what_was_in_flight(
     # running server, they would race the worker, and an attempt held by the receiver
     # would wait out the emits, maybe past the delivery timeout (a retry, not a crash).
     with Backoffice.open(f"sqlite:///{db}") as office:
-        hook = office.create_webhook("demo", {
+        hook = office.webhooks.create_webhook("demo", {
             "name": "orders", "type": "url", "url": receiver.url, "application": "merchant",
             "notifications": ["mbway"], "secret": SIBS_SECRET, "format": "sibs"})["id"]
-        emitted = [office.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+        emitted = [office.deliveries.emit_notification(
+                       "demo", {"terminal": "10001", "type": "mbway"})
                    ["notification"]["notificationID"] for _ in range(COUNT)]
     first = Server(processes, db, tmp_path, args=SERVE_ARGS)
 

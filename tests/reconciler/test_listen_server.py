@@ -18,7 +18,7 @@ import pytest
 import yaml
 from _delivery_support import SIBS_SECRET, assert_no_secret
 
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,7 @@ def processes() -> Iterator[list[Process]]:
 def test_serve_listen_and_test_over_loopback(tmp_path: Path, processes: list[Process]) -> None:
     db_url = f"sqlite:///{tmp_path / 'bo.db'}"
     with Backoffice.open(db_url) as office:
-        token = office.create_token("demo", "manage")
+        token = office.tokens.create_token("demo", "manage")
 
     serve_port, listen_port = free_port(), free_port()
     api = f"http://127.0.0.1:{serve_port}"

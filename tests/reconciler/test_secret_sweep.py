@@ -22,7 +22,7 @@ import httpx
 import pytest
 from _serve_support import Processes, Server, api_env, processes_fixture, run_cli, seed
 
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 from reconciler.cli import main
 
 SIBS = [base64.b64encode(bytes(range(s, s + 32))).decode() for s in (101, 151)]
@@ -280,7 +280,7 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
 def test_a_url_password_is_not_stored_in_clear(tmp_path: Path) -> None:
     office = Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}")
     try:
-        office.create_webhook("demo", {
+        office.webhooks.create_webhook("demo", {
             "name": "basic", "type": "url", "application": "merchant",
             "url": f"https://ops:{URL_PASSWORDS[0]}@hooks.shop.example/basic",
             "notifications": ["mbway"]})
