@@ -103,11 +103,6 @@ def list_deliveries(conn: Connection, webhook_pk: int, limit: int) -> list[Deliv
     return [DeliveryRow._make(row) for row in conn.execute(query)]
 
 
-def get_delivery(conn: Connection, delivery_id: str) -> DeliveryRow | None:
-    row = conn.execute(_SELECT_DELIVERIES.where(t.deliveries.c.id == delivery_id)).first()
-    return None if row is None else DeliveryRow._make(row)
-
-
 def claim_due(conn: Connection, *, now: str, lease_until: str, claim: str,
               limit: int) -> list[ClaimedDelivery]:
     """Take up to ``limit`` due deliveries for this worker (``claim``) until

@@ -27,10 +27,11 @@ def _add_column(conn: Connection, column: Column[Any]) -> None:
                          f"ADD COLUMN {prep.quote(column.name)} {kind}")
 
 
-def migrate(db: Database, on_create: Callable[[Connection], None] | None = None,
-            on_upgrade: Callable[[Connection, int], None] | None = None) -> bool:
+def migrate(db: Database, on_create: Callable[[Connection], None] | None,
+            on_upgrade: Callable[[Connection, int], None]) -> bool:
     """Create or upgrade the schema; True when the database was empty and got created.
 
+    ``on_create(conn)`` fills a new database (the demo merchant), when given.
     ``on_upgrade(conn, step)`` runs after each step's DDL, in the same transaction,
     for the data a step has to rewrite.
     """
@@ -58,7 +59,6 @@ def migrate(db: Database, on_create: Callable[[Connection], None] | None = None,
                 table.create(conn, checkfirst=True)
             for column in t.NEW_COLUMNS.get(step, ()):
                 _add_column(conn, column)
-            if on_upgrade is not None:
-                on_upgrade(conn, step)
+            on_upgrade(conn, step)
             conn.execute(insert(t.schema_version).values(version=step))
         return False

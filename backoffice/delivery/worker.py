@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Final
 
 from backoffice.delivery.engine import Deliveries
 from backoffice.errors import BackofficeError
 
 log = logging.getLogger("backoffice.delivery")
+BATCH: Final = 100  # deliveries claimed per round
 
 
 class DeliveryWorker:
     """Runs delivery rounds in a background thread until ``stop``."""
 
-    def __init__(self, deliveries: Deliveries, *, interval_s: float = 1.0, batch: int = 100,
-                 summaries: bool = True) -> None:
+    def __init__(self, deliveries: Deliveries, *, interval_s: float = 1.0) -> None:
         if interval_s <= 0:
             raise ValueError("the worker interval must be positive")
         self.deliveries = deliveries
         self.interval_s = interval_s
-        self.batch = batch
-        self.summaries = summaries
         self.rounds = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -58,9 +57,8 @@ class DeliveryWorker:
 
     def run_once(self) -> int:
         """One round: due deliveries, then the summaries if due; returns attempts made."""
-        attempted = self.deliveries.deliver_due(limit=self.batch)
-        if self.summaries:
-            self.deliveries.send_support_summaries()
+        attempted = self.deliveries.deliver_due(limit=BATCH)
+        self.deliveries.send_support_summaries()
         self.rounds += 1
         return attempted
 
@@ -75,5 +73,5 @@ class DeliveryWorker:
                 log.warning("delivery round skipped: %s", exc.detail)
             except Exception as exc:  # a bug must not kill the worker; never quote it
                 log.error("delivery round failed (internal error: %s)", type(exc).__name__)
-            if attempted < self.batch:
+            if attempted < BATCH:
                 signal.wait(self.interval_s)

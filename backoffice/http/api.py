@@ -140,7 +140,7 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
     versions = parse_if_match(header)
     if versions is None or len(versions) == 1:
         return None if versions is None else versions[0]
-    # Several tags, or none naming a version: match any. The service checks again
+    # Several tags, or none naming a version: match any. The webhooks part checks again
     # inside its transaction, so a change in between still fails with 412.
     current = int(office.webhooks.get_webhook(principal.merchant_id, webhook_id)["version"])
     if current in versions:

@@ -1,7 +1,7 @@
 """The API's request and response bodies (pydantic), which /openapi.json publishes.
 
 Requests forbid unknown fields and bound every string, list and map, so hostile
-bodies fail validation (422) before any rule runs; the service then applies the rules.
+bodies fail validation (422) before any rule runs; the parts then apply the rules.
 """
 
 from __future__ import annotations
