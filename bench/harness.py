@@ -41,18 +41,18 @@ def config_text(count: int, *, changed: int = 0) -> str:
 
 def seed(db_path: Path, count: int) -> str:
     """Create ``count`` webhooks matching ``config_text(count)``; returns a manage token."""
-    from backoffice.service import Backoffice
+    from backoffice.facade import Backoffice
 
     office = Backoffice.open(f"sqlite:///{db_path}")
     labels = {"managed-by": "webhooks-reconciler", "owner": OWNER}
     try:
         for i in range(count):
-            office.create_webhook("demo", {
+            office.webhooks.create_webhook("demo", {
                 "name": f"hook-{i:05d}", "type": "url",
                 "url": f"https://hooks.shop.example/w/{i:05d}", "application": "merchant",
                 "notifications": NOTIFICATIONS[: 1 + i % len(NOTIFICATIONS)],
                 "description": f"Webhook number {i}", "labels": labels})
-        return office.create_token("demo", "manage")
+        return office.tokens.create_token("demo", "manage")
     finally:
         office.close()
 

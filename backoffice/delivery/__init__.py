@@ -1,5 +1,7 @@
-"""Delivering notifications: formats, the SSRF guard, the HTTP sender, e-mail, the worker.
+"""Delivering notifications: the engine, formats, the SSRF guard, the HTTP sender, e-mail,
+the worker.
 
-``backoffice.deliveries`` drives these from the service; ``formats`` is also what
-``webhooks listen`` decodes with (pure functions, no database).
+``backoffice.delivery.engine`` (the ``Deliveries`` part) drives the others; ``formats``
+is also what ``webhooks listen`` decodes with (pure functions, no database), so this
+package imports nothing eagerly.
 """

@@ -58,7 +58,3 @@ class DeliverySettings:
     def lease_s(self) -> float:
         """How long a claimed delivery is someone's before another worker may retry it."""
         return 2 * self.timeout_s + 30
-
-    @property
-    def gives_up_after_s(self) -> float:
-        return sum(self.retry_schedule)

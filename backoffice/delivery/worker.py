@@ -1,6 +1,6 @@
 """The delivery worker inside `webhooks serve`: a thread that attempts due deliveries.
 
-Each round claims a batch (``Backoffice.deliver_due``; safe with several workers on
+Each round claims a batch (``Deliveries.deliver_due``; safe with several workers on
 one database), then sends the support summaries when their interval has passed. It
 waits ``interval_s`` between rounds, less when an emit signals new work, and none
 after a full batch. ``stop`` lets the round in flight finish (each attempt is
@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Final
 
+from backoffice.delivery.engine import Deliveries
 from backoffice.errors import BackofficeError
-from backoffice.service import Backoffice
 
 log = logging.getLogger("backoffice.delivery")
+BATCH: Final = 100  # deliveries claimed per round
 
 
 class DeliveryWorker:
     """Runs delivery rounds in a background thread until ``stop``."""
 
-    def __init__(self, office: Backoffice, *, interval_s: float = 1.0, batch: int = 100,
-                 summaries: bool = True) -> None:
+    def __init__(self, deliveries: Deliveries, *, interval_s: float = 1.0) -> None:
         if interval_s <= 0:
             raise ValueError("the worker interval must be positive")
-        self.office = office
+        self.deliveries = deliveries
         self.interval_s = interval_s
-        self.batch = batch
-        self.summaries = summaries
         self.rounds = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -47,7 +46,7 @@ class DeliveryWorker:
     def stop(self, timeout: float | None = None) -> bool:
         """Stop after the round in flight; False when it did not end within ``timeout``."""
         self._stopping.set()
-        self.office.deliveries.work_available.set()  # cut the wait short
+        self.deliveries.work_available.set()  # cut the wait short
         if self._thread is None:
             return True
         self._thread.join(timeout)
@@ -58,14 +57,13 @@ class DeliveryWorker:
 
     def run_once(self) -> int:
         """One round: due deliveries, then the summaries if due; returns attempts made."""
-        attempted = self.office.deliver_due(limit=self.batch)
-        if self.summaries:
-            self.office.send_support_summaries()
+        attempted = self.deliveries.deliver_due(limit=BATCH)
+        self.deliveries.send_support_summaries()
         self.rounds += 1
         return attempted
 
     def _run(self) -> None:
-        signal = self.office.deliveries.work_available
+        signal = self.deliveries.work_available
         while not self._stopping.is_set():
             signal.clear()
             attempted = 0
@@ -75,5 +73,5 @@ class DeliveryWorker:
                 log.warning("delivery round skipped: %s", exc.detail)
             except Exception as exc:  # a bug must not kill the worker; never quote it
                 log.error("delivery round failed (internal error: %s)", type(exc).__name__)
-            if attempted < self.batch:
+            if attempted < BATCH:
                 signal.wait(self.interval_s)

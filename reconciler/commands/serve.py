@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from backoffice import Backoffice, BackofficeError
 from backoffice.delivery.mail import parse_smtp_url
 from backoffice.delivery.settings import DEFAULT_SCHEDULE, DeliverySettings, parse_schedule
-from backoffice.server import serve
+from backoffice.facade import Backoffice
+from backoffice.http.server import serve
 from reconciler.commands import Globals
 from reconciler.errors import ReconcilerError
+from reconciler.providers.errors import backoffice_errors
 
 
 def open_backoffice(db_url: str, delivery: DeliverySettings | None = None) -> Backoffice:
     """Open (creating on first use) the backoffice database, errors made user-facing."""
-    try:
+    with backoffice_errors("open", "backoffice database",
+                           message=lambda detail: f"cannot open the backoffice database: {detail}"):
         return Backoffice.open(db_url, delivery=delivery)
-    except BackofficeError as exc:
-        raise ReconcilerError(f"cannot open the backoffice database: {exc.detail}") from None
 
 
 def delivery_settings(*, allow_private_targets: bool = False, smtp_url: str | None = None,

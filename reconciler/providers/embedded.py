@@ -11,20 +11,18 @@ inline; retries wait for the next emit (or a ``webhooks serve``) on the same dat
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from backoffice.catalog import DEMO_MERCHANT_ID
-from backoffice.errors import BackofficeError
-from backoffice.service import Backoffice, Page
+from backoffice.facade import Backoffice
 from reconciler.errors import ProviderError
 from reconciler.model import Catalog, RemoteWebhook
-from reconciler.providers.base import ListFilters, catalog_from_api, error_for_status
+from reconciler.providers.base import ListFilters, catalog_from_api
+from reconciler.providers.errors import backoffice_errors
 
-T = TypeVar("T")
 DB_NAME = "backoffice.db"
 
 # The backoffice logs each delivery attempt for a server's operators. In-process, the
@@ -39,99 +37,78 @@ class EmbeddedProvider:
     def __init__(self, office: Backoffice, merchant_id: str = DEMO_MERCHANT_ID) -> None:
         self.office = office
         self.merchant_id = merchant_id
-        self.description = f"embedded backoffice ({office.db_url})"
+        self.description = f"embedded backoffice ({office.db.url})"
 
     @classmethod
     def open(cls, data_dir: Path, merchant_id: str = DEMO_MERCHANT_ID) -> EmbeddedProvider:
         """Open (creating with the demo merchant on first use) the backoffice in ``data_dir``."""
+        failed = f"cannot open the embedded backoffice in {data_dir}"
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
-            office = Backoffice.open(f"sqlite:///{data_dir / DB_NAME}", data_dir=data_dir,
-                                     allow_private_targets=True)
-        except BackofficeError as exc:
-            raise ProviderError(
-                f"cannot open the embedded backoffice in {data_dir}: {exc.detail}"
-            ) from None
+            with backoffice_errors("open", "embedded backoffice",
+                                   message=lambda detail: f"{failed}: {detail}"):
+                office = Backoffice.open(f"sqlite:///{data_dir / DB_NAME}", data_dir=data_dir,
+                                         allow_private_targets=True)
         except OSError as exc:
-            raise ProviderError(
-                f"cannot open the embedded backoffice in {data_dir}: {exc.strerror}"
-            ) from None
+            raise ProviderError(f"{failed}: {exc.strerror}") from None
         return cls(office, merchant_id)
 
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except BackofficeError as exc:
-            raise error_for_status(exc.status, exc.detail, what, self.description) from None
+    def _errors(self, what: str) -> contextlib.AbstractContextManager[None]:
+        return backoffice_errors(what, self.description)
 
     async def aclose(self) -> None:
         self.office.close()
 
     async def fetch(self, filters: ListFilters | None = None) -> list[RemoteWebhook]:
         query = filters.as_query() if filters else {}
-
-        def page(after: str | None) -> Page:
-            return self.office.list_webhooks(self.merchant_id, limit=1000, cursor=after, **query)
-
         out: list[RemoteWebhook] = []
         cursor: str | None = None
         while True:
-            result = self._call("list webhooks", functools.partial(page, cursor))
+            with self._errors("list webhooks"):
+                result = self.office.webhooks.list_webhooks(
+                    self.merchant_id, limit=1000, cursor=cursor, **query)
             out.extend(RemoteWebhook.from_api(item) for item in result.data)
             cursor = result.next_cursor
             if cursor is None:
                 return out
 
     async def get(self, webhook_id: str) -> RemoteWebhook:
-        data = self._call(
-            f"get {webhook_id}", lambda: self.office.get_webhook(self.merchant_id, webhook_id)
-        )
+        with self._errors(f"get {webhook_id}"):
+            data = self.office.webhooks.get_webhook(self.merchant_id, webhook_id)
         return RemoteWebhook.from_api(data)
 
     async def catalog(self) -> Catalog:
-        return catalog_from_api(
-            self._call("read the catalogue", lambda: self.office.catalog(self.merchant_id))
-        )
+        with self._errors("read the catalogue"):
+            return catalog_from_api(self.office.merchants.catalog(self.merchant_id))
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
-        data = self._call(
-            f"create {body.get('name')}",
-            lambda: self.office.create_webhook(
-                self.merchant_id, body, idempotency_key=idempotency_key
-            ),
-        )
+        with self._errors(f"create {body.get('name')}"):
+            data = self.office.webhooks.create_webhook(
+                self.merchant_id, body, idempotency_key=idempotency_key)
         return RemoteWebhook.from_api(data)
 
     async def update(
         self, webhook_id: str, patch: dict[str, Any], *, if_match: int | None
     ) -> RemoteWebhook:
-        data = self._call(
-            f"update {webhook_id}",
-            lambda: self.office.update_webhook(
-                self.merchant_id, webhook_id, patch, if_match=if_match
-            ),
-        )
+        with self._errors(f"update {webhook_id}"):
+            data = self.office.webhooks.update_webhook(
+                self.merchant_id, webhook_id, patch, if_match=if_match)
         return RemoteWebhook.from_api(data)
 
     async def delete(self, webhook_id: str, *, if_match: int | None) -> None:
-        self._call(
-            f"delete {webhook_id}",
-            lambda: self.office.delete_webhook(self.merchant_id, webhook_id, if_match=if_match),
-        )
+        with self._errors(f"delete {webhook_id}"):
+            self.office.webhooks.delete_webhook(self.merchant_id, webhook_id, if_match=if_match)
 
     async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
-        return self._call(
-            f"the test-fire of {webhook_id}",
-            lambda: self.office.test_webhook(
-                self.merchant_id, webhook_id, notification_type=notification
-            ),
-        )
+        with self._errors(f"the test-fire of {webhook_id}"):
+            return self.office.deliveries.test_webhook(
+                self.merchant_id, webhook_id, notification_type=notification)
 
     async def emit(self, body: dict[str, Any]) -> dict[str, Any]:
-        emitted = self._call(
-            "the notification", lambda: self.office.emit_notification(self.merchant_id, body)
-        )
-        self._call("deliver", lambda: self.office.deliver_due())
+        with self._errors("the notification"):
+            emitted = self.office.deliveries.emit_notification(self.merchant_id, body)
+        with self._errors("deliver"):
+            self.office.deliveries.deliver_due()
         # The first attempt has happened: report each delivery's status after it.
         for delivery in emitted.get("deliveries", []):
             now = self._find_delivery(delivery.get("webhook_id"), delivery.get("id"))
@@ -140,17 +117,15 @@ class EmbeddedProvider:
         return emitted
 
     async def deliveries(self, webhook_id: str, limit: int = 20) -> list[dict[str, Any]]:
-        return self._call(
-            f"read the deliveries of {webhook_id}",
-            lambda: self.office.list_deliveries(self.merchant_id, webhook_id, limit=limit),
-        )
+        with self._errors(f"read the deliveries of {webhook_id}"):
+            return self.office.deliveries.list_deliveries(self.merchant_id, webhook_id,
+                                                          limit=limit)
 
     def _find_delivery(self, webhook_id: object, delivery_id: object) -> dict[str, Any] | None:
         if not isinstance(webhook_id, str):
             return None
         # Newest first, and this delivery was just created: it is among the first few.
-        recent = self._call(
-            f"read the deliveries of {webhook_id}",
-            lambda: self.office.list_deliveries(self.merchant_id, webhook_id, limit=20),
-        )
+        with self._errors(f"read the deliveries of {webhook_id}"):
+            recent = self.office.deliveries.list_deliveries(self.merchant_id, webhook_id,
+                                                            limit=20)
         return next((d for d in recent if d.get("id") == delivery_id), None)

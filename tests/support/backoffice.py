@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 
 
 class Clock:

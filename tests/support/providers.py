@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from backoffice.api import create_app
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
+from backoffice.http.api import create_app
 from reconciler.providers import Provider
 from reconciler.providers.embedded import EmbeddedProvider
 from reconciler.providers.http import HttpProvider
@@ -23,7 +23,7 @@ class HttpBackoffice:
         self.office = Backoffice.open(f"sqlite:///{path}",
                                       allow_private_targets=allow_private_targets)
         self.app = create_app(self.office)
-        self.token = self.office.create_token("demo", "manage")
+        self.token = self.office.tokens.create_token("demo", "manage")
 
     def provider(self, wrap: TransportWrapper | None = None, **kw: object) -> HttpProvider:
         transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.app)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import yaml
 
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 from tests.support.env import clean_env
 from tests.support.processes import Processes, free_port, wait_ready
 
@@ -28,8 +28,9 @@ def seed(db_path: Path, *, merchant: str = "demo") -> tuple[str, str]:
     office = Backoffice.open(f"sqlite:///{db_path}")
     try:
         if merchant != "demo":
-            office.create_merchant(merchant, merchant.title())
-        return office.create_token(merchant, "manage"), office.create_token(merchant, "read")
+            office.merchants.create_merchant(merchant, merchant.title())
+        return (office.tokens.create_token(merchant, "manage"),
+                office.tokens.create_token(merchant, "read"))
     finally:
         office.close()
 
@@ -40,8 +41,8 @@ def seed_merchants(db_path: Path, merchants: list[str]) -> dict[str, str]:
     try:
         tokens = {}
         for merchant in merchants:
-            office.create_merchant(merchant, merchant.title())
-            tokens[merchant] = office.create_token(merchant, "manage")
+            office.merchants.create_merchant(merchant, merchant.title())
+            tokens[merchant] = office.tokens.create_token(merchant, "manage")
         return tokens
     finally:
         office.close()

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from backoffice import Backoffice
-from backoffice.api import create_app
 from backoffice.delivery.settings import DeliverySettings
+from backoffice.http.api import create_app
 from tests.support.backoffice import Clock, Tokens, loopback_resolver
 from tests.support.receivers import Receiver
 
@@ -33,19 +33,19 @@ def office(db_path: Path, clock: Clock) -> Iterator[Backoffice]:
     # default settings refuse anyway.
     backoffice = Backoffice.open(f"sqlite:///{db_path}", clock=clock,
                                  delivery=DeliverySettings(resolver=loopback_resolver))
-    backoffice.create_merchant("acme", "Acme Corp")
-    backoffice.add_store("acme", "ACM-01", "Acme HQ")
-    backoffice.add_terminal("acme", "90001", "ACM-01")
-    backoffice.add_credential("acme", "acme-client-1", "90001")
+    backoffice.merchants.create_merchant("acme", "Acme Corp")
+    backoffice.merchants.add_store("acme", "ACM-01", "Acme HQ")
+    backoffice.merchants.add_terminal("acme", "90001", "ACM-01")
+    backoffice.merchants.add_credential("acme", "acme-client-1", "90001")
     yield backoffice
     backoffice.close()
 
 
 @pytest.fixture
 def tokens(office: Backoffice) -> Tokens:
-    return Tokens(manage=office.create_token("demo", "manage"),
-                  read=office.create_token("demo", "read"),
-                  other_manage=office.create_token("acme", "manage"))
+    return Tokens(manage=office.tokens.create_token("demo", "manage"),
+                  read=office.tokens.create_token("demo", "read"),
+                  other_manage=office.tokens.create_token("acme", "manage"))
 
 
 @pytest.fixture

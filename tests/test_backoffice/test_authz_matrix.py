@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from backoffice import Backoffice
-from backoffice.api import create_app
+from backoffice.http.api import create_app
 from tests.support.backoffice import Tokens, email_webhook, url_webhook
 
 pytestmark = pytest.mark.anyio
@@ -106,7 +106,7 @@ async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office:
     for n, (method, path) in enumerate(sorted(spec_operations(spec))):
         op = OPERATIONS[(method, path)]
         make = email_webhook if op.target == "email" else url_webhook
-        target = office.create_webhook(
+        target = office.webhooks.create_webhook(
             "demo", make(f"authz-{caller}-{n}", **({"url": REFUSED_URL}
                                                   if op.target == "url" else {})))
         url = path.replace("{webhook_id}", target["id"])
@@ -126,11 +126,11 @@ async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office:
         if caller == "other" and "{webhook_id}" in path:
             # Not even its existence leaks, and it is untouched.
             assert problem["detail"] == f"no webhook with id {target['id']!r}"
-            assert office.get_webhook("demo", target["id"])["version"] == 1
+            assert office.webhooks.get_webhook("demo", target["id"])["version"] == 1
         if caller == "other" and (method, path) == ("GET", "/v1/webhooks"):
             assert response.json()["data"] == []
         if caller == "other" and (method, path) == ("POST", "/v1/webhooks"):
-            names = [w["name"] for w in office.list_webhooks("demo", limit=1000).data]
+            names = [w["name"] for w in office.webhooks.list_webhooks("demo", limit=1000).data]
             assert f"authz-new-{n}" not in names
     assert not wrong, "\n".join(wrong)
 
@@ -142,7 +142,7 @@ async def test_refusal_comes_before_reading_the_body(caller: str, http: httpx.As
     # A caller who may not write learns nothing from body validation: 401/403, not 422.
     # (A body that is not JSON at all still gets 422 first: FastAPI parses JSON before it
     # resolves dependencies. That tells the caller nothing about the merchant's data.)
-    target = office.create_webhook("demo", url_webhook("authz-body", url=REFUSED_URL))
+    target = office.webhooks.create_webhook("demo", url_webhook("authz-body", url=REFUSED_URL))
     for (method, path), op in OPERATIONS.items():
         if op.needs != MANAGE:
             continue

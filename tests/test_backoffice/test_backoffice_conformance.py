@@ -20,7 +20,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from backoffice import Backoffice
-from backoffice.api import create_app
+from backoffice.http.api import create_app
 from tests.support.backoffice import Tokens, url_webhook
 
 EXAMPLES = 25
@@ -48,7 +48,7 @@ def _hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
 def test_api_conforms_to_its_openapi(office: Backoffice, tokens: Tokens,
                                      mode: GenerationMode) -> None:
     # A real webhook, so that generated ids sometimes meet one (PATCH/DELETE past 404).
-    existing = office.create_webhook("demo", url_webhook("existing"))
+    existing = office.webhooks.create_webhook("demo", url_webhook("existing"))
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(office))
     auth = {"Authorization": f"Bearer {tokens.manage}"}
     seen = set()

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backoffice import Backoffice, schema
+from backoffice import Backoffice
+from backoffice.db import tables as schema
 from backoffice.errors import (
     Conflict,
     Forbidden,
@@ -28,7 +29,7 @@ from tests.support.secrets import CRED_10001, CRED_10002, CRED_20001, SIBS_SECRE
 
 
 def test_demo_merchant_is_seeded_with_its_catalogue(office: Backoffice) -> None:
-    assert office.catalog("demo") == {
+    assert office.merchants.catalog("demo") == {
         "notification_types": [
             {"code": "mbway", "label": "MB WAY"},
             {"code": "mb-reference", "label": "MB Reference"},
@@ -48,11 +49,12 @@ def test_demo_merchant_is_seeded_with_its_catalogue(office: Backoffice) -> None:
         ],
     }
     with pytest.raises(NotFound, match="no merchant 'nobody'"):
-        office.catalog("nobody")
+        office.merchants.catalog("nobody")
 
 
 def test_create_fills_defaults_and_generates_a_sibs_secret(office: Backoffice) -> None:
-    created = office.create_webhook("demo", url_webhook(notifications=["xpay", "mbway", "xpay"]))
+    created = office.webhooks.create_webhook(
+        "demo", url_webhook(notifications=["xpay", "mbway", "xpay"]))
     assert re.fullmatch(r"wh_[0-9a-f]{24}", created["id"])
     assert created | {"id": "x", "secret_fingerprint": "x"} == {
         "id": "x", "name": "orders-backend", "type": "url",
@@ -62,11 +64,11 @@ def test_create_fills_defaults_and_generates_a_sibs_secret(office: Backoffice) -
         "enabled": True, "description": "", "secret_fingerprint": "x", "labels": {},
         "version": 1, "created_at": "2026-11-28T04:00:00Z", "updated_at": "2026-11-28T04:00:00Z",
     }
-    secret = office.webhook_secret("demo", created["id"])
+    secret = office.webhooks.webhook_secret("demo", created["id"])
     assert secret is not None and secret_problem("sibs", secret) is None
     assert created["secret_fingerprint"] == office_fingerprint(secret)
-    assert office.get_webhook("demo", created["id"]) == created
-    assert office.find_webhook_by_name("demo", "orders-backend") == created
+    assert office.webhooks.get_webhook("demo", created["id"]) == created
+    assert office.webhooks.find_webhook_by_name("demo", "orders-backend") == created
 
 
 def office_fingerprint(secret: str) -> str:
@@ -76,32 +78,33 @@ def office_fingerprint(secret: str) -> str:
 
 
 def test_standard_webhooks_secret_is_generated_in_its_spelling(office: Backoffice) -> None:
-    created = office.create_webhook("demo", url_webhook(format="standard-webhooks"))
-    secret = office.webhook_secret("demo", created["id"])
+    created = office.webhooks.create_webhook("demo", url_webhook(format="standard-webhooks"))
+    secret = office.webhooks.webhook_secret("demo", created["id"])
     assert secret is not None and secret.startswith("whsec_")
     assert secret_problem("standard-webhooks", secret) is None
 
 
 def test_given_secret_is_sealed_and_fingerprinted(office: Backoffice) -> None:
-    created = office.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
+    created = office.webhooks.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
     assert created["secret_fingerprint"] == office_fingerprint(SIBS_SECRET)
     assert "secret" not in created
-    assert office.webhook_secret("demo", created["id"]) == SIBS_SECRET
+    assert office.webhooks.webhook_secret("demo", created["id"]) == SIBS_SECRET
 
 
 def test_email_webhook_has_no_secret_and_no_format(office: Backoffice) -> None:
-    created = office.create_webhook("demo", email_webhook(support_email="ops@shop.example"))
+    created = office.webhooks.create_webhook(
+        "demo", email_webhook(support_email="ops@shop.example"))
     assert (created["format"], created["secret_fingerprint"], created["url"]) == (None, None, None)
     assert created["application"] == "store:LIS-01"
     assert created["support_email"] == "ops@shop.example"
-    assert office.webhook_secret("demo", created["id"]) is None
+    assert office.webhooks.webhook_secret("demo", created["id"]) is None
 
 
 def test_name_is_unique_per_merchant(office: Backoffice) -> None:
-    first = office.create_webhook("demo", url_webhook())
+    first = office.webhooks.create_webhook("demo", url_webhook())
     with pytest.raises(NameTaken, match=f"named 'orders-backend' already exists .id {first['id']}"):
-        office.create_webhook("demo", email_webhook(name="orders-backend"))
-    other = office.create_webhook("acme", url_webhook())  # another merchant may use it
+        office.webhooks.create_webhook("demo", email_webhook(name="orders-backend"))
+    other = office.webhooks.create_webhook("acme", url_webhook())  # another merchant may use it
     assert other["id"] != first["id"]
 
 
@@ -150,10 +153,10 @@ BAD_BODIES: list[tuple[Any, str]] = [
 def test_invalid_bodies_are_refused_naming_the_field(
         office: Backoffice, body: Any, message: str) -> None:
     with pytest.raises(Invalid) as caught:
-        office.create_webhook("demo", body)
+        office.webhooks.create_webhook("demo", body)
     assert message in caught.value.detail
     assert caught.value.status == 422
-    assert office.list_webhooks("demo").data == []
+    assert office.webhooks.list_webhooks("demo").data == []
 
 
 @pytest.mark.parametrize(("fmt", "secret"), [
@@ -167,7 +170,7 @@ def test_invalid_bodies_are_refused_naming_the_field(
 def test_secret_must_fit_the_format_and_is_never_quoted(
         office: Backoffice, fmt: str, secret: str) -> None:
     with pytest.raises(Invalid) as caught:
-        office.create_webhook("demo", url_webhook(format=fmt, secret=secret))
+        office.webhooks.create_webhook("demo", url_webhook(format=fmt, secret=secret))
     assert f"secret does not fit format {fmt}" in caught.value.detail
     assert secret not in caught.value.detail
 
@@ -178,19 +181,19 @@ def test_secret_must_fit_the_format_and_is_never_quoted(
 ])
 def test_http_is_allowed_to_loopback_only(office: Backoffice, url: str) -> None:
     shown = url.replace(":pass@", ":***@")  # a password is never returned
-    assert office.create_webhook("demo", url_webhook(url=url))["url"] == shown
+    assert office.webhooks.create_webhook("demo", url_webhook(url=url))["url"] == shown
 
 
 def test_http_loopback_can_be_turned_off(db_path: Path) -> None:
     with (Backoffice.open(f"sqlite:///{db_path}", allow_http_loopback=False) as office,
           pytest.raises(Invalid, match="url must use https")):
-        office.create_webhook("demo", url_webhook(url="http://127.0.0.1/x"))
+        office.webhooks.create_webhook("demo", url_webhook(url="http://127.0.0.1/x"))
 
 
 def test_labels_are_a_sorted_map(office: Backoffice) -> None:
     labels = {"owner": "payments-team", "managed-by": "webhooks-reconciler",
               "prevent-destroy": "true"}
-    created = office.create_webhook("demo", url_webhook(labels=labels))
+    created = office.webhooks.create_webhook("demo", url_webhook(labels=labels))
     assert list(created["labels"]) == ["managed-by", "owner", "prevent-destroy"]
     assert created["labels"] == labels
 
@@ -199,38 +202,39 @@ def test_labels_are_a_sorted_map(office: Backoffice) -> None:
 
 
 def test_idempotent_create_replays_the_first_result(office: Backoffice) -> None:
-    first = office.create_webhook("demo", url_webhook(), idempotency_key="k-1")
-    again = office.create_webhook("demo", url_webhook(), idempotency_key="k-1")
+    first = office.webhooks.create_webhook("demo", url_webhook(), idempotency_key="k-1")
+    again = office.webhooks.create_webhook("demo", url_webhook(), idempotency_key="k-1")
     assert again == first
-    assert len(office.list_webhooks("demo").data) == 1
+    assert len(office.webhooks.list_webhooks("demo").data) == 1
     with pytest.raises(IdempotencyKeyReused, match="used with a different body") as caught:
-        office.create_webhook("demo", url_webhook(name="other"), idempotency_key="k-1")
+        office.webhooks.create_webhook("demo", url_webhook(name="other"), idempotency_key="k-1")
     assert caught.value.status == 422
     # Keys belong to a merchant: acme's k-1 is a different key.
-    assert office.create_webhook("acme", url_webhook(), idempotency_key="k-1")["id"] != first["id"]
+    assert office.webhooks.create_webhook(
+        "acme", url_webhook(), idempotency_key="k-1")["id"] != first["id"]
 
 
 def test_idempotent_replay_survives_later_changes(office: Backoffice) -> None:
-    first = office.create_webhook("demo", url_webhook(), idempotency_key="k-2")
-    office.update_webhook("demo", first["id"], {"description": "changed"})
-    assert office.create_webhook("demo", url_webhook(), idempotency_key="k-2") == first
+    first = office.webhooks.create_webhook("demo", url_webhook(), idempotency_key="k-2")
+    office.webhooks.update_webhook("demo", first["id"], {"description": "changed"})
+    assert office.webhooks.create_webhook("demo", url_webhook(), idempotency_key="k-2") == first
 
 
 def test_idempotency_records_last_24_hours_then_are_purged(
         office: Backoffice, clock: Clock) -> None:
-    office.create_webhook("demo", url_webhook(name="a"), idempotency_key="k")
+    office.webhooks.create_webhook("demo", url_webhook(name="a"), idempotency_key="k")
     clock.advance(hours=23)
     with pytest.raises(IdempotencyKeyReused):
-        office.create_webhook("demo", url_webhook(name="b"), idempotency_key="k")
+        office.webhooks.create_webhook("demo", url_webhook(name="b"), idempotency_key="k")
     clock.advance(hours=2)
-    office.create_webhook("demo", url_webhook(name="c"), idempotency_key="purge-trigger")
-    created = office.create_webhook("demo", url_webhook(name="b"), idempotency_key="k")
+    office.webhooks.create_webhook("demo", url_webhook(name="c"), idempotency_key="purge-trigger")
+    created = office.webhooks.create_webhook("demo", url_webhook(name="b"), idempotency_key="k")
     assert created["name"] == "b"
 
 
 def test_idempotency_record_holds_no_secret(office: Backoffice) -> None:
-    office.create_webhook("demo", url_webhook(secret=SIBS_SECRET), idempotency_key="k-3")
-    with office.store.read() as conn:
+    office.webhooks.create_webhook("demo", url_webhook(secret=SIBS_SECRET), idempotency_key="k-3")
+    with office.db.read() as conn:
         rows = conn.execute(select(schema.idempotency)).all()
     assert len(rows) == 1
     assert SIBS_SECRET not in repr(rows)
@@ -238,36 +242,37 @@ def test_idempotency_record_holds_no_secret(office: Backoffice) -> None:
 
 def test_invalid_idempotency_key(office: Backoffice) -> None:
     with pytest.raises(Invalid, match="Idempotency-Key must be"):
-        office.create_webhook("demo", url_webhook(), idempotency_key="has space")
+        office.webhooks.create_webhook("demo", url_webhook(), idempotency_key="has space")
 
 
 def test_concurrent_creates_with_one_key_create_one_webhook(office: Backoffice) -> None:
     def create(_: int) -> str:
-        return str(office.create_webhook("demo", url_webhook(), idempotency_key="race")["id"])
+        return str(office.webhooks.create_webhook(
+            "demo", url_webhook(), idempotency_key="race")["id"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = set(pool.map(create, range(16)))
     assert len(ids) == 1
-    assert len(office.list_webhooks("demo").data) == 1
+    assert len(office.webhooks.list_webhooks("demo").data) == 1
 
 
 def test_concurrent_creates_of_many_names_all_land(office: Backoffice) -> None:
     def create(i: int) -> str:
-        return str(office.create_webhook("demo", email_webhook(name=f"w{i:03d}"))["name"])
+        return str(office.webhooks.create_webhook("demo", email_webhook(name=f"w{i:03d}"))["name"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         names = sorted(pool.map(create, range(40)))
     assert names == [f"w{i:03d}" for i in range(40)]
-    assert len(office.list_webhooks("demo", limit=1000).data) == 40
+    assert len(office.webhooks.list_webhooks("demo", limit=1000).data) == 40
 
 
 # --- update and delete ----------------------------------------------------------------------
 
 
 def test_update_bumps_version_and_updated_at(office: Backoffice, clock: Clock) -> None:
-    created = office.create_webhook("demo", url_webhook(labels={"owner": "a"}))
+    created = office.webhooks.create_webhook("demo", url_webhook(labels={"owner": "a"}))
     clock.advance(minutes=5)
-    updated = office.update_webhook("demo", created["id"], {
+    updated = office.webhooks.update_webhook("demo", created["id"], {
         "description": "Orders", "enabled": False, "labels": {"team": "b"},
         "notifications": ["xpay"], "application": "terminal:10002",
         "support_email": "ops@shop.example",
@@ -279,28 +284,28 @@ def test_update_bumps_version_and_updated_at(office: Backoffice, clock: Clock) -
         "Orders", False, {"team": "b"})
     assert updated["notifications"] == ["xpay"]
     assert updated["application"] == "terminal:10002"
-    cleared = office.update_webhook("demo", created["id"], {"support_email": None})
+    cleared = office.webhooks.update_webhook("demo", created["id"], {"support_email": None})
     assert (cleared["support_email"], cleared["version"]) == (None, 3)
 
 
 def test_update_that_changes_nothing_keeps_the_version(office: Backoffice) -> None:
-    created = office.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
-    same = office.update_webhook("demo", created["id"], {
+    created = office.webhooks.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
+    same = office.webhooks.update_webhook("demo", created["id"], {
         "url": created["url"], "notifications": ["authorised-payment", "mbway"],
         "secret": SIBS_SECRET, "application": "merchant"})
     assert same == created
-    assert office.update_webhook("demo", created["id"], {}) == created
+    assert office.webhooks.update_webhook("demo", created["id"], {}) == created
 
 
 def test_if_match_mismatch_is_412(office: Backoffice) -> None:
-    created = office.create_webhook("demo", url_webhook())
-    office.update_webhook("demo", created["id"], {"description": "v2"})
+    created = office.webhooks.create_webhook("demo", url_webhook())
+    office.webhooks.update_webhook("demo", created["id"], {"description": "v2"})
     with pytest.raises(PreconditionFailed, match="at version 2, not 1") as caught:
-        office.update_webhook("demo", created["id"], {"description": "lost"}, if_match=1)
+        office.webhooks.update_webhook("demo", created["id"], {"description": "lost"}, if_match=1)
     assert caught.value.status == 412
     with pytest.raises(PreconditionFailed):
-        office.delete_webhook("demo", created["id"], if_match=1)
-    assert office.get_webhook("demo", created["id"])["description"] == "v2"
+        office.webhooks.delete_webhook("demo", created["id"], if_match=1)
+    assert office.webhooks.get_webhook("demo", created["id"])["description"] == "v2"
 
 
 @pytest.mark.parametrize(("patch", "message"), [
@@ -318,57 +323,57 @@ def test_if_match_mismatch_is_412(office: Backoffice) -> None:
     ({"bogus": True}, "unknown field 'bogus'"),
 ])
 def test_invalid_patches(office: Backoffice, patch: dict[str, Any], message: str) -> None:
-    created = office.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
+    created = office.webhooks.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
     with pytest.raises(Invalid) as caught:
-        office.update_webhook("demo", created["id"], patch)
+        office.webhooks.update_webhook("demo", created["id"], patch)
     assert message in caught.value.detail
-    assert office.get_webhook("demo", created["id"]) == created
+    assert office.webhooks.get_webhook("demo", created["id"]) == created
 
 
 def test_patch_of_an_email_webhook_keeps_its_shape(office: Backoffice) -> None:
-    created = office.create_webhook("demo", email_webhook())
+    created = office.webhooks.create_webhook("demo", email_webhook())
     for patch, message in [({"url": "https://a.example/"}, "url is only for url webhooks"),
                            ({"secret": SIBS_SECRET}, "secret is only for url webhooks"),
                            ({"format": "sibs"}, "format is only for url webhooks")]:
         with pytest.raises(Invalid, match=message):
-            office.update_webhook("demo", created["id"], patch)
-    moved = office.update_webhook("demo", created["id"], {"email": "porto@shop.example",
-                                                          "format": None})
+            office.webhooks.update_webhook("demo", created["id"], patch)
+    moved = office.webhooks.update_webhook("demo", created["id"], {"email": "porto@shop.example",
+                                                                   "format": None})
     assert (moved["email"], moved["version"]) == ("porto@shop.example", 2)
 
 
 def test_format_change_with_a_new_secret_and_rotation(office: Backoffice) -> None:
-    created = office.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
-    changed = office.update_webhook("demo", created["id"],
-                                    {"format": "standard-webhooks", "secret": WHSEC})
+    created = office.webhooks.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
+    changed = office.webhooks.update_webhook("demo", created["id"],
+                                             {"format": "standard-webhooks", "secret": WHSEC})
     assert changed["format"] == "standard-webhooks"
     assert changed["secret_fingerprint"] == office_fingerprint(WHSEC)
-    assert office.webhook_secret("demo", created["id"]) == WHSEC
-    rotated = office.update_webhook("demo", created["id"], {"secret": formats.get(
+    assert office.webhooks.webhook_secret("demo", created["id"]) == WHSEC
+    rotated = office.webhooks.update_webhook("demo", created["id"], {"secret": formats.get(
         "standard-webhooks").generate_secret()})
     assert rotated["secret_fingerprint"] != changed["secret_fingerprint"]
     assert rotated["version"] == 3
 
 
 def test_delete(office: Backoffice) -> None:
-    created = office.create_webhook("demo", url_webhook())
-    office.delete_webhook("demo", created["id"], if_match=1)
+    created = office.webhooks.create_webhook("demo", url_webhook())
+    office.webhooks.delete_webhook("demo", created["id"], if_match=1)
     with pytest.raises(NotFound):
-        office.get_webhook("demo", created["id"])
+        office.webhooks.get_webhook("demo", created["id"])
     with pytest.raises(NotFound):
-        office.delete_webhook("demo", created["id"])
-    assert office.list_webhooks("demo").data == []
+        office.webhooks.delete_webhook("demo", created["id"])
+    assert office.webhooks.list_webhooks("demo").data == []
 
 
 def test_another_merchants_webhook_does_not_exist(office: Backoffice) -> None:
-    theirs = office.create_webhook("acme", url_webhook())
-    for call in (lambda: office.get_webhook("demo", theirs["id"]),
-                 lambda: office.update_webhook("demo", theirs["id"], {"enabled": False}),
-                 lambda: office.delete_webhook("demo", theirs["id"]),
-                 lambda: office.find_webhook_by_name("demo", "orders-backend")):
+    theirs = office.webhooks.create_webhook("acme", url_webhook())
+    for call in (lambda: office.webhooks.get_webhook("demo", theirs["id"]),
+                 lambda: office.webhooks.update_webhook("demo", theirs["id"], {"enabled": False}),
+                 lambda: office.webhooks.delete_webhook("demo", theirs["id"]),
+                 lambda: office.webhooks.find_webhook_by_name("demo", "orders-backend")):
         with pytest.raises(NotFound):
             call()
-    assert office.get_webhook("acme", theirs["id"]) == theirs
+    assert office.webhooks.get_webhook("acme", theirs["id"]) == theirs
 
 
 # --- list ---------------------------------------------------------------------------------------
@@ -377,17 +382,17 @@ def test_another_merchants_webhook_does_not_exist(office: Backoffice) -> None:
 def test_list_pages_with_a_cursor(office: Backoffice) -> None:
     names = [f"hook-{i:02d}" for i in range(7)]
     for name in names:
-        office.create_webhook("demo", email_webhook(name=name))
+        office.webhooks.create_webhook("demo", email_webhook(name=name))
     seen, cursor, pages = [], None, 0
     while True:
-        page = office.list_webhooks("demo", limit=3, cursor=cursor)
+        page = office.webhooks.list_webhooks("demo", limit=3, cursor=cursor)
         seen += [w["name"] for w in page.data]
         pages += 1
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
     assert (seen, pages) == (names, 3)
-    exact = office.list_webhooks("demo", limit=7)
+    exact = office.webhooks.list_webhooks("demo", limit=7)
     assert len(exact.data) == 7 and exact.next_cursor is None
 
 
@@ -398,12 +403,12 @@ def test_list_pages_with_a_cursor(office: Backoffice) -> None:
 ])
 def test_list_refuses_bad_filters(office: Backoffice, kwargs: dict[str, Any]) -> None:
     with pytest.raises(Invalid):
-        office.list_webhooks("demo", **kwargs)
+        office.webhooks.list_webhooks("demo", **kwargs)
 
 
 def test_list_of_an_unknown_merchant(office: Backoffice) -> None:
     with pytest.raises(NotFound):
-        office.list_webhooks("nobody")
+        office.webhooks.list_webhooks("nobody")
 
 
 # --- merchants and tokens ------------------------------------------------------------------
@@ -411,43 +416,43 @@ def test_list_of_an_unknown_merchant(office: Backoffice) -> None:
 
 def test_merchant_catalogue_management(office: Backoffice) -> None:
     with pytest.raises(Conflict):
-        office.create_merchant("acme", "again")
+        office.merchants.create_merchant("acme", "again")
     with pytest.raises(Conflict):
-        office.add_store("acme", "ACM-01", "again")
+        office.merchants.add_store("acme", "ACM-01", "again")
     with pytest.raises(NotFound, match="no store 'NOPE'"):
-        office.add_terminal("acme", "90002", "NOPE")
+        office.merchants.add_terminal("acme", "90002", "NOPE")
     with pytest.raises(Conflict):
-        office.add_terminal("acme", "90001", "ACM-01")
+        office.merchants.add_terminal("acme", "90001", "ACM-01")
     with pytest.raises(NotFound, match="no terminal '99'"):
-        office.add_credential("acme", "c-2", "99")
+        office.merchants.add_credential("acme", "c-2", "99")
     with pytest.raises(Conflict):
-        office.add_credential("acme", "acme-client-1", "90001")
+        office.merchants.add_credential("acme", "acme-client-1", "90001")
     with pytest.raises(Invalid):
-        office.create_merchant("bad id!", "x")
-    assert office.catalog("acme")["credentials"] == [
+        office.merchants.create_merchant("bad id!", "x")
+    assert office.merchants.catalog("acme")["credentials"] == [
         {"client_id": "acme-client-1", "terminal": "90001"}]
 
 
 def test_tokens(office: Backoffice) -> None:
-    read = office.create_token("demo", "read")
-    manage = office.create_token("demo", "webhooks:manage")
+    read = office.tokens.create_token("demo", "read")
+    manage = office.tokens.create_token("demo", "webhooks:manage")
     assert re.fullmatch(r"wbo_[A-Za-z0-9_-]{43}", read)
-    assert office.authenticate(read).scopes == {"webhooks:read"}
-    assert office.authenticate(manage).scopes == {"webhooks:read", "webhooks:manage"}
+    assert office.tokens.authenticate(read).scopes == {"webhooks:read"}
+    assert office.tokens.authenticate(manage).scopes == {"webhooks:read", "webhooks:manage"}
     with pytest.raises(Forbidden, match=r"^this token lacks the permission to manage webhooks$"):
-        office.authenticate(read).require("webhooks:manage")
+        office.tokens.authenticate(read).require("webhooks:manage")
     for bad in ("", "wbo_", read + "x", "wbo_" + "A" * 43, "Bearer " + read):
         with pytest.raises(Unauthorized):
-            office.authenticate(bad)
+            office.tokens.authenticate(bad)
     with pytest.raises(NotFound):
-        office.create_token("nobody", "read")
+        office.tokens.create_token("nobody", "read")
     with pytest.raises(Invalid, match="unknown scope"):
-        office.create_token("demo", "admin")
-    assert office.token_count() == 2
+        office.tokens.create_token("demo", "admin")
+    assert office.tokens.token_count() == 2
 
 
 def test_memory_database_works(tmp_path: Path) -> None:
     with Backoffice.open("sqlite://") as office:
-        created = office.create_webhook("demo", url_webhook())
-        assert office.get_webhook("demo", created["id"]) == created
+        created = office.webhooks.create_webhook("demo", url_webhook())
+        assert office.webhooks.get_webhook("demo", created["id"]) == created
     assert list(tmp_path.iterdir()) == []

@@ -13,11 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from backoffice import Backoffice, schema
-from backoffice import store as store_module
-from backoffice.api import create_app
+from backoffice import Backoffice
 from backoffice.crypto import KEY_FILE_NAME, SecretBox, load_server_key
+from backoffice.db import engine as store_module
+from backoffice.db import tables as schema
 from backoffice.errors import NotFound, SetupError, Unavailable
+from backoffice.http.api import create_app
 from tests.support.backoffice import url_webhook
 from tests.support.secrets import SIBS_SECRET
 
@@ -26,12 +27,12 @@ KEY_B64 = SIBS_SECRET  # base64 of bytes 0..31: a valid server key too
 
 def test_server_key_file_is_created_private_beside_the_database(db_path: Path) -> None:
     with Backoffice.open(f"sqlite:///{db_path}") as office:
-        created = office.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
+        created = office.webhooks.create_webhook("demo", url_webhook(secret=SIBS_SECRET))
     key = db_path.parent / KEY_FILE_NAME
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert len(base64.b64decode(key.read_text())) == 32
     with Backoffice.open(f"sqlite:///{db_path}") as again:  # same key: the secret opens
-        assert again.webhook_secret("demo", created["id"]) == SIBS_SECRET
+        assert again.webhooks.webhook_secret("demo", created["id"]) == SIBS_SECRET
     assert sorted(p.name for p in db_path.parent.iterdir()
                   if not p.name.startswith("backoffice.db")) == [KEY_FILE_NAME]
 
@@ -39,7 +40,7 @@ def test_server_key_file_is_created_private_beside_the_database(db_path: Path) -
 def test_server_key_from_the_environment(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBHOOKS_SERVER_KEY", KEY_B64)
     with Backoffice.open(f"sqlite:///{db_path}") as office:
-        assert office.box.key_id == SecretBox(bytes(range(32))).key_id
+        assert office.sealing.key_id == SecretBox(bytes(range(32))).key_id
     assert not (db_path.parent / KEY_FILE_NAME).exists()
     monkeypatch.setenv("WEBHOOKS_SERVER_KEY", "too-short")
     with pytest.raises(SetupError, match="WEBHOOKS_SERVER_KEY must hold the standard base64"):
@@ -73,7 +74,7 @@ def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
 
 def test_a_different_key_is_refused_once_secrets_exist(db_path: Path) -> None:
     with Backoffice.open(f"sqlite:///{db_path}") as office:
-        office.create_webhook("demo", url_webhook())
+        office.webhooks.create_webhook("demo", url_webhook())
     (db_path.parent / KEY_FILE_NAME).unlink()
     with pytest.raises(SetupError, match="server key does not match"):
         Backoffice.open(f"sqlite:///{db_path}")
@@ -83,20 +84,20 @@ def test_a_new_key_is_adopted_while_no_secret_is_sealed(db_path: Path) -> None:
     with Backoffice.open(f"sqlite:///{db_path}", server_key=bytes(32)):
         pass
     with Backoffice.open(f"sqlite:///{db_path}", server_key=bytes(range(32))) as office:
-        assert office.create_webhook("demo", url_webhook())["version"] == 1
+        assert office.webhooks.create_webhook("demo", url_webhook())["version"] == 1
 
 
 def test_sealed_secrets_are_bound_to_their_webhook(office: Backoffice) -> None:
-    a = office.create_webhook("demo", url_webhook("a", secret=SIBS_SECRET))
-    b = office.create_webhook("demo", url_webhook("b"))
-    with office.store.write() as conn:
+    a = office.webhooks.create_webhook("demo", url_webhook("a", secret=SIBS_SECRET))
+    b = office.webhooks.create_webhook("demo", url_webhook("b"))
+    with office.db.write() as conn:
         sealed = conn.execute(select(schema.webhooks.c.secret_sealed)
                               .where(schema.webhooks.c.id == a["id"])).scalar_one()
         assert SIBS_SECRET.encode() not in sealed
         conn.execute(update(schema.webhooks).where(schema.webhooks.c.id == b["id"])
                      .values(secret_sealed=sealed))
     with pytest.raises(SetupError, match="does not open"):
-        office.webhook_secret("demo", b["id"])
+        office.webhooks.webhook_secret("demo", b["id"])
 
 
 def test_secret_box_round_trip_and_repr() -> None:
@@ -115,7 +116,7 @@ def test_schema_is_versioned_and_seeded_once(db_path: Path) -> None:
     with Backoffice.open(f"sqlite:///{db_path}"):
         pass
     with Backoffice.open(f"sqlite:///{db_path}") as office:
-        assert len(office.catalog("demo")["stores"]) == 2
+        assert len(office.merchants.catalog("demo")["stores"]) == 2
     with sqlite3.connect(db_path) as db:
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -127,7 +128,7 @@ def test_schema_is_versioned_and_seeded_once(db_path: Path) -> None:
 def test_an_empty_database_can_skip_the_demo(db_path: Path) -> None:
     with (Backoffice.open(f"sqlite:///{db_path}", seed_demo=False) as office,
           pytest.raises(NotFound, match="no merchant 'demo'")):
-        office.catalog("demo")
+        office.merchants.catalog("demo")
 
 
 def test_a_foreign_database_is_refused(db_path: Path) -> None:
@@ -139,7 +140,7 @@ def test_a_foreign_database_is_refused(db_path: Path) -> None:
 
 
 def test_pragmas_on_every_connection(office: Backoffice) -> None:
-    with office.store.read() as conn:
+    with office.db.read() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
@@ -150,12 +151,12 @@ async def test_a_locked_database_is_503_with_retry_after(
         db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 50)
     with Backoffice.open(f"sqlite:///{db_path}") as office:
-        token = office.create_token("demo", "manage")
+        token = office.tokens.create_token("demo", "manage")
         blocker = sqlite3.connect(db_path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         try:
             with pytest.raises(Unavailable, match="database is busy"):
-                office.create_webhook("demo", url_webhook())
+                office.webhooks.create_webhook("demo", url_webhook())
             transport = httpx.ASGITransport(app=create_app(office))
             async with httpx.AsyncClient(transport=transport, base_url="http://bo.test") as client:
                 response = await client.post("/v1/webhooks", json=url_webhook(),
@@ -166,11 +167,11 @@ async def test_a_locked_database_is_503_with_retry_after(
         finally:
             blocker.rollback()
             blocker.close()
-        assert office.create_webhook("demo", url_webhook())["version"] == 1
+        assert office.webhooks.create_webhook("demo", url_webhook())["version"] == 1
 
 
 def test_nothing_is_written_outside_the_data_directory(db_path: Path) -> None:
     before = set(os.listdir(Path.cwd()))
     with Backoffice.open(f"sqlite:///{db_path}") as office:
-        office.create_webhook("demo", url_webhook())
+        office.webhooks.create_webhook("demo", url_webhook())
     assert set(os.listdir(Path.cwd())) == before

@@ -74,7 +74,7 @@ async def test_the_api_never_returns_the_password(
     # Without credentials again: no fingerprint, nothing sealed.
     plain = await client.patch(path, json={"url": "https://hooks.shop.example/basic"})
     assert plain.json()["url_fingerprint"] is None
-    assert office.delivery_url(office._get("demo", id=hook["id"])) == \
+    assert office.sealing.delivery_url(office.webhooks._get("demo", id=hook["id"])) == \
         "https://hooks.shop.example/basic"
     office.close()
     stored = stored_bytes(db_path.parent)
@@ -83,7 +83,7 @@ async def test_the_api_never_returns_the_password(
 
 
 def test_openapi_documents_the_url_fingerprint(office: Backoffice) -> None:
-    from backoffice.api import create_app
+    from backoffice.http.api import create_app
 
     schema = create_app(office).openapi()["components"]["schemas"]["Webhook"]
     assert "url_fingerprint" in schema["required"]
@@ -97,13 +97,13 @@ def test_deliveries_still_use_the_whole_url(tmp_path: Path, receiver: Receiver) 
     with Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}", delivery=delivery,
                          allow_private_targets=True) as office:
         url = receiver.url().replace("http://", f"http://ops:{PASSWORD}@")
-        hook = office.create_webhook("demo", url_webhook("basic", url=url,
-                                                         secret=SIBS_SECRET))
+        hook = office.webhooks.create_webhook("demo", url_webhook("basic", url=url,
+                                                                  secret=SIBS_SECRET))
         assert hook["url"] == receiver.url().replace("http://", "http://ops:***@")
-        shown = office.test_webhook("demo", hook["id"])
-        office.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
-        assert office.deliver_due() == 1
-        deliveries = office.list_deliveries("demo", hook["id"])
+        shown = office.deliveries.test_webhook("demo", hook["id"])
+        office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+        assert office.deliveries.deliver_due() == 1
+        deliveries = office.deliveries.list_deliveries("demo", hook["id"])
     assert shown["delivered"] is True and len(receiver.received) == 2
     basic = base64.b64encode(f"ops:{PASSWORD}".encode()).decode()
     for got in receiver.received:
@@ -131,16 +131,16 @@ def as_version_2(db: Path, webhook_id: str, url: str, response_url: str) -> None
 def test_the_migration_seals_urls_stored_in_clear(tmp_path: Path) -> None:
     db = tmp_path / "bo.db"
     with Backoffice.open(f"sqlite:///{db}") as office:
-        hook = office.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
-        plain = office.create_webhook("demo", url_webhook("plain", url="https://h.example/a@b"))
+        hook = office.webhooks.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
+        plain = office.webhooks.create_webhook("demo", url_webhook("plain", url="https://h.example/a@b"))
     as_version_2(db, hook["id"], URL, URL)
     with Backoffice.open(f"sqlite:///{db}") as office:
-        got = office.get_webhook("demo", hook["id"])
+        got = office.webhooks.get_webhook("demo", hook["id"])
         assert got["url"] == REDACTED and got["url_fingerprint"] == url_fingerprint(URL)
         assert got["version"] == hook["version"]
-        assert office.delivery_url(office._get("demo", id=hook["id"])) == URL
-        assert office.get_webhook("demo", plain["id"])["url_fingerprint"] is None
-        replay = office.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
+        assert office.sealing.delivery_url(office.webhooks._get("demo", id=hook["id"])) == URL
+        assert office.webhooks.get_webhook("demo", plain["id"])["url_fingerprint"] is None
+        replay = office.webhooks.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
         assert replay["url"] == REDACTED and replay["url_fingerprint"] == url_fingerprint(URL)
         # The server still runs, its WAL already holds no clear page.
         assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
@@ -152,7 +152,7 @@ def test_the_migration_seals_urls_stored_in_clear(tmp_path: Path) -> None:
 def test_the_migration_refuses_another_server_key(tmp_path: Path) -> None:
     db = tmp_path / "bo.db"
     with Backoffice.open(f"sqlite:///{db}", server_key=bytes(32)) as office:
-        hook = office.create_webhook("demo", url_webhook("basic"))
+        hook = office.webhooks.create_webhook("demo", url_webhook("basic"))
     as_version_2(db, hook["id"], URL, URL)
     with pytest.raises(SetupError, match="server key does not match"):
         Backoffice.open(f"sqlite:///{db}", server_key=bytes(range(32)))

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from backoffice import Backoffice
-from backoffice.api import create_app
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.delivery.worker import DeliveryWorker
+from backoffice.http.api import create_app
 from reconciler.cli import main
 from tests.support.backoffice import Tokens, email_webhook, loopback_resolver, url_webhook
 from tests.support.processes import Processes
@@ -35,7 +35,7 @@ def dev_office(tmp_path: Path) -> Iterator[Backoffice]:
 
 @pytest.fixture
 async def dev_client(dev_office: Backoffice) -> AsyncIterator[httpx.AsyncClient]:
-    token = dev_office.create_token("demo", "manage")
+    token = dev_office.tokens.create_token("demo", "manage")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(dev_office)),
         base_url="http://backoffice.test", headers={"Authorization": f"Bearer {token}"},
@@ -49,7 +49,8 @@ async def test_emit_then_the_worker_delivers(dev_office: Backoffice, dev_client:
     created = await dev_client.post("/v1/webhooks", json=url_webhook(
         url=receiver.url(), secret=SIBS_SECRET))
     hook = created.json()
-    worker = DeliveryWorker(dev_office, interval_s=5)  # an emit wakes it long before that
+    # an emit wakes it long before that
+    worker = DeliveryWorker(dev_office.deliveries, interval_s=5)
     worker.start()
     try:
         emitted = await dev_client.post("/v1/notifications", json={

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from backoffice import Backoffice
-from backoffice.deliveries import parse_moment
+from backoffice.db import delivery_queries
+from backoffice.delivery.engine import parse_moment
 from backoffice.delivery.settings import DEFAULT_SCHEDULE, DeliverySettings
 from backoffice.delivery.ssrf import GUARD_PREFIX
 from backoffice.errors import Invalid, NotFound
@@ -49,32 +50,33 @@ def open_office(tmp_path: Path) -> Iterator[OpenOffice]:
 
 def emit(office: Backoffice, terminal: str = "10001", type: str = "mbway",
          merchant: str = "demo", **extra: Any) -> dict[str, Any]:
-    return office.emit_notification(merchant, {"terminal": terminal, "type": type, **extra})
+    return office.deliveries.emit_notification(
+        merchant, {"terminal": terminal, "type": type, **extra})
 
 
 def only_delivery(office: Backoffice, webhook_id: str) -> dict[str, Any]:
-    (delivery,) = office.list_deliveries("demo", webhook_id)
+    (delivery,) = office.deliveries.list_deliveries("demo", webhook_id)
     return delivery
 
 
 def test_emit_fans_out_to_enabled_covering_subscribed_webhooks(open_office: OpenOffice) -> None:
     office = open_office()
     made = {
-        "all": office.create_webhook("demo", url_webhook("all", notifications=["mbway"])),
-        "lisbon": office.create_webhook("demo", url_webhook(
+        "all": office.webhooks.create_webhook("demo", url_webhook("all", notifications=["mbway"])),
+        "lisbon": office.webhooks.create_webhook("demo", url_webhook(
             "lisbon", application="store:LIS-01", notifications=["mbway", "xpay"])),
-        "porto": office.create_webhook("demo", url_webhook("porto", application="store:POR-01",
-                                                           notifications=["mbway"])),
-        "till-xpay": office.create_webhook("demo", url_webhook(
+        "porto": office.webhooks.create_webhook("demo", url_webhook(
+            "porto", application="store:POR-01", notifications=["mbway"])),
+        "till-xpay": office.webhooks.create_webhook("demo", url_webhook(
             "till-xpay", application="terminal:10001", notifications=["xpay"])),
-        "till-off": office.create_webhook("demo", url_webhook(
+        "till-off": office.webhooks.create_webhook("demo", url_webhook(
             "till-off", application="terminal:10001", notifications=["mbway"], enabled=False)),
-        "mail": office.create_webhook("demo", email_webhook("mail")),
+        "mail": office.webhooks.create_webhook("demo", email_webhook("mail")),
     }
-    office.create_merchant("acme", "Acme Corp")
-    office.add_store("acme", "ACM-01", "Acme HQ")
-    office.add_terminal("acme", "90001", "ACM-01")
-    acme = office.create_webhook("acme", url_webhook("acme-all", notifications=["mbway"]))
+    office.merchants.create_merchant("acme", "Acme Corp")
+    office.merchants.add_store("acme", "ACM-01", "Acme HQ")
+    office.merchants.add_terminal("acme", "90001", "ACM-01")
+    acme = office.webhooks.create_webhook("acme", url_webhook("acme-all", notifications=["mbway"]))
     acme_result = emit(office, "90001", merchant="acme")
     assert [d["webhook_id"] for d in acme_result["deliveries"]] == [acme["id"]]
     result = emit(office, amount={"value": 12.5, "currency": "EUR"}, payment_method="MBWAY")
@@ -108,14 +110,15 @@ def test_emit_fans_out_to_enabled_covering_subscribed_webhooks(open_office: Open
 ])
 def test_emit_rules(open_office: OpenOffice, body: dict[str, Any], message: str) -> None:
     with pytest.raises(Invalid, match=message):
-        open_office().emit_notification("demo", body)
+        open_office().deliveries.emit_notification("demo", body)
 
 
 def test_sibs_delivery_is_acknowledged(open_office: OpenOffice, receiver: Receiver) -> None:
     office = open_office()
-    hook = office.create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    hook = office.webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
     note = emit(office, amount={"value": 7, "currency": "EUR"})["notification"]
-    assert office.deliver_due() == 1
+    assert office.deliveries.deliver_due() == 1
     (got,) = receiver.received
     assert got.problem is None and got.notification == note  # opened with AESGCM directly
     assert got.headers["content-type"] == "text/plain"
@@ -123,16 +126,16 @@ def test_sibs_delivery_is_acknowledged(open_office: OpenOffice, receiver: Receiv
     assert done["status"] == "delivered" and done["attempts"] == 1
     assert done["last_status_code"] == 200 and done["last_error"] is None
     assert done["next_attempt_at"] is None and note["notificationID"] in done["response_excerpt"]
-    assert office.deliver_due() == 0
+    assert office.deliveries.deliver_due() == 0
 
 
 def test_standard_webhooks_delivery_any_2xx(open_office: OpenOffice, receiver: Receiver) -> None:
     receiver.script = ["204"]
     office = open_office()
-    hook = office.create_webhook("demo", url_webhook(url=receiver.url(), secret=WHSEC,
-                                                     format="standard-webhooks"))
+    hook = office.webhooks.create_webhook("demo", url_webhook(url=receiver.url(), secret=WHSEC,
+                                                              format="standard-webhooks"))
     note = emit(office)["notification"]
-    assert office.deliver_due() == 1
+    assert office.deliveries.deliver_due() == 1
     (got,) = receiver.received
     assert got.problem is None and got.notification == note  # the standardwebhooks library
     assert got.headers["webhook-id"] == "msg_" + note["notificationID"]
@@ -157,14 +160,15 @@ def test_a_wrong_answer_is_a_failure_retried_later(open_office: OpenOffice, rece
     receiver.script, receiver.slow_s = [behaviour], 1.2
     clock = Clock()
     office = open_office(clock, timeout_s=0.4)
-    hook = office.create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    hook = office.webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
     emit(office)
-    assert office.deliver_due() == 1
+    assert office.deliveries.deliver_due() == 1
     failed = only_delivery(office, hook["id"])
     assert failed["status"] == "failed" and failed["attempts"] == 1
     assert error in failed["last_error"]
     assert parse_moment(failed["next_attempt_at"]) == clock.now + timedelta(minutes=5)
-    assert office.deliver_due() == 0  # not due yet
+    assert office.deliveries.deliver_due() == 0  # not due yet
     if behaviour == "redirect":
         assert failed["last_status_code"] == 302
     if behaviour == "500":
@@ -179,18 +183,19 @@ def test_the_default_schedule_retries_for_three_days_then_gives_up(open_office: 
     clock = Clock()
     start = clock.now
     office = open_office(clock)
-    hook = office.create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    hook = office.webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
     emit(office)
     gaps = []
     while True:
-        assert office.deliver_due() == 1
+        assert office.deliveries.deliver_due() == 1
         state = only_delivery(office, hook["id"])
         if state["next_attempt_at"] is None:
             break
         due = parse_moment(state["next_attempt_at"])
         gaps.append((due - clock.now).total_seconds())
         clock.now = due - timedelta(seconds=1)
-        assert office.deliver_due() == 0  # a second early: nothing
+        assert office.deliveries.deliver_due() == 0  # a second early: nothing
         clock.now = due
     assert tuple(gaps) == DEFAULT_SCHEDULE
     assert state["status"] == "gave_up" and state["attempts"] == len(DEFAULT_SCHEDULE) + 1
@@ -205,10 +210,11 @@ def test_a_fast_schedule_retries_until_acknowledged(open_office: OpenOffice,
                                                      receiver: Receiver) -> None:
     receiver.script = ["500", "wrong-id", "ack"]
     office = open_office(retry_schedule=(0.05, 0.05, 0.05))
-    hook = office.create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    hook = office.webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
     emit(office)
     for _ in range(100):
-        office.deliver_due()
+        office.deliveries.deliver_due()
         if only_delivery(office, hook["id"])["status"] == "delivered":
             break
         threading.Event().wait(0.02)
@@ -219,34 +225,37 @@ def test_a_fast_schedule_retries_until_acknowledged(open_office: OpenOffice,
 def test_pending_deliveries_survive_a_restart(open_office: OpenOffice, receiver: Receiver) -> None:
     clock = Clock()
     first = open_office(clock)
-    hook = first.create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    hook = first.webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
     emitted = [emit(first)["notification"]["notificationID"] for _ in range(3)]
     # one of them is mid-attempt when the process dies: claimed, never finished
-    with first.store.write() as conn:
-        (held,) = first.store.claim_due(conn, now="2026-11-28T04:00:00.000Z",
-                                        lease_until="2026-11-28T04:01:00.000Z", claim="dead",
-                                        limit=1)
+    with first.db.write() as conn:
+        (held,) = delivery_queries.claim_due(conn, now="2026-11-28T04:00:00.000Z",
+                                             lease_until="2026-11-28T04:01:00.000Z",
+                                             claim="dead", limit=1)
     first.close()
     second = open_office(clock)
-    assert second.deliver_due() == 2  # the held one waits for its lease
+    assert second.deliveries.deliver_due() == 2  # the held one waits for its lease
     clock.advance(seconds=61)
-    assert second.deliver_due() == 1
+    assert second.deliveries.deliver_due() == 1
     assert sorted(r.notification["notificationID"] for r in receiver.received  # type: ignore[index]
                   ) == sorted(emitted)
-    assert {d["status"] for d in second.list_deliveries("demo", hook["id"])} == {"delivered"}
-    assert held.id in {d["id"] for d in second.list_deliveries("demo", hook["id"])}
+    assert {d["status"] for d in second.deliveries.list_deliveries("demo", hook["id"])} \
+        == {"delivered"}
+    assert held.id in {d["id"] for d in second.deliveries.list_deliveries("demo", hook["id"])}
 
 
 def test_two_workers_on_one_database_never_take_the_same_delivery(
         open_office: OpenOffice, receiver: Receiver) -> None:
     offices = [open_office(concurrency=4), open_office(concurrency=4)]
-    hook = offices[0].create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    hook = offices[0].webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
     for _ in range(40):
         emit(offices[0])
     counts: list[int] = []
 
     def work(office: Backoffice) -> None:
-        while (n := office.deliver_due(limit=5)) > 0:
+        while (n := office.deliveries.deliver_due(limit=5)) > 0:
             counts.append(n)
 
     threads = [threading.Thread(target=work, args=(o,)) for o in offices for _ in range(2)]
@@ -257,34 +266,34 @@ def test_two_workers_on_one_database_never_take_the_same_delivery(
     assert sum(counts) == 40
     ids = [r.notification["notificationID"] for r in receiver.received]  # type: ignore[index]
     assert len(ids) == 40 and len(set(ids)) == 40
-    states = offices[1].list_deliveries("demo", hook["id"], limit=100)
+    states = offices[1].deliveries.list_deliveries("demo", hook["id"], limit=100)
     assert [d["attempts"] for d in states] == [1] * 40
 
 
 def test_disabled_or_deleted_webhooks_get_nothing(open_office: OpenOffice,
                                                   receiver: Receiver) -> None:
     office = open_office()
-    off = office.create_webhook("demo", url_webhook("off", url=receiver.url(),
-                                                    secret=SIBS_SECRET))
-    gone = office.create_webhook("demo", url_webhook("gone", url=receiver.url(),
-                                                     secret=SIBS_SECRET))
+    off = office.webhooks.create_webhook("demo", url_webhook("off", url=receiver.url(),
+                                                             secret=SIBS_SECRET))
+    gone = office.webhooks.create_webhook("demo", url_webhook("gone", url=receiver.url(),
+                                                              secret=SIBS_SECRET))
     emit(office)
-    office.update_webhook("demo", off["id"], {"enabled": False})
-    office.delete_webhook("demo", gone["id"])
-    assert office.deliver_due() == 1
+    office.webhooks.update_webhook("demo", off["id"], {"enabled": False})
+    office.webhooks.delete_webhook("demo", gone["id"])
+    assert office.deliveries.deliver_due() == 1
     state = only_delivery(office, off["id"])
     assert state["status"] == "gave_up" and "disabled" in state["last_error"]
     with pytest.raises(NotFound):
-        office.list_deliveries("demo", gone["id"])
+        office.deliveries.list_deliveries("demo", gone["id"])
     assert receiver.received == []
 
 
 def test_test_fire_acknowledged(open_office: OpenOffice, receiver: Receiver) -> None:
     office = open_office()
-    hook = office.create_webhook("demo", url_webhook(
+    hook = office.webhooks.create_webhook("demo", url_webhook(
         url=receiver.url(), secret=SIBS_SECRET, application="store:POR-01",
         notifications=["xpay", "mbway"]))
-    result = office.test_webhook("demo", hook["id"])
+    result = office.deliveries.test_webhook("demo", hook["id"])
     assert result["delivered"] is True and result["reason"] == "acknowledged"
     note = result["notification"]
     assert note["test"] is True and note["type"] == "mbway"  # the first subscribed
@@ -302,7 +311,7 @@ def test_test_fire_acknowledged(open_office: OpenOffice, receiver: Receiver) -> 
     logged = only_delivery(office, hook["id"])
     assert logged["id"] == result["delivery_id"] and logged["test"] is True
     assert logged["status"] == "delivered" and logged["notification_type"] == "mbway"
-    xpay = office.test_webhook("demo", hook["id"], notification_type="xpay")
+    xpay = office.deliveries.test_webhook("demo", hook["id"], notification_type="xpay")
     assert xpay["notification"]["type"] == "xpay" and xpay["delivered"]
 
 
@@ -310,48 +319,50 @@ def test_test_fire_failures_are_reported_not_retried(open_office: OpenOffice,
                                                      receiver: Receiver) -> None:
     receiver.script = ["wrong-msg"]
     office = open_office()
-    hook = office.create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
-    result = office.test_webhook("demo", hook["id"])
+    hook = office.webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    result = office.deliveries.test_webhook("demo", hook["id"])
     assert result["delivered"] is False and "statusMsg is 'Failure'" in result["reason"]
     assert result["response"]["status"] == 200 and result["response"]["error"] is None
     assert only_delivery(office, hook["id"])["status"] == "gave_up"
-    assert office.deliver_due() == 0
-    closed = office.create_webhook("demo", url_webhook("closed", url="http://127.0.0.1:9/x",
-                                                       secret=SIBS_SECRET))
-    refused = office.test_webhook("demo", closed["id"])
+    assert office.deliveries.deliver_due() == 0
+    closed = office.webhooks.create_webhook("demo", url_webhook(
+        "closed", url="http://127.0.0.1:9/x", secret=SIBS_SECRET))
+    refused = office.deliveries.test_webhook("demo", closed["id"])
     assert refused["response"]["error"] == "connection refused"
     assert refused["response"]["status"] is None and not refused["delivered"]
 
 
 def test_test_fire_rules(open_office: OpenOffice) -> None:
     office = open_office()
-    mail = office.create_webhook("demo", email_webhook())
+    mail = office.webhooks.create_webhook("demo", email_webhook())
     with pytest.raises(Invalid) as caught:
-        office.test_webhook("demo", mail["id"])
+        office.deliveries.test_webhook("demo", mail["id"])
     assert caught.value.detail == ("an e-mail webhook can't be tested; only URL webhooks "
                                    "have a test")
-    hook = office.create_webhook("demo", url_webhook(notifications=["mbway"]))
+    hook = office.webhooks.create_webhook("demo", url_webhook(notifications=["mbway"]))
     with pytest.raises(Invalid, match="'xpay' is not one this webhook subscribes to; "
                                       "it subscribes to: mbway"):
-        office.test_webhook("demo", hook["id"], notification_type="xpay")
+        office.deliveries.test_webhook("demo", hook["id"], notification_type="xpay")
     with pytest.raises(NotFound):
-        office.test_webhook("acme", hook["id"])
+        office.deliveries.test_webhook("acme", hook["id"])
     with pytest.raises(NotFound):
-        office.list_deliveries("acme", hook["id"])
+        office.deliveries.list_deliveries("acme", hook["id"])
     with pytest.raises(Invalid, match="limit"):
-        office.list_deliveries("demo", hook["id"], limit=0)
+        office.deliveries.list_deliveries("demo", hook["id"], limit=0)
 
 
 def test_the_guard_applies_unless_private_targets_are_allowed(open_office: OpenOffice,
                                                               receiver: Receiver) -> None:
     office = open_office(allow_private_targets=False)
-    hook = office.create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
-    result = office.test_webhook("demo", hook["id"])
+    hook = office.webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    result = office.deliveries.test_webhook("demo", hook["id"])
     assert result["delivered"] is False
     assert result["response"]["error"] == f"{GUARD_PREFIX}: 127.0.0.1 is loopback"
     emit(office)
-    office.deliver_due()
-    failed = [d for d in office.list_deliveries("demo", hook["id"]) if not d["test"]]
+    office.deliveries.deliver_due()
+    failed = [d for d in office.deliveries.list_deliveries("demo", hook["id"]) if not d["test"]]
     assert failed[0]["status"] == "failed" and GUARD_PREFIX in failed[0]["last_error"]
     assert receiver.received == []
 
@@ -363,15 +374,16 @@ def test_secrets_stay_out_of_logs_rows_and_responses(
     receiver.script = ["ack", "500", "204", "slow"]
     receiver.slow_s = 0.6
     office = open_office(timeout_s=0.3)
-    sibs = office.create_webhook("demo", url_webhook(
+    sibs = office.webhooks.create_webhook("demo", url_webhook(
         "sibs", url=receiver.url().replace("http://", "http://ops:hunter2pw@"),
         secret=SIBS_SECRET))
-    std = office.create_webhook("demo", url_webhook("std", url=receiver.url(), secret=WHSEC,
-                                                    format="standard-webhooks"))
-    shown = [office.test_webhook("demo", sibs["id"]), office.test_webhook("demo", std["id"])]
+    std = office.webhooks.create_webhook("demo", url_webhook(
+        "std", url=receiver.url(), secret=WHSEC, format="standard-webhooks"))
+    shown = [office.deliveries.test_webhook("demo", sibs["id"]),
+             office.deliveries.test_webhook("demo", std["id"])]
     shown.append(emit(office))
-    office.deliver_due()
-    shown += [office.list_deliveries("demo", w["id"]) for w in (sibs, std)]
+    office.deliveries.deliver_due()
+    shown += [office.deliveries.list_deliveries("demo", w["id"]) for w in (sibs, std)]
     text = json.dumps(shown)
     assert shown[0]["request"]["url"] == receiver.url().replace("http://", "http://ops:***@")
     assert receiver.received[0].headers["authorization"].startswith("Basic ")
@@ -387,7 +399,8 @@ def test_secrets_stay_out_of_logs_rows_and_responses(
 def test_a_version_1_database_is_migrated(tmp_path: Path, open_office: OpenOffice,
                                           receiver: Receiver) -> None:
     office = open_office()
-    hook = office.create_webhook("demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    hook = office.webhooks.create_webhook(
+        "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
     office.close()
     with sqlite3.connect(tmp_path / "bo.db") as db:  # as the first release left it
         db.execute("DROP TABLE deliveries")
@@ -401,5 +414,5 @@ def test_a_version_1_database_is_migrated(tmp_path: Path, open_office: OpenOffic
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'")}
     assert {"ix_deliveries_due", "ix_deliveries_webhook"} <= indexes
     emit(migrated)
-    assert migrated.deliver_due() == 1
+    assert migrated.deliveries.deliver_due() == 1
     assert only_delivery(migrated, hook["id"])["status"] == "delivered"

@@ -64,12 +64,12 @@ def test_email_webhook_through_a_real_smtp_server(tmp_path: Path,
                                                    smtp: tuple[str, Inbox]) -> None:
     url, inbox = smtp
     with open_office(tmp_path, smtp_url=url) as office:
-        hook = office.create_webhook("demo", email_webhook(email="lisbon@shop.example"))
-        note = office.emit_notification("demo", {
+        hook = office.webhooks.create_webhook("demo", email_webhook(email="lisbon@shop.example"))
+        note = office.deliveries.emit_notification("demo", {
             "terminal": "10002", "type": "mbway", "amount": {"value": 12.5, "currency": "EUR"},
         })["notification"]
-        assert office.deliver_due() == 1
-        (state,) = office.list_deliveries("demo", hook["id"])
+        assert office.deliveries.deliver_due() == 1
+        (state,) = office.deliveries.list_deliveries("demo", hook["id"])
     assert state["status"] == "delivered" and state["response_excerpt"] == f"sent to {url}"
     (rcpt, message), = inbox.messages
     assert rcpt == ["lisbon@shop.example"]
@@ -82,10 +82,10 @@ def test_email_webhook_through_a_real_smtp_server(tmp_path: Path,
 
 def test_email_goes_to_the_outbox_without_a_relay(tmp_path: Path) -> None:
     with open_office(tmp_path) as office:
-        hook = office.create_webhook("demo", email_webhook())
-        office.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
-        assert office.deliver_due() == 1
-        (state,) = office.list_deliveries("demo", hook["id"])
+        hook = office.webhooks.create_webhook("demo", email_webhook())
+        office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+        assert office.deliveries.deliver_due() == 1
+        (state,) = office.deliveries.list_deliveries("demo", hook["id"])
     (eml,) = (tmp_path / "data" / "outbox").glob("*.eml")
     assert state["status"] == "delivered" and str(eml) in state["response_excerpt"]
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
@@ -95,10 +95,10 @@ def test_email_goes_to_the_outbox_without_a_relay(tmp_path: Path) -> None:
 
 def test_a_relay_that_is_down_is_a_failed_delivery(tmp_path: Path) -> None:
     with open_office(tmp_path, smtp_url=f"smtp://127.0.0.1:{free_port()}") as office:
-        hook = office.create_webhook("demo", email_webhook())
-        office.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
-        office.deliver_due()
-        (state,) = office.list_deliveries("demo", hook["id"])
+        hook = office.webhooks.create_webhook("demo", email_webhook())
+        office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+        office.deliveries.deliver_due()
+        (state,) = office.deliveries.list_deliveries("demo", hook["id"])
     assert state["status"] == "failed"
     assert state["last_error"].startswith("cannot reach the SMTP relay 127.0.0.1:")
     with pytest.raises(SetupError, match="smtp://host:port"):
@@ -112,30 +112,31 @@ def test_support_summary_lists_new_failures_once_per_interval(
     clock = Clock()
     try:
         with open_office(tmp_path, clock, smtp_url=url, retry_schedule=(60.0,)) as office:
-            hook = office.create_webhook("demo", url_webhook(
+            hook = office.webhooks.create_webhook("demo", url_webhook(
                 url=receiver.url(), secret=SIBS_SECRET, support_email="ops@shop.example"))
-            quiet = office.create_webhook("demo", url_webhook(
+            quiet = office.webhooks.create_webhook("demo", url_webhook(
                 "no-support", url=receiver.url(), secret=SIBS_SECRET))
             for _ in range(2):
-                office.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
-            office.test_webhook("demo", hook["id"])  # a failed test: never summarised
-            assert office.deliver_due() == 4
-            assert office.send_support_summaries() == 1
+                office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+            office.deliveries.test_webhook("demo", hook["id"])  # a failed test: never summarised
+            assert office.deliveries.deliver_due() == 4
+            assert office.deliveries.send_support_summaries() == 1
             (rcpt, message), = inbox.messages
             assert rcpt == ["ops@shop.example"]
             assert message["Subject"] == f"Webhook {hook['name']}: 2 failed deliveries"
             text = body_of(message)
-            failed = [d for d in office.list_deliveries("demo", hook["id"]) if not d["test"]]
+            failed = [d for d in office.deliveries.list_deliveries("demo", hook["id"])
+                      if not d["test"]]
             assert all(d["id"] in text for d in failed) and "HTTP 500" in text
             assert quiet["id"] not in text
             clock.advance(seconds=61)
-            assert office.send_support_summaries() == 0  # a day has not passed
-            assert office.deliver_due() == 4  # the retries fail for good
+            assert office.deliveries.send_support_summaries() == 0  # a day has not passed
+            assert office.deliveries.deliver_due() == 4  # the retries fail for good
             clock.advance(days=1)
-            assert office.send_support_summaries() == 1
+            assert office.deliveries.send_support_summaries() == 1
             assert "2 failed deliveries (2 given up)" in inbox.messages[1][1]["Subject"]
             clock.advance(days=1)
-            assert office.send_support_summaries() == 0  # nothing new to report
+            assert office.deliveries.send_support_summaries() == 0  # nothing new to report
     finally:
         receiver.close()
     assert SIBS_SECRET not in str(inbox.messages)
@@ -145,20 +146,22 @@ def test_the_worker_delivers_and_sends_summaries(tmp_path: Path) -> None:
     receiver = Receiver(script=["ack", "500"])
     try:
         with open_office(tmp_path, retry_schedule=(0.05,), summary_interval_s=0.2) as office:
-            hook = office.create_webhook("demo", url_webhook(
+            hook = office.webhooks.create_webhook("demo", url_webhook(
                 url=receiver.url(), secret=SIBS_SECRET, support_email="ops@shop.example"))
-            worker = DeliveryWorker(office, interval_s=0.05)
+            worker = DeliveryWorker(office.deliveries, interval_s=0.05)
             worker.start()
             try:
                 for _ in range(2):
-                    office.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+                    office.deliveries.emit_notification(
+                        "demo", {"terminal": "10001", "type": "mbway"})
                 outbox = tmp_path / "data" / "outbox"
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline and not list(outbox.glob("*.eml")):
                     time.sleep(0.02)
             finally:
                 assert worker.stop(timeout=10)
-            states = sorted(d["status"] for d in office.list_deliveries("demo", hook["id"]))
+            states = sorted(d["status"]
+                            for d in office.deliveries.list_deliveries("demo", hook["id"]))
     finally:
         receiver.close()
     assert states == ["delivered", "gave_up"]

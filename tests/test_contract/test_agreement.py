@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
-from backoffice import models
+from backoffice.http import bodies as models
 from contract import catalogue, formats, rules
 from reconciler.cli import cli
 
@@ -76,5 +76,5 @@ def test_the_backoffice_lists_the_catalogue_in_order(tmp_path: Path) -> None:
     from backoffice import Backoffice
 
     with Backoffice.open(f"sqlite:///{tmp_path / 'b.db'}") as office:
-        listed = office.catalog("demo")["notification_types"]
+        listed = office.merchants.catalog("demo")["notification_types"]
     assert [(t["code"], t["label"]) for t in listed] == list(catalogue.NOTIFICATION_TYPES.items())

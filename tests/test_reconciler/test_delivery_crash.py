@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from backoffice.delivery.settings import DeliverySettings
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 from tests.support.processes import Processes
 from tests.support.receivers import Receiver
 from tests.support.secrets import SIBS_SECRET
@@ -69,11 +69,12 @@ def test_kill_9_mid_delivery_loses_nothing_and_resends_only_what_was_in_flight(
     # running server, they would race the worker, and an attempt held by the receiver
     # would wait out the emits, maybe past the delivery timeout (a retry, not a crash).
     with Backoffice.open(f"sqlite:///{db}") as office:
-        hook = office.create_webhook("demo", {
+        hook = office.webhooks.create_webhook("demo", {
             "name": "orders", "type": "url", "url": receiver.url("/hooks"),
             "application": "merchant", "notifications": ["mbway"], "secret": SIBS_SECRET,
             "format": "sibs"})["id"]
-        emitted = [office.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+        emitted = [office.deliveries.emit_notification(
+                       "demo", {"terminal": "10001", "type": "mbway"})
                    ["notification"]["notificationID"] for _ in range(COUNT)]
     first = Server(processes, db, tmp_path, args=SERVE_ARGS)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 from tests.support.env import clean_env
 from tests.support.processes import Process, Processes, free_port
 from tests.support.secrets import SIBS_SECRET, assert_no_secret
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 def test_serve_listen_and_test_over_loopback(tmp_path: Path, processes: Processes) -> None:
     db_url = f"sqlite:///{tmp_path / 'bo.db'}"
     with Backoffice.open(db_url) as office:
-        token = office.create_token("demo", "manage")
+        token = office.tokens.create_token("demo", "manage")
 
     serve_port, listen_port = free_port(), free_port()
     api = f"http://127.0.0.1:{serve_port}"

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from backoffice.api import create_app
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
+from backoffice.http.api import create_app
 from reconciler.errors import (
     AuthenticationError,
     Conflict,
@@ -111,7 +111,7 @@ async def test_refusals_map_to_the_error_tree(provider: Provider) -> None:
 
 async def test_http_provider_names_auth_and_permission_failures(tmp_path: Path) -> None:
     office = Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}")
-    read_token = office.create_token("demo", "read")
+    read_token = office.tokens.create_token("demo", "read")
     app = create_app(office)
     try:
         bad = HttpProvider("http://bo.test", "wbo_not-a-token", transport=httpx.ASGITransport(app))
@@ -132,7 +132,7 @@ async def test_http_provider_names_auth_and_permission_failures(tmp_path: Path) 
 
 async def test_http_provider_retries_honouring_retry_after(tmp_path: Path) -> None:
     office = Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}")
-    token = office.create_token("demo", "manage")
+    token = office.tokens.create_token("demo", "manage")
     app_transport = httpx.ASGITransport(create_app(office))
     seen: list[str] = []
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
 from reconciler.cli import main
 from tests.support.processes import Processes
 from tests.support.serve import Server, api_env, run_cli, seed
@@ -275,7 +275,7 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
 def test_a_url_password_is_not_stored_in_clear(tmp_path: Path) -> None:
     office = Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}")
     try:
-        office.create_webhook("demo", {
+        office.webhooks.create_webhook("demo", {
             "name": "basic", "type": "url", "application": "merchant",
             "url": f"https://ops:{URL_PASSWORDS[0]}@hooks.shop.example/basic",
             "notifications": ["mbway"]})

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backoffice.api import create_app
+from backoffice.http.api import create_app
 from reconciler import apply as applying  # not `test_changed` itself: pytest would collect it
 from reconciler.apply import ApplyReport, ChangeResult
 from reconciler.details import gather
@@ -226,7 +226,7 @@ async def test_http_never_repeats_a_test_fire_or_an_emit_the_backoffice_may_have
                 return failure
             return await app.handle_async_request(request)
 
-    provider = HttpProvider("http://backoffice.test", office.create_token("demo", "manage"),
+    provider = HttpProvider("http://backoffice.test", office.tokens.create_token("demo", "manage"),
                             transport=Failing(), backoff=0.0)
     try:
         hook = await create(provider, url_hook("orders", rx.url, SIBS_SECRET, "sibs"))

@@ -1,4 +1,4 @@
-"""The database schema (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+"""The SQL tables (SQLAlchemy Core), portable between SQLite and PostgreSQL.
 
 Notifications live in a child table with a (webhook, notification) key, so the list
 filter by notification is an indexed EXISTS probe rather than a scan of JSON text.

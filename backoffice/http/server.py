@@ -10,9 +10,9 @@ from typing import Any
 
 import uvicorn
 
-from backoffice.api import create_app
 from backoffice.delivery.worker import DeliveryWorker
-from backoffice.service import Backoffice
+from backoffice.facade import Backoffice
+from backoffice.http.api import create_app
 
 log = logging.getLogger("backoffice.server")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -49,14 +49,14 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
         timeout_graceful_shutdown=graceful_timeout,
     )
     server = uvicorn.Server(config)
-    tokens = backoffice.token_count()
-    log.info("database %s, %d API token(s)", backoffice.db_url, tokens)
+    tokens = backoffice.tokens.token_count()
+    log.info("database %s, %d API token(s)", backoffice.db.url, tokens)
     if tokens == 0:
         log.warning("no API tokens yet: create one with `webhooks token create --scope manage "
-                    "--db %s`", backoffice.db_url)
-    settings = backoffice.delivery_settings
+                    "--db %s`", backoffice.db.url)
+    settings = backoffice.deliveries.settings
     worker = None if worker_interval is None else DeliveryWorker(
-        backoffice, interval_s=worker_interval)
+        backoffice.deliveries, interval_s=worker_interval)
     if worker is not None:
         log.info("delivery worker: a round every %g s; %s; e-mail %s", worker_interval,
                  "private and loopback targets ALLOWED" if settings.allow_private_targets

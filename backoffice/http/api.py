@@ -1,4 +1,5 @@
-"""The REST API (FastAPI): HTTP in, ``Backoffice`` calls, HTTP out. No rules live here."""
+"""The REST API (FastAPI): HTTP in, calls to the ``Backoffice``'s parts, HTTP out. No rules
+live here."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, R
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backoffice import models
 from backoffice.auth import MANAGE, READ, Principal
 from backoffice.errors import BadRequest, Invalid, PreconditionFailed, Unauthorized
-from backoffice.problems import (
+from backoffice.facade import Backoffice
+from backoffice.http import bodies
+from backoffice.http.problems import (
     PROBLEM_JSON,
     AccessLogMiddleware,
     BodyLimitMiddleware,
     install_problem_handlers,
 )
-from backoffice.service import Backoffice
 
 MAX_BODY_BYTES = 1 << 20
 API_VERSION = "1.0.0"
@@ -41,7 +42,7 @@ _ETAG = {"ETag": {"description": 'The webhook\'s version, e.g. "3"', "schema": {
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": models.Problem, "description": _DESCRIPTIONS[code],
+    return {code: {"model": bodies.Problem, "description": _DESCRIPTIONS[code],
                    **({"headers": _HEADERS[code]} if code in _HEADERS else {})}
             for code in codes}
 
@@ -118,7 +119,7 @@ def _reader(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
-    principal = office.authenticate(credentials.credentials)
+    principal = office.tokens.authenticate(credentials.credentials)
     principal.require(READ)
     return principal
 
@@ -139,9 +140,9 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
     versions = parse_if_match(header)
     if versions is None or len(versions) == 1:
         return None if versions is None else versions[0]
-    # Several tags, or none naming a version: match any. The service checks again
+    # Several tags, or none naming a version: match any. The webhooks part checks again
     # inside its transaction, so a change in between still fails with 412.
-    current = int(office.get_webhook(principal.merchant_id, webhook_id)["version"])
+    current = int(office.webhooks.get_webhook(principal.merchant_id, webhook_id)["version"])
     if current in versions:
         return current
     raise PreconditionFailed(f"the webhook is at version {current}, which If-Match does not "
@@ -151,37 +152,37 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
 router = APIRouter()
 
 
-@router.get("/healthz", response_model=models.Health, tags=["health"], responses=_errors(503))
+@router.get("/healthz", response_model=bodies.Health, tags=["health"], responses=_errors(503))
 def healthz(office: Office) -> dict[str, str]:
     """Liveness and database reachability; needs no token."""
-    office.ping()
+    office.db.ping()
     return {"status": "ok"}
 
 
-@router.get("/v1/webhooks", response_model=models.WebhookPage, tags=["webhooks"],
+@router.get("/v1/webhooks", response_model=bodies.WebhookPage, tags=["webhooks"],
             responses=_errors(401, 422, 503))
 def list_webhooks(office: Office, principal: Reader, request: Request,
-                  query: Annotated[models.ListQuery, Query()]) -> dict[str, Any]:
+                  query: Annotated[bodies.ListQuery, Query()]) -> dict[str, Any]:
     """The Webhooks list with the Backoffice's four filters, in pages."""
     names = [name for name, _ in request.query_params.multi_items()]
     if repeated := sorted({name for name in names if names.count(name) > 1}):
         # FastAPI would keep one of them; which one the client meant is unknowable.
         raise Invalid(f"query.{repeated[0]}: give this parameter once")
-    page = office.list_webhooks(principal.merchant_id, **query.model_dump())
+    page = office.webhooks.list_webhooks(principal.merchant_id, **query.model_dump())
     return {"data": page.data, "next_cursor": page.next_cursor}
 
 
-@router.post("/v1/webhooks", status_code=201, response_model=models.Webhook, tags=["webhooks"],
+@router.post("/v1/webhooks", status_code=201, response_model=bodies.Webhook, tags=["webhooks"],
              responses={201: {"headers": {**_ETAG, "Location": {"schema": {"type": "string"}}}},
                         **_errors(400, 401, 403, 409, 413, 422, 503)})
 def create_webhook(
-    office: Office, principal: Manager, body: models.WebhookCreate, response: Response,
+    office: Office, principal: Manager, body: bodies.WebhookCreate, response: Response,
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", min_length=1, max_length=255,
         description="Repeat with the same body to get the first result back")] = None,
 ) -> dict[str, Any]:
     """Create a webhook (needs webhooks:manage)."""
-    created = office.create_webhook(
+    created = office.webhooks.create_webhook(
         principal.merchant_id, body.model_dump(exclude_unset=True),
         idempotency_key=idempotency_key)
     response.headers["ETag"] = etag(created)
@@ -189,26 +190,27 @@ def create_webhook(
     return created
 
 
-@router.get("/v1/webhooks/{webhook_id}", response_model=models.Webhook, tags=["webhooks"],
+@router.get("/v1/webhooks/{webhook_id}", response_model=bodies.Webhook, tags=["webhooks"],
             responses={200: {"headers": _ETAG}, **_errors(401, 404, 422, 503)})
 def get_webhook(office: Office, principal: Reader, webhook_id: WebhookId,
                 response: Response) -> dict[str, Any]:
     """One webhook, with its version as ETag."""
-    found = office.get_webhook(principal.merchant_id, webhook_id)
+    found = office.webhooks.get_webhook(principal.merchant_id, webhook_id)
     response.headers["ETag"] = etag(found)
     return found
 
 
-@router.patch("/v1/webhooks/{webhook_id}", response_model=models.Webhook, tags=["webhooks"],
+@router.patch("/v1/webhooks/{webhook_id}", response_model=bodies.Webhook, tags=["webhooks"],
               responses={200: {"headers": _ETAG},
                          **_errors(400, 401, 403, 404, 412, 413, 422, 503)})
 def update_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
-                   body: models.WebhookPatch, response: Response,
+                   body: bodies.WebhookPatch, response: Response,
                    if_match: IfMatch = None) -> dict[str, Any]:
     """Change some fields (needs webhooks:manage); If-Match guards against lost updates."""
     version = _if_match_version(office, principal, webhook_id, if_match)
-    updated = office.update_webhook(principal.merchant_id, webhook_id,
-                                    body.model_dump(exclude_unset=True), if_match=version)
+    updated = office.webhooks.update_webhook(principal.merchant_id, webhook_id,
+                                             body.model_dump(exclude_unset=True),
+                                             if_match=version)
     response.headers["ETag"] = etag(updated)
     return updated
 
@@ -219,46 +221,48 @@ def delete_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
                    if_match: IfMatch = None) -> Response:
     """Delete a webhook (needs webhooks:manage)."""
     version = _if_match_version(office, principal, webhook_id, if_match)
-    office.delete_webhook(principal.merchant_id, webhook_id, if_match=version)
+    office.webhooks.delete_webhook(principal.merchant_id, webhook_id, if_match=version)
     return Response(status_code=204)
 
 
-@router.get("/v1/catalog", response_model=models.Catalog, tags=["catalog"],
+@router.get("/v1/catalog", response_model=bodies.Catalog, tags=["catalog"],
             responses=_errors(401, 503))
 def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
     """Notification types, and the merchant's stores, terminals and credentials."""
-    return office.catalog(principal.merchant_id)
+    return office.merchants.catalog(principal.merchant_id)
 
 
-@router.post("/v1/webhooks/{webhook_id}/test", response_model=models.TestResult,
+@router.post("/v1/webhooks/{webhook_id}/test", response_model=bodies.TestResult,
              tags=["deliveries"], responses=_errors(400, 401, 403, 404, 413, 422, 503))
 def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
-                 body: models.TestRequest | None = None) -> dict[str, Any]:
+                 body: bodies.TestRequest | None = None) -> dict[str, Any]:
     """Send one test notification to a URL webhook now (needs webhooks:manage).
 
     200 with what happened, delivered or not; an e-mail webhook has no test (422).
     """
-    return office.test_webhook(principal.merchant_id, webhook_id,
-                               notification_type=body.notification if body else None)
+    return office.deliveries.test_webhook(
+        principal.merchant_id, webhook_id,
+        notification_type=body.notification if body else None)
 
 
-@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=models.DeliveryPage,
+@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=bodies.DeliveryPage,
             tags=["deliveries"], responses=_errors(401, 404, 422, 503))
 def list_deliveries(office: Office, principal: Reader, webhook_id: WebhookId,
-                    query: Annotated[models.DeliveriesQuery, Query()]) -> dict[str, Any]:
+                    query: Annotated[bodies.DeliveriesQuery, Query()]) -> dict[str, Any]:
     """The webhook's delivery log, newest first."""
-    return {"data": office.list_deliveries(principal.merchant_id, webhook_id,
-                                           limit=query.limit)}
+    return {"data": office.deliveries.list_deliveries(principal.merchant_id, webhook_id,
+                                                      limit=query.limit)}
 
 
-@router.post("/v1/notifications", status_code=201, response_model=models.EmitResult,
+@router.post("/v1/notifications", status_code=201, response_model=bodies.EmitResult,
              tags=["deliveries"], responses=_errors(400, 401, 403, 413, 422, 503))
 def emit_notification(office: Office, principal: Manager,
-                      body: models.EmitRequest) -> dict[str, Any]:
+                      body: bodies.EmitRequest) -> dict[str, Any]:
     """Emit a payment notification (needs webhooks:manage): one pending delivery per
     enabled webhook that covers the terminal and subscribes to the type; the delivery
     worker sends them (at least once, unordered)."""
-    return office.emit_notification(principal.merchant_id, body.model_dump(exclude_unset=True))
+    return office.deliveries.emit_notification(principal.merchant_id,
+                                               body.model_dump(exclude_unset=True))
 
 
 def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:

@@ -4,36 +4,43 @@ Delivery is at least once and unordered. A delivery row is claimed by one worker
 a time (a lease in the row, taken with one conditional UPDATE), attempted outside any
 transaction, and the outcome recorded if the claim still holds; a worker that dies
 mid-attempt leaves a lease that expires, and the delivery is tried again. Secrets are
-read at attempt time through ``Backoffice.webhook_secret`` and live only in memory.
+opened at attempt time from the record (``Sealing.webhook_secret``) and live only in
+memory. The engine gets the database, the sealing, the clock and its settings when it
+is built, and knows no other part of the backoffice.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
 import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from sqlalchemy import Connection
 
 from backoffice import rules
-from backoffice.delivery import formats, notification
+from backoffice.clock import Clock
+from backoffice.db import delivery_queries as dq
+from backoffice.db import merchant_queries as mq
+from backoffice.db.delivery_queries import ClaimedDelivery, DeliveryRow
+from backoffice.db.engine import Database
+from backoffice.db.meta import get_meta, swap_meta
+from backoffice.db.webhook_queries import WebhookRecord, get_webhook
+from backoffice.delivery import notification
 from backoffice.delivery.mail import Mailer, MailError, notification_email, summary_email
-from backoffice.delivery.sender import Acknowledge, Outcome, Sender
+from backoffice.delivery.sender import Outcome, Sender
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import Invalid, NotFound, SetupError
-from backoffice.store import ClaimedDelivery, DeliveryRow, WebhookRecord
+from backoffice.sealing import Sealing
+from contract import formats, times
+from contract.times import iso_millis
 from contract.urls import redact_url
-
-if TYPE_CHECKING:
-    from backoffice.service import Backoffice
 
 log = logging.getLogger("backoffice.delivery")
 
@@ -43,14 +50,12 @@ SUMMARY_META: Final = "support_summary_at"
 SUMMARY_BATCH: Final = 5000
 
 
-def moment(when: datetime) -> str:
-    """A delivery moment: ISO-8601 UTC with milliseconds, fixed width (text order = time)."""
-    when = when.astimezone(UTC)
-    return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
+# A delivery moment: ISO-8601 UTC with milliseconds, fixed width (text order = time).
+moment = iso_millis
 
 
 def parse_moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return times.parse_moment(text)
 
 
 def delivery_dict(row: DeliveryRow) -> dict[str, Any]:
@@ -66,13 +71,14 @@ def delivery_dict(row: DeliveryRow) -> dict[str, Any]:
 
 
 class Deliveries:
-    """The delivery engine of one ``Backoffice``; its public face is the Backoffice's
-    test_webhook, emit_notification, list_deliveries, deliver_due and
-    send_support_summaries."""
+    """The delivery engine: emit_notification, test_webhook, list_deliveries, deliver_due
+    (the worker's round) and send_support_summaries."""
 
-    def __init__(self, office: Backoffice, settings: DeliverySettings, *,
-                 data_dir: Path | None) -> None:
-        self.office = office
+    def __init__(self, db: Database, sealing: Sealing, settings: DeliverySettings, *,
+                 clock: Clock, data_dir: Path | None) -> None:
+        self.db = db
+        self.sealing = sealing
+        self.clock = clock
         self.settings = settings
         # Set by emit: a worker waiting for its next round starts it now.
         self.work_available = threading.Event()
@@ -92,34 +98,33 @@ class Deliveries:
         self.sender.close()
 
     def _clock(self, now: datetime | None = None) -> datetime:
-        return self.office.clock() if now is None else now
+        return self.clock() if now is None else now
 
     # --- emit ------------------------------------------------------------------------
 
     def emit_notification(self, merchant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a notification and a pending delivery for every webhook it concerns."""
         given = notification.parse_emit(body)
-        store = self.office.store
         now = moment(self._clock())
-        with store.write() as conn:
-            if not store.merchant_exists(conn, merchant_id):
+        with self.db.write() as conn:
+            if not mq.merchant_exists(conn, merchant_id):
                 raise NotFound(f"no merchant {merchant_id!r}")
-            store_code = store.terminal_store(conn, merchant_id, given["terminal"])
+            store_code = mq.terminal_store(conn, merchant_id, given["terminal"])
             if store_code is None:
-                known = [tid for tid, _ in store.terminals(conn, merchant_id)]
+                known = [tid for tid, _ in mq.terminals(conn, merchant_id)]
                 raise Invalid(f"terminal {given['terminal']!r} is not one of this merchant's; "
                               f"known terminals: {', '.join(known[:20]) or 'none'}")
-            targets = store.delivery_targets(conn, merchant_id, given["terminal"], store_code,
-                                             given["type"])
+            targets = dq.delivery_targets(conn, merchant_id, given["terminal"], store_code,
+                                          given["type"])
             payload = notification.build(
                 code=given["type"], terminal=given["terminal"], status=given["status"],
                 method=given["payment_method"], amount=given["amount"], moment=now[:19] + "Z",
                 test=False)
-            pk = store.insert_notification(conn, self._notification_row(
+            pk = dq.insert_notification(conn, self._notification_row(
                 merchant_id, payload, given["terminal"], now))
             rows = [self._delivery_row(webhook_pk, pk, now, test=False, next_attempt_at=now)
                     for webhook_pk, _, _ in targets]
-            store.insert_deliveries(conn, rows)
+            dq.insert_deliveries(conn, rows)
         if rows:
             self.work_available.set()
         return {
@@ -153,12 +158,11 @@ class Deliveries:
         if isinstance(limit, bool) or not isinstance(limit, int) \
                 or not 1 <= limit <= MAX_DELIVERIES_PAGE:
             raise Invalid(f"limit must be between 1 and {MAX_DELIVERIES_PAGE}")
-        store = self.office.store
-        with store.read() as conn:
-            record = store.get_webhook(conn, merchant_id, id=webhook_id)
+        with self.db.read() as conn:
+            record = get_webhook(conn, merchant_id, id=webhook_id)
             if record is None:
                 raise NotFound(f"no webhook with id {webhook_id[:64]!r}")
-            rows = store.list_deliveries(conn, record.pk, limit)
+            rows = dq.list_deliveries(conn, record.pk, limit)
         return [delivery_dict(row) for row in rows]
 
     # --- test ------------------------------------------------------------------------
@@ -167,12 +171,11 @@ class Deliveries:
                      notification_type: str | None = None) -> dict[str, Any]:
         """Send one test notification now and say what happened (recorded as a test
         delivery; never retried)."""
-        store = self.office.store
         started = self._clock()
         now = moment(started)
         claim = secrets.token_hex(16)
-        with store.write() as conn:
-            record = store.get_webhook(conn, merchant_id, id=webhook_id)
+        with self.db.write() as conn:
+            record = get_webhook(conn, merchant_id, id=webhook_id)
             if record is None:
                 raise NotFound(f"no webhook with id {webhook_id[:64]!r}")
             if record.type != "url":
@@ -182,13 +185,13 @@ class Deliveries:
                 code=code, terminal=self._sample_terminal(conn, merchant_id, record),
                 status="Success", method=notification.DEFAULT_METHODS[code],
                 amount=notification.DEFAULT_AMOUNT, moment=now[:19] + "Z", test=True)
-            pk = store.insert_notification(conn, self._notification_row(
+            pk = dq.insert_notification(conn, self._notification_row(
                 merchant_id, payload, payload["merchant"]["terminalId"], now))
             row = self._delivery_row(
                 record.pk, pk, now, test=True, next_attempt_at=None, claim=claim,
                 lease_until=moment(started + timedelta(seconds=self.settings.lease_s)))
-            delivery_pk = store.insert_delivery(conn, row)
-        secret = self.office.webhook_secret(merchant_id, record.id)
+            delivery_pk = dq.insert_delivery(conn, row)
+        secret = self.sealing.webhook_secret(record)
         outcome, request = self._attempt_url(record, secret, payload)
         self._record(row["id"], delivery_pk, claim, 0, outcome, test=True,
                      final=False, now=None, webhook_id=record.id)
@@ -217,7 +220,7 @@ class Deliveries:
         """A terminal the webhook covers, for the test notification."""
         if record.app_kind == "terminal" and record.app_ref is not None:
             return record.app_ref
-        for terminal_id, store_code in self.office.store.terminals(conn, merchant_id):
+        for terminal_id, store_code in mq.terminals(conn, merchant_id):
             if record.app_kind == "merchant" or store_code == record.app_ref:
                 return terminal_id
         return "0"
@@ -227,33 +230,35 @@ class Deliveries:
     def _attempt_url(self, record: WebhookRecord, secret: str | None,
                      payload: dict[str, Any]) -> tuple[Outcome, dict[str, Any]]:
         """One POST in the webhook's format: (outcome, the request as the test shows it)."""
-        url = self.office.delivery_url(record) or ""
+        url = self.sealing.delivery_url(record) or ""
         notification_id = str(payload["notificationID"])
         request: dict[str, Any] = {"method": "POST", "url": redact_url(url), "headers": {},
                                    "body_excerpt": ""}
         if secret is None:
             reason = "the webhook has no secret"
             return Outcome(False, reason, error=reason), request
-        acknowledge: Acknowledge
+        delivery = formats.REGISTRY.get(record.format or formats.DEFAULT)
+        if delivery is None:
+            reason = f"the webhook's format {str(record.format)[:40]!r} is unknown"
+            return Outcome(False, reason, error=reason), request
         try:
-            if record.format == "standard-webhooks":
-                headers, body = formats.sign_standard(
-                    payload, secret, msg_id="msg_" + notification_id,
-                    timestamp=int(time.time()))  # the receiver checks it against its clock
-                acknowledge = _standard_ack
-            else:
-                headers, body = formats.encode_sibs(payload, secret)
-                acknowledge = functools.partial(_sibs_ack, notification_id=notification_id)
+            headers, body = delivery.encode(
+                payload, secret, message_id="msg_" + notification_id,
+                timestamp=int(time.time()))  # a receiver checks it against its clock
         except formats.FormatError as exc:
             return Outcome(False, str(exc), error=str(exc)), request
+
+        def acknowledge(status: int, answer: bytes) -> tuple[bool, str]:
+            return delivery.acknowledged(status, answer, notification_id)
+
         request["headers"] = dict(headers)
         request["body_excerpt"] = body[:REQUEST_EXCERPT].decode("utf-8", "replace")
         return self.sender.send(url, headers, body, acknowledge=acknowledge), request
 
     def _attempt_email(self, record: WebhookRecord, payload: dict[str, Any]) -> Outcome:
         start = time.perf_counter()
-        with self.office.store.read() as conn:
-            merchant_name = self.office.store.merchant_name(conn, record.merchant_id)
+        with self.db.read() as conn:
+            merchant_name = mq.merchant_name(conn, record.merchant_id)
         message = notification_email(payload, to=record.email or "", webhook_name=record.name,
                                      merchant_name=merchant_name or record.merchant_id)
         try:
@@ -269,8 +274,8 @@ class Deliveries:
         started = self._clock(now)
         claim = secrets.token_hex(16)
         lease_until = started + timedelta(seconds=self.settings.lease_s)
-        with self.office.store.write() as conn:
-            claimed = self.office.store.claim_due(
+        with self.db.write() as conn:
+            claimed = dq.claim_due(
                 conn, now=moment(started), lease_until=moment(lease_until), claim=claim,
                 limit=limit)
         if not claimed:
@@ -287,9 +292,8 @@ class Deliveries:
 
     def _deliver(self, item: ClaimedDelivery, claim: str, now: datetime | None) -> None:
         try:
-            with self.office.store.read() as conn:
-                record = self.office.store.get_webhook(conn, item.merchant_id,
-                                                       id=item.webhook_id)
+            with self.db.read() as conn:
+                record = get_webhook(conn, item.merchant_id, id=item.webhook_id)
             if record is None:
                 return  # deleted since the claim: its deliveries went with it
             final = False
@@ -297,7 +301,7 @@ class Deliveries:
                 reason = "the webhook was disabled before this delivery"
                 outcome, final = Outcome(False, reason, error=reason), True
             elif record.type == "url":
-                secret = self.office.webhook_secret(item.merchant_id, item.webhook_id)
+                secret = self.sealing.webhook_secret(record)
                 outcome, _ = self._attempt_url(record, secret, item.payload)
             else:
                 outcome = self._attempt_email(record, item.payload)
@@ -329,8 +333,8 @@ class Deliveries:
             "last_error": None if outcome.delivered else outcome.reason[:500],
             "response_excerpt": outcome.body_excerpt or None,
         }
-        with self.office.store.write() as conn:
-            kept = self.office.store.finish_delivery(conn, pk, claim, values)
+        with self.db.write() as conn:
+            kept = dq.finish_delivery(conn, pk, claim, values)
         if not kept:
             log.warning("delivery %s: attempt %d took longer than its lease; another worker "
                         "has it now", delivery_id, attempts)
@@ -350,16 +354,15 @@ class Deliveries:
         summary, when the summary interval has passed (or ``force``); returns how many
         e-mails went out. One process wins each round (a compare-and-set in meta)."""
         when = self._clock(now)
-        store = self.office.store
-        with store.read() as conn:
-            last = store.get_meta(conn, SUMMARY_META)
+        with self.db.read() as conn:
+            last = get_meta(conn, SUMMARY_META)
         interval = timedelta(seconds=self.settings.summary_interval_s)
         if not force and last is not None and parse_moment(last) + interval > when:
             return 0
-        with store.write() as conn:
-            if not store.swap_meta(conn, SUMMARY_META, last, moment(when)):
+        with self.db.write() as conn:
+            if not swap_meta(conn, SUMMARY_META, last, moment(when)):
                 return 0
-            failures = store.unreported_failures(conn, SUMMARY_BATCH)
+            failures = dq.unreported_failures(conn, SUMMARY_BATCH)
         sent = 0
         for _, group in groupby(failures, key=lambda pair: pair[0].webhook_pk):
             items = list(group)
@@ -371,18 +374,9 @@ class Deliveries:
             except MailError as exc:
                 log.warning("support summary for webhook %s not sent: %s", webhook["id"], exc)
                 continue
-            with store.write() as conn:
-                store.mark_reported(conn, [(row.pk, row.attempts) for row, _ in items])
+            with self.db.write() as conn:
+                dq.mark_reported(conn, [(row.pk, row.attempts) for row, _ in items])
             sent += 1
         if sent:
             log.info("sent %d support summar%s", sent, "y" if sent == 1 else "ies")
         return sent
-
-
-
-def _standard_ack(status: int, _: bytes) -> tuple[bool, str]:
-    return formats.standard_acknowledged(status)
-
-
-def _sibs_ack(status: int, answer: bytes, *, notification_id: str) -> tuple[bool, str]:
-    return formats.sibs_acknowledged(status, answer, notification_id)

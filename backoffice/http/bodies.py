@@ -1,7 +1,7 @@
 """The API's request and response bodies (pydantic), which /openapi.json publishes.
 
 Requests forbid unknown fields and bound every string, list and map, so hostile
-bodies fail validation (422) before any rule runs; the service then applies the rules.
+bodies fail validation (422) before any rule runs; the parts then apply the rules.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from backoffice import rules
+from contract import fingerprints
 
 NotificationCode = Literal[
     "mbway", "mb-reference", "key-enter-token", "qr-code", "authorised-payment", "xpay",
@@ -102,7 +103,7 @@ class Webhook(BaseModel):
     url: str | None = Field(description="Any credentials (user:password@) redacted: "
                             "user:***@, or ***@ for a bare user")
     url_fingerprint: str | None = Field(
-        pattern=r"^sha256:[0-9a-f]{16}$",
+        pattern=f"^{fingerprints.PATTERN}$",
         description="Null unless the URL has credentials; then the fingerprint of the whole "
                     "URL: PBKDF2-HMAC-SHA256(url, salt 'webhooks-reconciler/url/v1', "
                     "20000 rounds), 'sha256:' + 16 hex digits")
@@ -113,7 +114,7 @@ class Webhook(BaseModel):
     format: DeliveryFormat | None
     enabled: bool
     description: str
-    secret_fingerprint: str | None = Field(pattern=r"^sha256:[0-9a-f]{16}$")
+    secret_fingerprint: str | None = Field(pattern=f"^{fingerprints.PATTERN}$")
     labels: dict[str, str]
     version: int = Field(ge=1)
     created_at: Timestamp

@@ -12,8 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from backoffice.delivery import formats
-from backoffice.delivery.formats import FormatError
+from contract.formats import FormatError, sibs, standard_webhooks, to_json_bytes
 from tests.support.receivers import open_sibs
 from tests.support.secrets import SIBS_SECRET, WHSEC
 
@@ -26,7 +25,7 @@ def lower(headers: dict[str, str]) -> dict[str, str]:
 
 
 def test_sibs_decrypts_with_aesgcm_used_directly() -> None:
-    headers, body = formats.encode_sibs(NOTIFICATION, SIBS_SECRET)
+    headers, body = sibs.encode(NOTIFICATION, SIBS_SECRET)
     assert headers["Content-Type"] == "text/plain"
     iv = base64.b64decode(headers["X-Initialization-Vector"])
     tag = base64.b64decode(headers["X-Authentication-Tag"])
@@ -36,51 +35,51 @@ def test_sibs_decrypts_with_aesgcm_used_directly() -> None:
     assert json.loads(plain) == NOTIFICATION
     assert open_sibs(lower(headers), body) == NOTIFICATION
     # ...and our decoder agrees, with headers in any case
-    assert formats.decode_sibs(lower(headers), body, SIBS_SECRET) == NOTIFICATION
+    assert sibs.decode(lower(headers), body, SIBS_SECRET) == NOTIFICATION
 
 
 def test_sibs_uses_a_fresh_iv_per_message_and_a_given_one_reproducibly() -> None:
-    ivs = {formats.encode_sibs(NOTIFICATION, SIBS_SECRET)[0]["X-Initialization-Vector"]
+    ivs = {sibs.encode(NOTIFICATION, SIBS_SECRET)[0]["X-Initialization-Vector"]
            for _ in range(50)}
     assert len(ivs) == 50
     iv = bytes(range(12))
-    first = formats.encode_sibs(NOTIFICATION, SIBS_SECRET, iv=iv)
-    assert first == formats.encode_sibs(NOTIFICATION, SIBS_SECRET, iv=iv)
+    first = sibs.encode(NOTIFICATION, SIBS_SECRET, iv=iv)
+    assert first == sibs.encode(NOTIFICATION, SIBS_SECRET, iv=iv)
     # a known answer computed independently with AESGCM
     sealed = AESGCM(base64.b64decode(SIBS_SECRET)).encrypt(
-        iv, formats.to_json_bytes(NOTIFICATION), None)
+        iv, to_json_bytes(NOTIFICATION), None)
     assert first[1] == base64.b64encode(sealed[:-16])
     assert first[0]["X-Authentication-Tag"] == base64.b64encode(sealed[-16:]).decode()
     with pytest.raises(FormatError, match="12 bytes"):
-        formats.encode_sibs(NOTIFICATION, SIBS_SECRET, iv=b"short")
+        sibs.encode(NOTIFICATION, SIBS_SECRET, iv=b"short")
 
 
 def test_sibs_decode_refuses_tampering_and_the_wrong_key() -> None:
-    headers, body = formats.encode_sibs(NOTIFICATION, SIBS_SECRET)
+    headers, body = sibs.encode(NOTIFICATION, SIBS_SECRET)
     other = base64.b64encode(bytes(32)).decode()
     with pytest.raises(FormatError, match="does not decrypt") as caught:
-        formats.decode_sibs(headers, body, other)
+        sibs.decode(headers, body, other)
     assert other not in str(caught.value) and SIBS_SECRET not in str(caught.value)
     raw = bytearray(base64.b64decode(body))
     raw[0] ^= 1
     with pytest.raises(FormatError, match="does not decrypt"):
-        formats.decode_sibs(headers, base64.b64encode(bytes(raw)), SIBS_SECRET)
+        sibs.decode(headers, base64.b64encode(bytes(raw)), SIBS_SECRET)
     with pytest.raises(FormatError, match="X-Authentication-Tag header is missing"):
-        formats.decode_sibs({"X-Initialization-Vector": headers["X-Initialization-Vector"]},
+        sibs.decode({"X-Initialization-Vector": headers["X-Initialization-Vector"]},
                             body, SIBS_SECRET)
     with pytest.raises(FormatError, match="not valid base64"):
-        formats.decode_sibs({**headers, "X-Initialization-Vector": "!!"}, body, SIBS_SECRET)
+        sibs.decode({**headers, "X-Initialization-Vector": "!!"}, body, SIBS_SECRET)
     with pytest.raises(FormatError, match="exactly 32 bytes"):
-        formats.encode_sibs(NOTIFICATION, base64.b64encode(bytes(16)).decode())
+        sibs.encode(NOTIFICATION, base64.b64encode(bytes(16)).decode())
 
 
 def test_standard_webhooks_spec_test_vector() -> None:
     body = b'{"test": 2432232314}'
-    signature = formats.standard_signature(WHSEC, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
+    signature = standard_webhooks.signature(WHSEC, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
                "webhook-signature": signature}
-    assert formats.verify_standard(headers, body, WHSEC, now=1614265330 + 10) == {
+    assert standard_webhooks.verify(headers, body, WHSEC, now=1614265330 + 10) == {
         "test": 2432232314}
     # the library agrees on the same vector
     assert Webhook(WHSEC).sign("msg_p5jXN8AQM9LWM0D4loKWxJek",
@@ -90,10 +89,10 @@ def test_standard_webhooks_spec_test_vector() -> None:
 
 def test_standard_webhooks_verified_by_the_library() -> None:
     now = int(time.time())
-    headers, body = formats.sign_standard(NOTIFICATION, WHSEC, msg_id="msg_1", timestamp=now)
+    headers, body = standard_webhooks.sign(NOTIFICATION, WHSEC, msg_id="msg_1", timestamp=now)
     assert headers["Content-Type"] == "application/json"
     assert Webhook(WHSEC).verify(body, lower(headers)) == NOTIFICATION
-    assert formats.verify_standard(headers, body, WHSEC) == NOTIFICATION
+    assert standard_webhooks.verify(headers, body, WHSEC) == NOTIFICATION
     with pytest.raises(WebhookVerificationError):
         Webhook(WHSEC).verify(body + b" ", lower(headers))
     other = "whsec_" + base64.b64encode(bytes(32)).decode()
@@ -103,20 +102,20 @@ def test_standard_webhooks_verified_by_the_library() -> None:
 
 def test_standard_webhooks_verify_refuses_bad_messages() -> None:
     now = int(time.time())
-    headers, body = formats.sign_standard(NOTIFICATION, WHSEC, msg_id="msg_1", timestamp=now)
+    headers, body = standard_webhooks.sign(NOTIFICATION, WHSEC, msg_id="msg_1", timestamp=now)
     with pytest.raises(FormatError, match="no webhook-signature matches"):
-        formats.verify_standard(headers, body.replace(b"12.5", b"99.9"), WHSEC)
-    old, old_body = formats.sign_standard(NOTIFICATION, WHSEC, msg_id="msg_1",
+        standard_webhooks.verify(headers, body.replace(b"12.5", b"99.9"), WHSEC)
+    old, old_body = standard_webhooks.sign(NOTIFICATION, WHSEC, msg_id="msg_1",
                                           timestamp=now - 3600)
     with pytest.raises(FormatError, match="more than 300 s away"):
-        formats.verify_standard(old, old_body, WHSEC)
+        standard_webhooks.verify(old, old_body, WHSEC)
     # several signatures (a rotation): one match is enough
     rotated = {**headers, "webhook-signature": "v1,AAAA " + headers["webhook-signature"]}
-    assert formats.verify_standard(rotated, body, WHSEC) == NOTIFICATION
+    assert standard_webhooks.verify(rotated, body, WHSEC) == NOTIFICATION
     with pytest.raises(FormatError, match="webhook-timestamp is not unix seconds"):
-        formats.verify_standard({**headers, "webhook-timestamp": "soon"}, body, WHSEC)
+        standard_webhooks.verify({**headers, "webhook-timestamp": "soon"}, body, WHSEC)
     with pytest.raises(FormatError, match="starts with 'whsec_'"):
-        formats.sign_standard(NOTIFICATION, "nope", msg_id="m", timestamp=now)
+        standard_webhooks.sign(NOTIFICATION, "nope", msg_id="m", timestamp=now)
 
 
 @pytest.mark.parametrize(("status", "body", "expected"), [
@@ -132,13 +131,13 @@ def test_standard_webhooks_verify_refuses_bad_messages() -> None:
 ])
 def test_sibs_acknowledgement(status: int, body: object, expected: str) -> None:
     raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    ok, reason = formats.sibs_acknowledged(status, raw, "n1")
+    ok, reason = sibs.acknowledged(status, raw, "n1")
     assert ok is (expected == "acknowledged")
     assert expected in reason
 
 
 def test_standard_acknowledgement_is_any_2xx() -> None:
-    assert formats.standard_acknowledged(200)[0] and formats.standard_acknowledged(204)[0]
-    assert formats.standard_acknowledged(299)[0]
-    assert not formats.standard_acknowledged(302)[0]
-    assert "HTTP 500" in formats.standard_acknowledged(500)[1]
+    assert standard_webhooks.acknowledged(200)[0] and standard_webhooks.acknowledged(204)[0]
+    assert standard_webhooks.acknowledged(299)[0]
+    assert not standard_webhooks.acknowledged(302)[0]
+    assert "HTTP 500" in standard_webhooks.acknowledged(500)[1]

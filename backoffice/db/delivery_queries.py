@@ -1,0 +1,156 @@
+"""Queries on notifications and their deliveries: fan-out, claims, attempts, summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, and_, exists, insert, or_, select, update
+
+from backoffice.db import tables as t
+
+DUE_STATUSES = ("pending", "failed")
+
+
+class DeliveryRow(NamedTuple):
+    """One delivery as the log shows it: its webhook's id and its notification's facts."""
+
+    pk: int
+    id: str
+    webhook_pk: int
+    webhook_id: str
+    notification_id: str
+    notification_type: str
+    test: bool
+    status: str
+    attempts: int
+    created_at: str
+    last_attempt_at: str | None
+    next_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    response_excerpt: str | None
+
+
+class ClaimedDelivery(NamedTuple):
+    """A delivery a worker holds: what it needs to make the attempt."""
+
+    pk: int
+    id: str
+    attempts: int
+    test: bool
+    webhook_pk: int
+    webhook_id: str
+    merchant_id: str
+    payload: dict[str, Any]
+
+
+_d, _w, _n = t.deliveries.c, t.webhooks.c, t.notifications.c
+_SELECT_DELIVERIES = (
+    select(_d.pk, _d.id, _d.webhook_pk, _w.id, _n.id, _n.type, _d.test, _d.status, _d.attempts,
+           _d.created_at, _d.last_attempt_at, _d.next_attempt_at, _d.last_status_code,
+           _d.last_error, _d.response_excerpt)
+    .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
+)
+_SELECT_CLAIMED = (
+    select(_d.pk, _d.id, _d.attempts, _d.test, _d.webhook_pk, _w.id, _w.merchant_id, _n.payload)
+    .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
+)
+
+
+def insert_notification(conn: Connection, values: dict[str, Any]) -> int:
+    result = conn.execute(insert(t.notifications).values(**values))
+    pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
+    assert pk is not None
+    return int(pk)
+
+
+def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(t.deliveries), [{"reported_attempts": 0, **row} for row in rows])
+
+
+def insert_delivery(conn: Connection, row: dict[str, Any]) -> int:
+    result = conn.execute(insert(t.deliveries).values(reported_attempts=0, **row))
+    pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
+    assert pk is not None
+    return int(pk)
+
+
+def delivery_targets(conn: Connection, merchant_id: str, terminal_id: str,
+                     store_code: str, notification: str) -> list[tuple[int, str, str]]:
+    """(pk, id, name) of the enabled webhooks that cover the terminal and subscribe
+    to the notification type, in creation order."""
+    w, wn = t.webhooks.c, t.webhook_notifications.c
+    query = (
+        select(w.pk, w.id, w.name)
+        .where(w.merchant_id == merchant_id, w.enabled.is_(True))
+        .where(exists().where(wn.webhook_pk == w.pk, wn.notification == notification))
+        .where(or_(
+            w.app_kind == "merchant",
+            and_(w.app_kind == "store", w.app_ref == store_code),
+            and_(w.app_kind == "terminal", w.app_ref == terminal_id),
+        ))
+        .order_by(w.pk)
+    )
+    return [(int(r.pk), str(r.id), str(r.name)) for r in conn.execute(query)]
+
+
+def list_deliveries(conn: Connection, webhook_pk: int, limit: int) -> list[DeliveryRow]:
+    """A webhook's deliveries, newest first."""
+    query = (_SELECT_DELIVERIES.where(t.deliveries.c.webhook_pk == webhook_pk)
+             .order_by(t.deliveries.c.pk.desc()).limit(limit))
+    return [DeliveryRow._make(row) for row in conn.execute(query)]
+
+
+def claim_due(conn: Connection, *, now: str, lease_until: str, claim: str,
+              limit: int) -> list[ClaimedDelivery]:
+    """Take up to ``limit`` due deliveries for this worker (``claim``) until
+    ``lease_until``. One UPDATE whose WHERE re-checks the due condition, so two
+    workers on one database never both take a row (a row another worker just
+    claimed no longer matches)."""
+    d = t.deliveries.c
+    due = and_(
+        d.status.in_(DUE_STATUSES), d.next_attempt_at.is_not(None),
+        d.next_attempt_at <= now, or_(d.lease_until.is_(None), d.lease_until <= now),
+    )
+    oldest = select(d.pk).where(due).order_by(d.next_attempt_at, d.pk).limit(limit)
+    conn.execute(update(t.deliveries).where(d.pk.in_(oldest.scalar_subquery()), due)
+                 .values(lease_until=lease_until, claim=claim))
+    return [ClaimedDelivery._make(row)
+            for row in conn.execute(_SELECT_CLAIMED.where(d.claim == claim)
+                                    .order_by(d.next_attempt_at, d.pk))]
+
+
+def finish_delivery(conn: Connection, pk: int, claim: str, values: dict[str, Any]) -> bool:
+    """Record an attempt, if this worker still holds the claim (False otherwise)."""
+    d = t.deliveries.c
+    result = conn.execute(update(t.deliveries).where(d.pk == pk, d.claim == claim)
+                          .values(lease_until=None, claim=None, **values))
+    return result.rowcount == 1
+
+
+def unreported_failures(conn: Connection,
+                        limit: int) -> list[tuple[DeliveryRow, dict[str, Any]]]:
+    """Failed or given-up deliveries (not tests) with attempts their webhook's support
+    address has not been told about, by webhook; each with the webhook's facts."""
+    d, w = t.deliveries.c, t.webhooks.c
+    query = (
+        _SELECT_DELIVERIES.add_columns(w.support_email, w.name, w.url, w.email)
+        .where(d.status.in_(("failed", "gave_up")), d.test.is_(False),
+               d.attempts > d.reported_attempts, w.support_email.is_not(None))
+        .order_by(d.webhook_pk, d.pk).limit(limit)
+    )
+    width = len(DeliveryRow._fields)
+    return [(DeliveryRow._make(row[:width]),
+             {"support_email": row[width], "name": row[width + 1], "url": row[width + 2],
+              "email": row[width + 3]})
+            for row in conn.execute(query)]
+
+
+def mark_reported(conn: Connection, reported: Sequence[tuple[int, int]]) -> None:
+    """Remember the attempts a summary covered: (delivery pk, attempts) pairs."""
+    d = t.deliveries.c
+    for pk, attempts in reported:
+        conn.execute(update(t.deliveries).where(d.pk == pk)
+                     .values(reported_attempts=attempts))

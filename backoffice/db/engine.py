@@ -1,0 +1,146 @@
+"""The database connection: engine setup and short transactions (the queries live beside).
+
+SQLite by default (WAL, ``synchronous=FULL``: a committed write survives a killed
+process and a power cut; foreign keys on; a busy timeout) through SQLAlchemy Core,
+with no SQLite-only SQL in the queries, so PostgreSQL is a change of URL.
+Write transactions on SQLite start with ``BEGIN IMMEDIATE``: the read-then-write rules
+(unique names, idempotency keys, versions) then cannot interleave between processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from backoffice.db import tables as t
+from backoffice.errors import SetupError, Unavailable
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def parse_url(db_url: str) -> URL:
+    try:
+        return make_url(db_url)
+    except ArgumentError:
+        raise SetupError(
+            "the database URL is not valid: use e.g. sqlite:///path/backoffice.db"
+        ) from None
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a sqlite URL; None for memory databases and other backends."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    name = url.database or ""
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take BEGIN away from the sqlite3 module; _on_sqlite_begin emits it instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
+
+
+class Database:
+    """One engine and its short transactions; every part of the backoffice shares one."""
+
+    def __init__(self, engine: Engine, *, serialise: bool = False) -> None:
+        self.engine = engine
+        # A memory database is one shared connection: transactions must take turns.
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if serialise else contextlib.nullcontext()
+        )
+
+    @classmethod
+    def open(cls, db_url: str) -> Database:
+        """Connect (creating a SQLite file's directory); the caller then runs ``migrate``."""
+        url = parse_url(db_url)
+        if url.get_backend_name() != "sqlite":
+            try:
+                return cls(create_engine(url, pool_pre_ping=True))
+            except Exception as exc:  # a missing driver, a bad option
+                raise SetupError(f"cannot use database {url.render_as_string()}: {exc}") from exc
+        path = sqlite_file(url)
+        memory = url.database in (None, "", ":memory:")
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise SetupError(f"cannot create the directory {path.parent}: {exc}") from exc
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            poolclass=StaticPool if memory else None,
+        )
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+        return cls(engine, serialise=memory)
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password masked, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        with self._lock:
+            try:
+                with self.engine.connect() as conn:
+                    if write:
+                        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                    with conn.begin():
+                        yield conn
+            except OperationalError as exc:
+                if _is_busy(exc):
+                    raise Unavailable("the database is busy; retry in a moment") from exc
+                raise
+
+    def read(self) -> contextlib.AbstractContextManager[Connection]:
+        return self._transaction(write=False)
+
+    def write(self) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction, committed when the block ends without error."""
+        return self._transaction(write=True)
+
+    def ping(self) -> None:
+        """Raise when the database cannot be read (for health checks): a table read, so a
+        missing or unreadable file fails too, not only a dead connection."""
+        with self.read() as conn:
+            conn.execute(select(t.merchants.c.id).limit(1)).first()
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file and empty it (after a migration
+        rewrote secrets, so no old page lingers in the WAL)."""
+        if self.engine.dialect.name == "sqlite" and sqlite_file(self.engine.url) is not None:
+            with self._lock, self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

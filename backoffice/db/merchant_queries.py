@@ -1,0 +1,98 @@
+"""Queries on merchants and what they own: stores, terminals, credentials, API tokens."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, insert, select
+
+from backoffice.db import tables as t
+
+
+def insert_merchant(conn: Connection, merchant_id: str, name: str, now: str) -> None:
+    conn.execute(insert(t.merchants).values(id=merchant_id, name=name, created_at=now))
+
+
+def merchant_exists(conn: Connection, merchant_id: str) -> bool:
+    query = select(t.merchants.c.id).where(t.merchants.c.id == merchant_id)
+    return conn.execute(query).first() is not None
+
+
+def merchant_name(conn: Connection, merchant_id: str) -> str | None:
+    row = conn.execute(select(t.merchants.c.name)
+                       .where(t.merchants.c.id == merchant_id)).first()
+    return None if row is None else str(row.name)
+
+
+def insert_store(conn: Connection, merchant_id: str, code: str, name: str) -> None:
+    conn.execute(insert(t.stores).values(merchant_id=merchant_id, code=code, name=name))
+
+
+def insert_terminal(conn: Connection, merchant_id: str, terminal_id: str,
+                    store_code: str) -> None:
+    conn.execute(insert(t.terminals).values(
+        merchant_id=merchant_id, id=terminal_id, store_code=store_code))
+
+
+def insert_credential(conn: Connection, merchant_id: str, client_id: str,
+                      terminal_id: str) -> None:
+    conn.execute(insert(t.credentials).values(
+        client_id=client_id, merchant_id=merchant_id, terminal_id=terminal_id))
+
+
+def stores(conn: Connection, merchant_id: str) -> list[tuple[str, str]]:
+    c = t.stores.c
+    rows = conn.execute(select(c.code, c.name).where(c.merchant_id == merchant_id)
+                        .order_by(c.code))
+    return [(r.code, r.name) for r in rows]
+
+
+def terminals(conn: Connection, merchant_id: str) -> list[tuple[str, str]]:
+    c = t.terminals.c
+    rows = conn.execute(select(c.id, c.store_code).where(c.merchant_id == merchant_id)
+                        .order_by(c.id))
+    return [(r.id, r.store_code) for r in rows]
+
+
+def credentials(conn: Connection, merchant_id: str) -> list[tuple[str, str]]:
+    c = t.credentials.c
+    rows = conn.execute(select(c.client_id, c.terminal_id)
+                        .where(c.merchant_id == merchant_id).order_by(c.client_id))
+    return [(r.client_id, r.terminal_id) for r in rows]
+
+
+def store_exists(conn: Connection, merchant_id: str, code: str) -> bool:
+    c = t.stores.c
+    query = select(c.code).where(c.merchant_id == merchant_id, c.code == code)
+    return conn.execute(query).first() is not None
+
+
+def terminal_store(conn: Connection, merchant_id: str, terminal_id: str) -> str | None:
+    c = t.terminals.c
+    query = select(c.store_code).where(c.merchant_id == merchant_id, c.id == terminal_id)
+    row = conn.execute(query).first()
+    return None if row is None else str(row.store_code)
+
+
+def credential_terminal(conn: Connection, merchant_id: str, client_id: str) -> str | None:
+    c = t.credentials.c
+    query = select(c.terminal_id).where(c.merchant_id == merchant_id, c.client_id == client_id)
+    row = conn.execute(query).first()
+    return None if row is None else str(row.terminal_id)
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+def insert_token(conn: Connection, token_hash: str, merchant_id: str, scope: str,
+                 now: str) -> None:
+    conn.execute(insert(t.tokens).values(
+        hash=token_hash, merchant_id=merchant_id, scope=scope, created_at=now))
+
+
+def find_token(conn: Connection, token_hash: str) -> tuple[str, str] | None:
+    c = t.tokens.c
+    row = conn.execute(select(c.merchant_id, c.scope).where(c.hash == token_hash)).first()
+    return None if row is None else (str(row.merchant_id), str(row.scope))
+
+
+def count_tokens(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(t.tokens)).scalar_one())

@@ -1,0 +1,199 @@
+"""Queries on webhooks, their notification subscriptions and the idempotency records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+
+from backoffice.db import tables as t
+
+
+class WebhookRecord(NamedTuple):
+    """One stored webhook, secret still sealed (a named tuple: a page builds 1000 fast)."""
+
+    pk: int
+    id: str
+    merchant_id: str
+    name: str
+    type: str
+    url: str | None
+    email: str | None
+    app_kind: str
+    app_ref: str | None
+    support_email: str | None
+    format: str | None
+    enabled: bool
+    description: str
+    secret_sealed: bytes | None
+    secret_fingerprint: str | None
+    url_sealed: bytes | None
+    url_fingerprint: str | None
+    labels: dict[str, str]
+    version: int
+    created_at: str
+    updated_at: str
+    notifications: tuple[str, ...]
+
+    @property
+    def application(self) -> str:
+        return self.app_kind if self.app_ref is None else f"{self.app_kind}:{self.app_ref}"
+
+
+_wn = t.webhook_notifications.c
+# Each row carries its notifications as one "a,b" string from a correlated subquery
+# (group_concat / string_agg per backend): one query per page, no second round trip.
+_NOTIFICATIONS = (
+    select(func.aggregate_strings(_wn.notification, ","))
+    .where(_wn.webhook_pk == t.webhooks.c.pk)
+    .correlate(t.webhooks)
+    .scalar_subquery()
+)
+_RECORD_COLUMNS = [t.webhooks.c[name] for name in WebhookRecord._fields if name != "notifications"]
+_SELECT_RECORDS = select(*_RECORD_COLUMNS, _NOTIFICATIONS)
+
+
+def _record(row: Sequence[Any]) -> WebhookRecord:
+    values = list(row)  # the record's fields in order, notifications last
+    values[-1] = tuple(sorted(values[-1].split(","))) if values[-1] else ()
+    return WebhookRecord._make(values)
+
+
+def list_webhooks(
+    conn: Connection, merchant_id: str, *, after_pk: int, limit: int,
+    covering: tuple[str, str] | None = None, notification: str | None = None,
+    type: str | None = None, text: str | None = None,
+) -> list[WebhookRecord]:
+    """One page in creation order; ``covering`` is (terminal id, its store code)."""
+    w, wn = t.webhooks.c, t.webhook_notifications.c
+    query = _SELECT_RECORDS.where(w.merchant_id == merchant_id, w.pk > after_pk)
+    if type is not None:
+        query = query.where(w.type == type)
+    if text is not None:
+        needle = text.lower()
+        query = query.where(or_(
+            func.lower(w.url).contains(needle, autoescape=True),
+            func.lower(w.email).contains(needle, autoescape=True),
+        ))
+    if notification is not None:
+        query = query.where(
+            exists().where(wn.webhook_pk == w.pk, wn.notification == notification))
+    if covering is not None:
+        terminal_id, store_code = covering
+        query = query.where(or_(
+            w.app_kind == "merchant",
+            and_(w.app_kind == "store", w.app_ref == store_code),
+            and_(w.app_kind == "terminal", w.app_ref == terminal_id),
+        ))
+    return [_record(row) for row in conn.execute(query.order_by(w.pk).limit(limit))]
+
+
+def get_webhook(conn: Connection, merchant_id: str, *, id: str | None = None,
+                name: str | None = None) -> WebhookRecord | None:
+    w = t.webhooks.c
+    query = _SELECT_RECORDS.where(w.merchant_id == merchant_id)
+    query = query.where(w.id == id) if id is not None else query.where(w.name == name)
+    row = conn.execute(query).first()
+    return None if row is None else _record(row)
+
+
+def insert_webhook(conn: Connection, values: dict[str, Any],
+                   notifications: Sequence[str]) -> int:
+    result = conn.execute(insert(t.webhooks).values(**values))
+    pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
+    assert pk is not None
+    _set_notifications(conn, int(pk), notifications, replace=False)
+    return int(pk)
+
+
+def update_webhook(conn: Connection, pk: int, expected_version: int,
+                   values: dict[str, Any], notifications: Sequence[str] | None) -> bool:
+    """Compare-and-set on ``version``: False when another writer got there first."""
+    w = t.webhooks.c
+    result = conn.execute(
+        update(t.webhooks).where(w.pk == pk, w.version == expected_version).values(**values))
+    if result.rowcount != 1:
+        return False
+    if notifications is not None:
+        _set_notifications(conn, pk, notifications, replace=True)
+    return True
+
+
+def delete_webhook(conn: Connection, pk: int, expected_version: int) -> bool:
+    wn, w = t.webhook_notifications.c, t.webhooks.c
+    conn.execute(delete(t.webhook_notifications).where(wn.webhook_pk == pk))
+    conn.execute(delete(t.deliveries).where(t.deliveries.c.webhook_pk == pk))
+    result = conn.execute(
+        delete(t.webhooks).where(w.pk == pk, w.version == expected_version))
+    return result.rowcount == 1
+
+
+def _set_notifications(conn: Connection, pk: int, notifications: Sequence[str],
+                       *, replace: bool) -> None:
+    if replace:
+        conn.execute(delete(t.webhook_notifications)
+                     .where(t.webhook_notifications.c.webhook_pk == pk))
+    if notifications:
+        conn.execute(insert(t.webhook_notifications),
+                     [{"webhook_pk": pk, "notification": n} for n in notifications])
+
+
+# --- sealed columns (the server key check and the version 3 upgrade) --------------------
+
+
+def any_sealed_secret(conn: Connection) -> bool:
+    w = t.webhooks.c
+    query = select(w.pk).where(or_(w.secret_sealed.is_not(None),
+                                   w.url_sealed.is_not(None))).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def urls_with_at(conn: Connection) -> list[tuple[int, str, str]]:
+    """(pk, id, url) of the webhooks whose URL holds an '@' and is not sealed yet."""
+    w = t.webhooks.c
+    query = select(w.pk, w.id, w.url).where(w.url.contains("@", autoescape=True),
+                                            w.url_sealed.is_(None))
+    return [(int(r.pk), str(r.id), str(r.url)) for r in conn.execute(query)]
+
+
+def set_url(conn: Connection, pk: int, values: dict[str, Any]) -> None:
+    """Rewrite a webhook's URL columns in place (a migration; the version stays)."""
+    conn.execute(update(t.webhooks).where(t.webhooks.c.pk == pk).values(**values))
+
+
+# --- idempotency ----------------------------------------------------------------------
+
+
+def get_idempotency(conn: Connection, merchant_id: str,
+                    key: str) -> tuple[str, dict[str, Any]] | None:
+    c = t.idempotency.c
+    query = select(c.request_hash, c.response).where(c.merchant_id == merchant_id,
+                                                     c.key == key)
+    row = conn.execute(query).first()
+    return None if row is None else (str(row.request_hash), dict(row.response))
+
+
+def put_idempotency(conn: Connection, merchant_id: str, key: str, request_hash: str,
+                    response: dict[str, Any], now: str) -> None:
+    conn.execute(insert(t.idempotency).values(
+        merchant_id=merchant_id, key=key, request_hash=request_hash, response=response,
+        created_at=now))
+
+
+def purge_idempotency(conn: Connection, before: str) -> int:
+    result = conn.execute(delete(t.idempotency).where(t.idempotency.c.created_at < before))
+    return int(result.rowcount)
+
+
+def idempotency_records(conn: Connection) -> list[tuple[str, str, dict[str, Any]]]:
+    c = t.idempotency.c
+    rows = conn.execute(select(c.merchant_id, c.key, c.response))
+    return [(str(r.merchant_id), str(r.key), dict(r.response)) for r in rows]
+
+
+def set_idempotency_response(conn: Connection, merchant_id: str, key: str,
+                             response: dict[str, Any]) -> None:
+    c = t.idempotency.c
+    conn.execute(update(t.idempotency).where(c.merchant_id == merchant_id, c.key == key)
+                 .values(response=response))

@@ -1,0 +1,96 @@
+"""The backoffice as one object: it opens the storage, builds the parts and closes them.
+
+It holds the parts and nothing else: callers use them directly
+(``office.webhooks.create_webhook``, ``office.deliveries.emit_notification``). Each part
+gets what it needs (the database, the clock, the sealing, its settings) through its
+constructor and knows no other part, so no part reaches back through the office.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
+
+from backoffice import setup
+from backoffice.clock import Clock, utc_now
+from backoffice.crypto import SecretBox
+from backoffice.db.engine import Database, parse_url, sqlite_file
+from backoffice.delivery.engine import Deliveries
+from backoffice.delivery.settings import DeliverySettings
+from backoffice.errors import SetupError
+from backoffice.merchants import Merchants
+from backoffice.sealing import Sealing
+from backoffice.tokens import Tokens
+from backoffice.webhooks import Webhooks
+
+
+class Backoffice:
+    """Merchants, their API tokens, their webhooks and the deliveries, over one database.
+
+    ``db``, ``sealing``, ``merchants``, ``tokens``, ``webhooks``, ``deliveries``.
+    """
+
+    def __init__(self, db: Database, sealing: Sealing, *, allow_http_loopback: bool = True,
+                 clock: Clock = utc_now, delivery: DeliverySettings | None = None,
+                 allow_private_targets: bool | None = None,
+                 data_dir: Path | None = None) -> None:
+        settings = delivery or DeliverySettings()
+        if allow_private_targets is not None:
+            settings = replace(settings, allow_private_targets=allow_private_targets)
+        self.db = db
+        self.sealing = sealing
+        self.merchants = Merchants(db, clock=clock)
+        self.tokens = Tokens(db, clock=clock)
+        self.webhooks = Webhooks(db, sealing, clock=clock,
+                                 allow_http_loopback=allow_http_loopback)
+        self.deliveries = Deliveries(db, sealing, settings, clock=clock, data_dir=data_dir)
+
+    @classmethod
+    def open(cls, db_url: str, *, data_dir: str | Path | None = None,
+             server_key: bytes | None = None, allow_http_loopback: bool = True,
+             seed_demo: bool = True, clock: Clock = utc_now,
+             env: Mapping[str, str] | None = None,
+             delivery: DeliverySettings | None = None,
+             allow_private_targets: bool | None = None) -> Backoffice:
+        """Open (creating and seeding when empty) the backoffice at ``db_url``.
+
+        The server key: ``server_key``, else ``WEBHOOKS_SERVER_KEY``, else ``server.key`` in
+        ``data_dir`` (default ``WEBHOOKS_DATA_DIR``, else the SQLite file's directory).
+        E-mail deliveries without an SMTP relay go to ``<data dir>/outbox/``.
+        ``allow_private_targets`` (when given) overrides ``delivery``'s: True lets
+        deliveries reach loopback and private addresses (local development only).
+        """
+        env = os.environ if env is None else env
+        url = parse_url(db_url)
+        db = Database.open(db_url)
+        try:
+            folder = setup.data_dir(url_file=sqlite_file(url), data_dir=data_dir, env=env)
+            if server_key is None:
+                server_key = setup.server_key(folder, backend=url.get_backend_name(), env=env)
+            sealing = Sealing(SecretBox(server_key))
+            office = cls(db, sealing, allow_http_loopback=allow_http_loopback, clock=clock,
+                         delivery=delivery, allow_private_targets=allow_private_targets,
+                         data_dir=folder)
+            setup.prepare(db, sealing, clock=clock, seed_demo=seed_demo)
+        except OperationalError as exc:  # cannot connect, cannot open the file, read-only
+            db.close()
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            raise SetupError(f"cannot use database {db.url}: {reason}") from None
+        except BaseException:
+            db.close()
+            raise
+        return office
+
+    def close(self) -> None:
+        self.deliveries.close()
+        self.db.close()
+
+    def __enter__(self) -> Backoffice:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,370 @@
+"""Webhooks: the list with its filters, reads, and the writes with every rule they obey.
+
+The API and the embedded provider both call this part, so the rules (validation,
+tenancy, idempotency, versions) hold for either; the API only translates HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from backoffice import rules
+from backoffice.clock import Clock, iso
+from backoffice.db import merchant_queries as mq
+from backoffice.db import webhook_queries as q
+from backoffice.db.engine import Database
+from backoffice.db.webhook_queries import WebhookRecord
+from backoffice.errors import (
+    IdempotencyKeyReused,
+    Invalid,
+    NameTaken,
+    NotFound,
+    PreconditionFailed,
+)
+from backoffice.merchants import require_merchant
+from backoffice.sealing import Sealing
+from contract import formats
+from contract.fingerprints import secret_fingerprint, url_fingerprint
+from contract.formats import secret_problem as _secret_problem
+from contract.urls import has_credentials as url_has_credentials
+from contract.urls import redact_url
+
+IDEMPOTENCY_TTL: Final = timedelta(hours=24)
+MAX_PAGE: Final = 1000
+_CURSOR_RE: Final = re.compile(r"v1:([0-9]{1,18})")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the Webhooks list; ``next_cursor`` is None on the last page."""
+
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{pk}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        text = ""
+    match = _CURSOR_RE.fullmatch(text) if len(cursor) <= 40 else None
+    if match is None:
+        raise Invalid("cursor is not valid: pass the next_cursor of a previous page, "
+                      "or omit it to start from the first page")
+    return int(match.group(1))
+
+
+def _request_hash(given: Mapping[str, Any]) -> str:
+    """SHA-256 of the checked body: sets sorted, so equal requests hash equal.
+
+    The secret, and a URL with credentials, enter as their fingerprints (the URL with
+    its redaction): the record then holds nothing derived from them that the API does
+    not already show.
+    """
+    canonical = dict(given)
+    if isinstance(canonical.get("secret"), str):
+        canonical["secret"] = secret_fingerprint(canonical["secret"])
+    url = canonical.get("url")
+    if isinstance(url, str) and url_has_credentials(url):
+        canonical["url"] = [redact_url(url), url_fingerprint(url)]
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def public(record: WebhookRecord) -> dict[str, Any]:
+    """A webhook as the API returns it: never the secret, only its fingerprint; the URL
+    with any credentials redacted, and their fingerprint."""
+    return {
+        "id": record.id, "name": record.name, "type": record.type,
+        "url": record.url, "url_fingerprint": record.url_fingerprint,
+        "email": record.email, "application": record.application,
+        "notifications": list(record.notifications), "support_email": record.support_email,
+        "format": record.format, "enabled": record.enabled, "description": record.description,
+        "secret_fingerprint": record.secret_fingerprint, "labels": dict(record.labels),
+        "version": record.version,
+        "created_at": record.created_at, "updated_at": record.updated_at,
+    }
+
+
+def _check_shape(state: Mapping[str, Any], *, secret_given: bool) -> None:
+    """Type-dependent fields: url webhooks have url and format, e-mail ones email only."""
+    if state["type"] == "url":
+        if state.get("url") is None:
+            raise Invalid("url is required for a url webhook")
+        if state.get("email") is not None:
+            raise Invalid("email is only for email webhooks; a url webhook takes url")
+        if state.get("format") is None:
+            raise Invalid("format cannot be null for a url webhook: use sibs or standard-webhooks")
+    else:
+        if state.get("email") is None:
+            raise Invalid("email is required for an email webhook")
+        if state.get("url") is not None:
+            raise Invalid("url is only for url webhooks; an email webhook takes email")
+        if state.get("format") is not None:
+            raise Invalid("format is only for url webhooks: an email webhook sends e-mails")
+        if secret_given:
+            raise Invalid("secret is only for url webhooks: an email webhook has no secret")
+
+
+class Webhooks:
+    """The merchants' webhooks: list, get, create, update, delete."""
+
+    def __init__(self, db: Database, sealing: Sealing, *, clock: Clock,
+                 allow_http_loopback: bool = True) -> None:
+        self.db = db
+        self.sealing = sealing
+        self.clock = clock
+        self.allow_http_loopback = allow_http_loopback
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def list_webhooks(self, merchant_id: str, *, credential: str | None = None,
+                      notification: str | None = None, type: str | None = None,
+                      webhook: str | None = None, limit: int = 100,
+                      cursor: str | None = None) -> Page:
+        """The Webhooks list with the Backoffice's four filters, page by page."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise Invalid(f"limit must be between 1 and {MAX_PAGE}")
+        after = _decode_cursor(cursor) if cursor is not None else 0
+        if notification is not None:
+            notification = rules.notification_type("notification", notification)
+        if type is not None:
+            type = rules.webhook_type(type)
+        if webhook is not None and len(webhook) > rules.MAX_SEARCH:
+            raise Invalid(f"webhook is too long (at most {rules.MAX_SEARCH} characters)")
+        with self.db.read() as conn:
+            require_merchant(conn, merchant_id)
+            covering = None
+            if credential is not None:
+                terminal_id = mq.credential_terminal(conn, merchant_id, credential)
+                store_code = (None if terminal_id is None
+                              else mq.terminal_store(conn, merchant_id, terminal_id))
+                if terminal_id is None or store_code is None:
+                    raise Invalid(f"credential {credential[:64]!r} is not one of this merchant's")
+                covering = (terminal_id, store_code)
+            records = q.list_webhooks(
+                conn, merchant_id, after_pk=after, limit=limit + 1, covering=covering,
+                notification=notification, type=type, text=webhook or None)
+        more = len(records) > limit
+        records = records[:limit]
+        return Page([public(r) for r in records],
+                    _encode_cursor(records[-1].pk) if more else None)
+
+    def get_webhook(self, merchant_id: str, webhook_id: str) -> dict[str, Any]:
+        return public(self._get(merchant_id, id=webhook_id))
+
+    def find_webhook_by_name(self, merchant_id: str, name: str) -> dict[str, Any]:
+        return public(self._get(merchant_id, name=name))
+
+    def _get(self, merchant_id: str, *, id: str | None = None,
+             name: str | None = None) -> WebhookRecord:
+        with self.db.read() as conn:
+            record = q.get_webhook(conn, merchant_id, id=id, name=name)
+        if record is None:
+            raise NotFound(_missing(id, name))
+        return record
+
+    def webhook_secret(self, merchant_id: str, webhook_id: str) -> str | None:
+        """The plain secret of one webhook: for checks of what was sealed, never for a
+        response or a log (deliveries open it from the record they already hold)."""
+        return self.sealing.webhook_secret(self._get(merchant_id, id=webhook_id))
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def create_webhook(self, merchant_id: str, body: Mapping[str, Any], *,
+                       idempotency_key: str | None = None) -> dict[str, Any]:
+        """Create a webhook; a repeated ``idempotency_key`` with the same body replays."""
+        rules.check_fields(body, rules.CREATE_FIELDS, required=rules.CREATE_REQUIRED)
+        given = rules.parse_fields(body, allow_http_loopback=self.allow_http_loopback)
+        if idempotency_key is not None:
+            idempotency_key = rules.idempotency_key(idempotency_key)
+        state: dict[str, Any] = {
+            "url": None, "email": None, "support_email": None, "enabled": True,
+            "description": "", "labels": {}, **given,
+        }
+        secret = state.pop("secret", None)
+        if state["type"] == "url" and state.get("format") is None:
+            state["format"] = "sibs"
+        _check_shape(state, secret_given=secret is not None)
+        if state["type"] == "url":
+            if secret is None:
+                secret = formats.get(state["format"]).generate_secret()
+            elif problem := _secret_problem(state["format"], secret):
+                raise Invalid(f"secret does not fit format {state['format']}: {problem}")
+        request_hash = _request_hash(given)
+        try:
+            return self._create(merchant_id, state, secret, idempotency_key, request_hash)
+        except IntegrityError:
+            # A concurrent writer won a race the checks could not see (PostgreSQL):
+            # the second look finds its idempotency record or its name.
+            return self._create(merchant_id, state, secret, idempotency_key, request_hash)
+
+    def _create(self, merchant_id: str, state: dict[str, Any], secret: str | None,
+                key: str | None, request_hash: str) -> dict[str, Any]:
+        moment = self.clock()
+        now = iso(moment)
+        with self.db.write() as conn:
+            if key is not None:
+                seen = q.get_idempotency(conn, merchant_id, key)
+                if seen is not None:
+                    if seen[0] != request_hash:
+                        raise IdempotencyKeyReused(
+                            "this Idempotency-Key was used with a different body: "
+                            "use a new key for a new request")
+                    return seen[1]
+            require_merchant(conn, merchant_id)
+            kind, ref = state["application"]
+            _check_application(conn, merchant_id, kind, ref)
+            taken = q.get_webhook(conn, merchant_id, name=state["name"])
+            if taken is not None:
+                raise NameTaken(f"a webhook named {state['name']!r} already exists "
+                                f"(id {taken.id})")
+            webhook_id = "wh_" + secrets.token_hex(12)
+            values = {
+                "id": webhook_id, "merchant_id": merchant_id, "name": state["name"],
+                "type": state["type"], **self.sealing.url_values(webhook_id, state["url"]),
+                "email": state["email"],
+                "app_kind": kind, "app_ref": ref, "support_email": state["support_email"],
+                "format": state.get("format"), "enabled": state["enabled"],
+                "description": state["description"], "labels": state["labels"],
+                "secret_sealed": (None if secret is None
+                                  else self.sealing.seal_secret(webhook_id, secret)),
+                "secret_fingerprint": None if secret is None else secret_fingerprint(secret),
+                "version": 1, "created_at": now, "updated_at": now,
+            }
+            pk = q.insert_webhook(conn, values, state["notifications"])
+            record = WebhookRecord(pk=pk, notifications=state["notifications"], **values)
+            result = public(record)
+            if key is not None:
+                q.purge_idempotency(conn, iso(moment - IDEMPOTENCY_TTL))
+                q.put_idempotency(conn, merchant_id, key, request_hash, result, now)
+            return result
+
+    def update_webhook(self, merchant_id: str, webhook_id: str, patch: Mapping[str, Any], *,
+                       if_match: int | None = None) -> dict[str, Any]:
+        """Change some fields; ``if_match`` guards against lost updates (412)."""
+        rules.check_fields(patch, rules.PATCH_FIELDS, immutable=rules.IMMUTABLE_FIELDS)
+        given = rules.parse_fields(patch, allow_http_loopback=self.allow_http_loopback)
+        if "secret" in given and given["secret"] is None:
+            raise Invalid("secret cannot be null: omit it to keep the current secret")
+        with self.db.write() as conn:
+            record = _for_write(conn, merchant_id, webhook_id, if_match)
+            before = public(record)
+            before["application"] = (record.app_kind, record.app_ref)
+            before["notifications"] = record.notifications
+            secret = given.pop("secret", None)
+            state = {**before, **given}
+            _check_shape(state, secret_given=secret is not None)
+            if "application" in given and given["application"] != before["application"]:
+                _check_application(conn, merchant_id, *given["application"])
+            values: dict[str, Any] = {}
+            if state["type"] == "url":
+                values.update(self._secret_values(record, state["format"], secret))
+            if "url" in given:
+                values.update(self._url_change(record, given["url"]))
+            kind, ref = state["application"]
+            for field in ("email", "support_email", "format", "enabled",
+                          "description", "labels"):
+                if state[field] != before[field]:
+                    values[field] = state[field]
+            if (kind, ref) != before["application"]:
+                values.update(app_kind=kind, app_ref=ref)
+            notifications_changed = state["notifications"] != record.notifications
+            if not values and not notifications_changed:
+                return public(record)  # nothing changed: the version stays
+            values.update(version=record.version + 1, updated_at=iso(self.clock()))
+            if not q.update_webhook(
+                    conn, record.pk, record.version, values,
+                    state["notifications"] if notifications_changed else None):
+                raise PreconditionFailed("the webhook changed while this update ran; "
+                                         "read it again and retry")
+            updated = q.get_webhook(conn, merchant_id, id=webhook_id)
+            assert updated is not None
+            return public(updated)
+
+    def _url_change(self, record: WebhookRecord, url: str | None) -> dict[str, Any]:
+        """The URL columns to write, or none when ``url`` is the stored one."""
+        if url is not None and url_has_credentials(url):
+            same = (redact_url(url) == record.url
+                    and url_fingerprint(url) == record.url_fingerprint)
+        else:
+            same = url == record.url and record.url_sealed is None
+        return {} if same else self.sealing.url_values(record.id, url)
+
+    def _secret_values(self, record: WebhookRecord, fmt: str,
+                       secret: str | None) -> dict[str, Any]:
+        """Seal a new secret; on a format change alone, check the kept secret still fits."""
+        if secret is not None:
+            if problem := _secret_problem(fmt, secret):
+                raise Invalid(f"secret does not fit format {fmt}: {problem}")
+            if secret_fingerprint(secret) == record.secret_fingerprint:
+                return {}
+            return {"secret_sealed": self.sealing.seal_secret(record.id, secret),
+                    "secret_fingerprint": secret_fingerprint(secret)}
+        if fmt != record.format and record.secret_sealed is not None:
+            kept = self.sealing.open_secret(record.id, record.secret_sealed)
+            if _secret_problem(fmt, kept):
+                raise Invalid(f"the current secret does not fit format {fmt}: "
+                              "send a new secret together with the format change")
+        return {}
+
+    def delete_webhook(self, merchant_id: str, webhook_id: str, *,
+                       if_match: int | None = None) -> None:
+        with self.db.write() as conn:
+            record = _for_write(conn, merchant_id, webhook_id, if_match)
+            if not q.delete_webhook(conn, record.pk, record.version):
+                raise PreconditionFailed("the webhook changed while this delete ran; "
+                                         "read it again and retry")
+
+
+def _check_application(conn: Connection, merchant_id: str, kind: str, ref: str | None) -> None:
+    if ref is None:
+        return
+    if kind == "store" and not mq.store_exists(conn, merchant_id, ref):
+        known = [code for code, _ in mq.stores(conn, merchant_id)]
+        raise Invalid(f"application names an unknown store {ref!r}"
+                      + _known("stores", known))
+    if kind == "terminal" and mq.terminal_store(conn, merchant_id, ref) is None:
+        known = [tid for tid, _ in mq.terminals(conn, merchant_id)]
+        raise Invalid(f"application names an unknown terminal {ref!r}"
+                      + _known("terminals", known))
+
+
+def _for_write(conn: Connection, merchant_id: str, webhook_id: str,
+               if_match: int | None) -> WebhookRecord:
+    record = q.get_webhook(conn, merchant_id, id=webhook_id)
+    if record is None:
+        raise NotFound(_missing(webhook_id, None))
+    if if_match is not None and if_match != record.version:
+        raise PreconditionFailed(
+            f"the webhook is at version {record.version}, not {if_match}: "
+            "it changed since it was read; read it again and retry")
+    return record
+
+
+def _missing(webhook_id: str | None, name: str | None) -> str:
+    if webhook_id is not None:
+        return f"no webhook with id {webhook_id[:64]!r}"
+    return f"no webhook named {str(name)[:64]!r}"
+
+
+def _known(what: str, known: list[str]) -> str:
+    if not known:
+        return f" (this merchant has no {what})"
+    shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+    return f"; known {what}: {shown}"
