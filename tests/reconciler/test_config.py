@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.config import INTERPOLATED_FIELDS, load_config, read_config
+from reconciler.config.yamlload import MAX_FILE_BYTES, fast_path_allowed, load_fast, load_slow
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import Secret
-from reconciler.yamlload import MAX_FILE_BYTES, fast_path_allowed, load_fast, load_slow
 
 SIBS_SECRET = base64.b64encode(bytes(range(32))).decode()
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's test vector

@@ -27,9 +27,8 @@ from _inventory import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import yamlload
 from reconciler.apply import apply_plan
-from reconciler.config import load_config
+from reconciler.config import load_config, yamlload
 from reconciler.details import DeliverySummary, Details, find, gather
 from reconciler.details import render_text as render_details
 from reconciler.errors import InvalidRequest, NotFound, ReconcilerError

@@ -10,10 +10,10 @@ from _config_support import DATA, write
 from jsonschema import Draft202012Validator
 
 from contract.urls import url_problem
-from reconciler import validate
+from reconciler import config as validate
 from reconciler.config import load_config, read_config
+from reconciler.config.yamlload import load_slow
 from reconciler.model import NOTIFICATION_TYPES, Catalog
-from reconciler.yamlload import load_slow
 
 SIBS_SECRET = base64.b64encode(bytes(range(32))).decode()
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

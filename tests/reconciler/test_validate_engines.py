@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from test_config import config_shaped_values
 
-from reconciler.validate import quick_validator, validator
+from reconciler.config import quick_validator, validator
 
 
 def agree(doc: Any) -> None:
