@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from reconciler import planfile
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from reconciler.plan import planfile
 from reconciler.render import Format, render
 from reconciler.session import plan_config, require_file, with_provider
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import click
 
-from reconciler import planfile
 from reconciler.commands import Globals
 from reconciler.config import SCHEMA_PATH
 from reconciler.errors import EXIT_OK
+from reconciler.plan import planfile
 
 
 def run(g: Globals, *, plan: bool) -> int:

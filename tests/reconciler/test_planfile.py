@@ -23,7 +23,7 @@ from _plan_samples import (
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.model import secret_fingerprint
 from reconciler.plan import build_plan
-from reconciler.planfile import InvalidPlanFile, check_stale, compare, load, save
+from reconciler.plan.planfile import InvalidPlanFile, check_stale, compare, load, save
 from reconciler.render import render_json
 
 

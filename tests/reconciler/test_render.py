@@ -26,7 +26,7 @@ from _plan_samples import (
 )
 
 from reconciler.plan import Plan, build_plan
-from reconciler.planfile import schema_path
+from reconciler.plan.planfile import schema_path
 from reconciler.render import FORMATS, render, render_json, render_markdown, render_text
 from reconciler.render.markdown import BUDGET, MARKER
 
