@@ -21,6 +21,7 @@ from contract import formats
 from reconciler import __version__
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_BUG, EXIT_INTERRUPTED, ReconcilerError
+from reconciler.render import FORMATS as PLAN_FORMATS
 
 CONFIG_HELP = "The config file (default: webhooks.yaml)."
 config_option = click.option(
@@ -122,7 +123,7 @@ def schema(ctx: click.Context, plan_schema: bool) -> int:
 @cli.command()
 @config_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+    "--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text",
     show_default=True,
 )
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
@@ -150,7 +151,7 @@ def plan(ctx: click.Context, config_file: Path, fmt: str, out: Path | None,
     """
     from reconciler.commands import plan as command
 
-    return command.run(_globals(ctx), config_file, fmt=fmt,  # type: ignore[arg-type]
+    return command.run(_globals(ctx), config_file, fmt=fmt,
                        out=out, detailed_exitcode=detailed_exitcode, targets=targets,
                        adopt=adopt, force=force)
 

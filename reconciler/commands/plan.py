@@ -9,7 +9,7 @@ import click
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.plan import planfile
-from reconciler.render import Format, render
+from reconciler.render import render
 from reconciler.session import plan_config, require_file, with_provider
 
 
@@ -17,7 +17,7 @@ def run(
     g: Globals,
     config_file: Path,
     *,
-    fmt: Format,
+    fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],

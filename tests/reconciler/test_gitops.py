@@ -17,15 +17,15 @@ from _config_support import REPO, write
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.ci_formats import (
+from reconciler.cli import main
+from reconciler.errors import Problem
+from reconciler.render.ci_annotations import (
     escape_data,
     escape_property,
     github_annotation,
     gitlab_code_quality,
     repo_path,
 )
-from reconciler.cli import main
-from reconciler.errors import Problem
 
 BIN = Path(sys.executable).parent
 GOOD = """\

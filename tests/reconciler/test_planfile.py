@@ -24,7 +24,7 @@ from reconciler.errors import PlanError, ReconcilerError
 from reconciler.model import secret_fingerprint
 from reconciler.plan import build_plan
 from reconciler.plan.planfile import InvalidPlanFile, check_stale, compare, load, save
-from reconciler.render import render_json
+from reconciler.render.json_ import render_json
 
 
 @pytest.fixture

@@ -27,8 +27,10 @@ from _plan_samples import (
 
 from reconciler.plan import Plan, build_plan
 from reconciler.plan.planfile import schema_path
-from reconciler.render import FORMATS, render, render_json, render_markdown, render_text
-from reconciler.render.markdown import BUDGET, MARKER
+from reconciler.render import FORMATS, render
+from reconciler.render.json_ import render_json
+from reconciler.render.markdown import BUDGET, MARKER, render_markdown
+from reconciler.render.text import render_text
 
 GOLDEN = Path(__file__).parent / "golden"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
