@@ -14,7 +14,7 @@ from backoffice.errors import Invalid
 from contract import formats
 from contract import rules as contract
 from contract.catalogue import NOTIFICATION_TYPES
-from contract.rules import MAX_EMAIL
+from contract.rules import MAX_DESCRIPTION, MAX_EMAIL
 from contract.urls import MAX_URL, url_problem
 
 LABEL_KEY_RE: Final = re.compile(r"[a-z0-9][a-z0-9./-]{0,62}")
@@ -22,7 +22,6 @@ CODE_RE: Final = re.compile(contract.CODE_PATTERN)  # store codes, terminal ids
 ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # merchant ids, client ids
 IDEMPOTENCY_KEY_RE: Final = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII
 
-MAX_DESCRIPTION: Final = 1000
 MAX_LABELS: Final = 32
 MAX_LABEL_VALUE: Final = 256
 MAX_SECRET: Final = 256

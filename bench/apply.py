@@ -38,8 +38,8 @@ from harness import (
 
 from reconciler import __version__
 from reconciler.config import load_config
-from reconciler.payload import create_body, idempotency_key
 from reconciler.plan import build_plan
+from reconciler.plan.payload import create_body, idempotency_key
 
 WRITES = ("POST", "PATCH", "DELETE")
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml_rs
 from jsonschema import Draft202012Validator
 
-from reconciler import validate, yamlload
-from reconciler.config import read_config
+from reconciler import config as validate
+from reconciler.config import read_config, yamlload
 
 NOTIFICATIONS = ["mbway", "mb-reference", "key-enter-token", "qr-code", "authorised-payment"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from harness import record
 
 from reconciler.model import Config, RemoteWebhook, Secret, WebhookSpec
-from reconciler.normalize import desired_labels
 from reconciler.plan import build_plan
+from reconciler.plan.normalize import desired_labels
 
 OWNER = "payments-team"
 KINDS = ("mbway", "mb-reference", "key-enter-token", "qr-code", "authorised-payment", "xpay")

@@ -19,6 +19,7 @@ NAME_RULE: Final = ("lower-case letters, digits, '.', '_' and '-', starting with
 CODE_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
 APPLICATION_PATTERN: Final = rf"merchant|(?:store|terminal):{CODE_PATTERN}"
 MAX_EMAIL: Final = 254
+MAX_DESCRIPTION: Final = 1000
 
 _NAME: Final = re.compile(NAME_PATTERN)
 _CODE: Final = re.compile(CODE_PATTERN)
@@ -57,4 +58,11 @@ def email_problem(address: str) -> str | None:
         return f"is too long ({len(address)} characters; at most {MAX_EMAIL})"
     if _EMAIL.fullmatch(address) is None:
         return "must be an e-mail address like someone@shop.example (ASCII, with a domain)"
+    return None
+
+
+def description_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a webhook's description, or None."""
+    if len(text) > MAX_DESCRIPTION:
+        return f"is too long ({len(text)} characters; at most {MAX_DESCRIPTION})"
     return None

@@ -19,8 +19,8 @@ from typing import Any
 
 from reconciler.errors import NotFound, PreconditionFailed, ProviderError
 from reconciler.model import RemoteWebhook
-from reconciler.payload import create_body, idempotency_key, matches_spec, update_patch
 from reconciler.plan import Action, Change, Plan
+from reconciler.plan.payload import create_body, idempotency_key, matches_spec, update_patch
 from reconciler.providers.base import Provider
 from reconciler.testfire import outcome
 

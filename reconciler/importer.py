@@ -37,9 +37,10 @@ from typing import Literal
 from contract.urls import has_credentials, redact_url
 from reconciler.config import load_config
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.listing import by_name, printable
 from reconciler.model import Config, RemoteWebhook
 from reconciler.plan import build_plan
+from reconciler.render.terminal import printable
+from reconciler.selection import by_name
 
 Selection = Literal["owned", "unmanaged", "all"]
 SELECTIONS: tuple[Selection, ...] = ("owned", "unmanaged", "all")

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from contract import formats
 from contract.formats import DeliveryFormat, FormatError
 from reconciler.errors import ReconcilerError
-from reconciler.listing import printable
+from reconciler.render.terminal import printable
 
 Printer = Callable[[str], None]
 MAX_BODY = 1 << 20  # a notification is a few hundred bytes; refuse anything absurd

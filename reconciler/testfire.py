@@ -1,48 +1,24 @@
-"""Test-firing a URL webhook: find it by name, fire, and explain the backoffice's TestResult.
+"""Test-firing a URL webhook: find it by name, fire, and the verdict on the TestResult.
 
 The backoffice does the firing (it holds the secret) and answers with a TestResult
-(see the delivery contract): the notification it sent, decrypted; the request's
-headers; the receiver's answer; whether that counts as delivered, and why not. This
-module turns that into text for people. It never sees a secret: the TestResult holds
-none, and a URL's password is redacted before anything is shown.
+(see the delivery contract). ``outcome`` is the one-line verdict that ``test`` and
+``apply --test`` report; ``reconciler.render.testfire`` shows the rest.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from contract.urls import redact_url
 from reconciler.details import find
 from reconciler.errors import InvalidRequest
-from reconciler.listing import printable
-from reconciler.model import RemoteWebhook
 from reconciler.providers import Provider
-
-REQUEST_BODY_SHOWN = 120  # characters of the (encrypted or signed) body shown
-RESPONSE_LINES_SHOWN = 20
+from reconciler.render.terminal import printable
+from reconciler.render.testfire import Fired, ms
 
 
 class EmailWebhookNotTestable(InvalidRequest):
     """Only URL webhooks have a test (the SIBS Backoffice offers none for e-mail ones)."""
-
-
-@dataclass(frozen=True)
-class Fired:
-    """One test-fire: the webhook and the backoffice's TestResult."""
-
-    webhook: RemoteWebhook
-    result: dict[str, Any]
-
-    @property
-    def delivered(self) -> bool:
-        return self.result.get("delivered") is True
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"webhook": self.webhook.name, "webhook_id": self.webhook.id, **self.result}
 
 
 async def fire(provider: Provider, name: str, notification: str | None = None) -> Fired:
@@ -54,10 +30,6 @@ async def fire(provider: Provider, name: str, notification: str | None = None) -
             "(the backoffice e-mails its notifications; there is no receiver to answer)"
         )
     return Fired(webhook, await provider.test(webhook.id, notification))
-
-
-def _ms(value: object) -> str:
-    return f"{value:.0f} ms" if isinstance(value, int | float) else "? ms"
 
 
 def reason(result: Mapping[str, Any]) -> str:
@@ -73,57 +45,5 @@ def outcome(result: Mapping[str, Any]) -> str:
     """``delivered (200 in 12 ms)`` or ``NOT delivered: <reason>``."""
     response = result.get("response") or {}
     if result.get("delivered") is True:
-        return f"delivered ({response.get('status')} in {_ms(response.get('duration_ms'))})"
+        return f"delivered ({response.get('status')} in {ms(response.get('duration_ms'))})"
     return f"NOT delivered: {reason(result)}"
-
-
-def render_text(fired: Fired) -> str:
-    """The notification sent (pretty JSON), the request, the response; no verdict line."""
-    result = fired.result
-    request = result.get("request") or {}
-    response = result.get("response") or {}
-    url = request.get("url") or (redact_url(fired.webhook.url) if fired.webhook.url else "?")
-    head = f"Test-fired {fired.webhook.name} ({fired.webhook.format}) -> {url}"
-    if result.get("delivery_id"):
-        head += f"  [{result['delivery_id']}]"
-    lines = [printable(head), "", "Notification sent:"]
-    notification = result.get("notification")
-    pretty = json.dumps(notification, indent=2, ensure_ascii=False, sort_keys=False)
-    lines += [f"  {printable(line)}" for line in pretty.splitlines()]
-
-    lines += ["", "Request:", printable(f"  {request.get('method') or 'POST'} {url}")]
-    lines += _headers(request.get("headers"))
-    body = str(request.get("body_excerpt") or "")
-    if body:
-        shown = body[:REQUEST_BODY_SHOWN] + ("..." if len(body) > REQUEST_BODY_SHOWN else "")
-        lines.append(printable(f"  body: {shown}"))
-
-    lines += ["", "Response:"]
-    status = response.get("status")
-    duration = _ms(response.get("duration_ms"))
-    if status is None:
-        error = response.get("error") or "no response"
-        lines.append(printable(f"  no response after {duration}: {error}"))
-    else:
-        lines.append(f"  HTTP {status} in {duration}")
-        lines += _headers(response.get("headers"))
-        lines += _excerpt(str(response.get("body_excerpt") or ""))
-        if response.get("error"):
-            lines.append(printable(f"  error: {response['error']}"))
-    return "\n".join(lines) + "\n"
-
-
-def _headers(headers: object) -> list[str]:
-    if not isinstance(headers, Mapping):
-        return []
-    return [printable(f"  {key}: {value}") for key, value in headers.items()]
-
-
-def _excerpt(body: str) -> list[str]:
-    if not body:
-        return ["  (empty body)"]
-    lines = body.splitlines()
-    shown = [printable(f"  | {line}") for line in lines[:RESPONSE_LINES_SHOWN]]
-    if len(lines) > RESPONSE_LINES_SHOWN:
-        shown.append(f"  | ... ({len(lines) - RESPONSE_LINES_SHOWN} more lines)")
-    return shown

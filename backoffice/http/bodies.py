@@ -6,18 +6,20 @@ bodies fail validation (422) before any rule runs; the parts then apply the rule
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from backoffice import rules
-from contract import fingerprints
+from contract import catalogue, fingerprints, formats
 
-NotificationCode = Literal[
-    "mbway", "mb-reference", "key-enter-token", "qr-code", "authorised-payment", "xpay",
-]
+if TYPE_CHECKING:
+    NotificationCode = str
+    DeliveryFormat = str
+else:  # the contract's lists: adding a type or a format is one entry there
+    NotificationCode = Literal[catalogue.CODES]
+    DeliveryFormat = Literal[formats.NAMES]
 WebhookType = Literal["url", "email"]
-DeliveryFormat = Literal["sibs", "standard-webhooks"]
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=63,
                                         pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]

@@ -11,12 +11,11 @@ from types import FrameType
 
 import click
 
-from reconciler import planfile
 from reconciler.apply import ApplyReport, ApplyTestResult, ChangeResult, apply_plan, test_changed
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Aborted, StalePlan
 from reconciler.model import Config
-from reconciler.plan import Plan
+from reconciler.plan import Plan, planfile
 from reconciler.providers import Provider
 from reconciler.render import render
 from reconciler.session import plan_config, require_file, with_provider

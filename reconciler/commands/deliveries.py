@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from reconciler.commands import Globals
-from reconciler.deliverylog import render_table
 from reconciler.details import find
 from reconciler.errors import EXIT_OK
 from reconciler.providers import Provider
+from reconciler.render.deliveries import render_table
 from reconciler.session import with_provider
 
 

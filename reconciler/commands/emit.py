@@ -9,9 +9,10 @@ from typing import Any
 import click
 
 from reconciler.commands import Globals
-from reconciler.deliverylog import emit_body, render_emitted
+from reconciler.emit import emit_body
 from reconciler.errors import EXIT_OK
 from reconciler.providers import Provider
+from reconciler.render.deliveries import render_emitted
 from reconciler.session import with_provider
 
 

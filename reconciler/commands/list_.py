@@ -9,9 +9,10 @@ import click
 
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_OK
-from reconciler.listing import by_name, render_json, render_table, select_owner
 from reconciler.model import RemoteWebhook
 from reconciler.providers import ListFilters, Provider
+from reconciler.render.listing import render_json, render_table
+from reconciler.selection import by_name, select_owner
 from reconciler.session import with_provider
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from reconciler import planfile
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from reconciler.render import Format, render
+from reconciler.plan import planfile
+from reconciler.render import render
 from reconciler.session import plan_config, require_file, with_provider
 
 
@@ -17,7 +17,7 @@ def run(
     g: Globals,
     config_file: Path,
     *,
-    fmt: Format,
+    fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import click
 
-from reconciler import planfile, validate
 from reconciler.commands import Globals
+from reconciler.config import SCHEMA_PATH
 from reconciler.errors import EXIT_OK
+from reconciler.plan import planfile
 
 
 def run(g: Globals, *, plan: bool) -> int:
-    path = planfile.schema_path() if plan else validate.SCHEMA_PATH
+    path = planfile.schema_path() if plan else SCHEMA_PATH
     click.echo(path.read_text(encoding="utf-8"), nl=False)
     return EXIT_OK

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from reconciler.commands import Globals
-from reconciler.details import gather, render_text
+from reconciler.details import gather
 from reconciler.errors import EXIT_OK
+from reconciler.render.details import render_text
 from reconciler.session import with_provider
 
 

@@ -9,8 +9,9 @@ import click
 
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_ERROR, EXIT_OK
+from reconciler.render.testfire import render_text
 from reconciler.session import with_provider
-from reconciler.testfire import fire, outcome, render_text
+from reconciler.testfire import fire, outcome
 
 
 def run(g: Globals, config_file: Path, name: str, *, notification: str | None,

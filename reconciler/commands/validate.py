@@ -18,11 +18,11 @@ from pathlib import Path
 
 import click
 
-from reconciler import ci_formats
 from reconciler.commands import Globals
 from reconciler.config import ConfigReport, read_config
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.model import Catalog
+from reconciler.render import ci_annotations
 
 
 def run(g: Globals, config_files: Sequence[Path], *, offline: bool, fmt: str) -> int:
@@ -33,14 +33,14 @@ def run(g: Globals, config_files: Sequence[Path], *, offline: bool, fmt: str) ->
     elif fmt == "gitlab":
         root = os.environ.get("CI_PROJECT_DIR")
         problems = [p for r in reports for p in r.problems]
-        click.echo(json.dumps(ci_formats.gitlab_code_quality(problems, root), indent=2))
+        click.echo(json.dumps(ci_annotations.gitlab_code_quality(problems, root), indent=2))
         for report in reports:  # stdout is the report file; people read standard error
             _print_summary(g, report, err=True)
     elif fmt == "github":
         root = os.environ.get("GITHUB_WORKSPACE")
         for report in reports:
             for problem in report.problems:
-                click.echo(ci_formats.github_annotation(problem, root))
+                click.echo(ci_annotations.github_annotation(problem, root))
             _print_summary(g, report)
     else:
         for report in reports:

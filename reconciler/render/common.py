@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-from reconciler.normalize import FIELDS
 from reconciler.plan import Action, Change, FieldChange, RemoteRef, SafeValue, Sensitive
+from reconciler.plan.normalize import FIELDS
 
 SYMBOLS: dict[Action, str] = {
     Action.CREATE: "+",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from reconciler.plan import Plan
+from reconciler.plan.planfile import dumps
 
 
 def render_json(plan: Plan) -> str:
     """The plan as indented JSON with a final newline; key order is stable."""
-    return json.dumps(plan.data, indent=2, ensure_ascii=False) + "\n"
+    return dumps(plan)

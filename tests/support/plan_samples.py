@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.model import Config, RemoteWebhook, Secret, WebhookSpec, secret_fingerprint
-from reconciler.normalize import desired_labels
+from reconciler.plan.normalize import desired_labels
 
 OWNER = "payments-team"
 DIGEST = "sha256:" + "ab" * 32

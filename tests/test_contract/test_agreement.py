@@ -12,7 +12,7 @@ import click
 import pytest
 
 from backoffice.http import bodies as models
-from contract import catalogue, formats, rules
+from contract import catalogue, formats, rules, urls
 from reconciler.cli import cli
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "webhooks.schema.json")
@@ -34,6 +34,13 @@ def test_schema_patterns_are_the_contracts() -> None:
     assert DEFS["application"]["pattern"] == anchored(rules.APPLICATION_PATTERN)
     for where in (DEFS["name"], SCHEMA["properties"]["owner"]):
         assert where["pattern"].replace("(?!\\n)$", "") == f"^{rules.NAME_PATTERN}"
+
+
+def test_schema_lengths_are_the_contracts() -> None:
+    props = DEFS["webhook"]["properties"]
+    assert props["description"]["maxLength"] == rules.MAX_DESCRIPTION
+    assert props["email"]["maxLength"] == rules.MAX_EMAIL
+    assert props["url"]["maxLength"] == urls.MAX_URL
 
 
 def test_schema_describes_every_notification_type() -> None:

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.config import INTERPOLATED_FIELDS, load_config, read_config
+from reconciler.config.yamlload import MAX_FILE_BYTES, fast_path_allowed, load_fast, load_slow
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import Secret
-from reconciler.yamlload import MAX_FILE_BYTES, fast_path_allowed, load_fast, load_slow
 from tests.support.config import DATA, write
 from tests.support.secrets import SIBS_SECRET, WHSEC
 

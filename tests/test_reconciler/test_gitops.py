@@ -16,15 +16,15 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.ci_formats import (
+from reconciler.cli import main
+from reconciler.errors import Problem
+from reconciler.render.ci_annotations import (
     escape_data,
     escape_property,
     github_annotation,
     gitlab_code_quality,
     repo_path,
 )
-from reconciler.cli import main
-from reconciler.errors import Problem
 from tests.support.config import REPO, write
 from tests.support.env import clean_env
 

@@ -12,18 +12,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import yamlload
 from reconciler.apply import apply_plan
-from reconciler.config import load_config
-from reconciler.details import DeliverySummary, Details, find, gather
-from reconciler.details import render_text as render_details
+from reconciler.config import load_config, yamlload
+from reconciler.details import find, gather
 from reconciler.errors import InvalidRequest, NotFound, ReconcilerError
 from reconciler.importer import ImportResult, import_config, scalar, write_file
-from reconciler.listing import by_name, render_json, render_table, select_owner
 from reconciler.model import RemoteWebhook, secret_fingerprint
 from reconciler.plan import Action, build_plan
 from reconciler.providers import ListFilters, Provider
 from reconciler.providers.embedded import EmbeddedProvider
+from reconciler.render.details import DeliverySummary, Details
+from reconciler.render.details import render_text as render_details
+from reconciler.render.listing import render_json, render_table
+from reconciler.selection import by_name, select_owner
 from tests.support.inventory import (
     ALL,
     CRED_URL,
@@ -503,7 +504,7 @@ def test_a_webhook_a_config_cannot_express_is_refused_not_written() -> None:
 
 
 def test_a_long_list_on_a_terminal_is_the_plain_table() -> None:
-    from reconciler.listing import RICH_MAX_ROWS
+    from reconciler.render.listing import RICH_MAX_ROWS
 
     many = [remote(f"w{i:04d}") for i in range(RICH_MAX_ROWS + 1)]
     out = render_table(many, rich=True)

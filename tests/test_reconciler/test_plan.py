@@ -12,15 +12,6 @@ from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
 from reconciler.errors import PlanError, ProviderError, UnsafePlan
 from reconciler.model import RemoteWebhook, WebhookSpec, secret_fingerprint
-from reconciler.normalize import (
-    FIELDS,
-    actual_state,
-    as_dict,
-    desired_labels,
-    desired_state,
-    normalize_email,
-    normalize_url,
-)
 from reconciler.plan import (
     Action,
     Create,
@@ -30,6 +21,15 @@ from reconciler.plan import (
     Sensitive,
     Update,
     build_plan,
+)
+from reconciler.plan.normalize import (
+    FIELDS,
+    actual_state,
+    as_dict,
+    desired_labels,
+    desired_state,
+    normalize_email,
+    normalize_url,
 )
 from tests.support.plan_samples import (
     FORBIDDEN,

@@ -13,8 +13,8 @@ import pytest
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.model import secret_fingerprint
 from reconciler.plan import build_plan
-from reconciler.planfile import InvalidPlanFile, check_stale, compare, load, save
-from reconciler.render import render_json
+from reconciler.plan.planfile import InvalidPlanFile, check_stale, compare, load, save
+from reconciler.render.json_ import render_json
 from tests.support.plan_samples import (
     FORBIDDEN,
     OTHER_SECRET_VALUE,

@@ -16,9 +16,11 @@ import jsonschema
 import pytest
 
 from reconciler.plan import Plan, build_plan
-from reconciler.planfile import schema_path
-from reconciler.render import FORMATS, render, render_json, render_markdown, render_text
-from reconciler.render.markdown import BUDGET, MARKER
+from reconciler.plan.planfile import schema_path
+from reconciler.render import FORMATS, render
+from reconciler.render.json_ import render_json
+from reconciler.render.markdown import BUDGET, MARKER, render_markdown
+from reconciler.render.text import render_text
 from tests.support.plan_samples import (
     FORBIDDEN,
     OWNER,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.deliverylog import emit_body, render_emitted, render_table
 from reconciler.details import summarize
+from reconciler.emit import emit_body
 from reconciler.errors import ReconcilerError
 from reconciler.model import RemoteWebhook
-from reconciler.testfire import Fired, outcome, reason, render_text
+from reconciler.render.deliveries import render_emitted, render_table
+from reconciler.render.testfire import Fired, render_text
+from reconciler.testfire import outcome, reason
 
 NOTIFICATION = {
     "notificationID": "6f1c2a", "type": "mbway", "paymentStatus": "Success",

@@ -15,14 +15,15 @@ from backoffice.http.api import create_app
 from reconciler import apply as applying  # not `test_changed` itself: pytest would collect it
 from reconciler.apply import ApplyReport, ChangeResult
 from reconciler.details import gather
-from reconciler.details import render_text as render_details
 from reconciler.errors import InvalidRequest, NotFound, Unavailable
 from reconciler.model import RemoteWebhook, WebhookSpec
 from reconciler.plan import Action, Create, Plan, Precondition, Update
 from reconciler.providers import Provider
 from reconciler.providers.embedded import EmbeddedProvider
 from reconciler.providers.http import HttpProvider
-from reconciler.testfire import EmailWebhookNotTestable, fire, outcome, render_text
+from reconciler.render.details import render_text as render_details
+from reconciler.render.testfire import render_text
+from reconciler.testfire import EmailWebhookNotTestable, fire, outcome
 from tests.support.backoffice import delivering_backoffice
 from tests.support.providers import HttpBackoffice, providers
 from tests.support.receivers import ListenReceiver

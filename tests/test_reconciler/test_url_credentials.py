@@ -14,10 +14,12 @@ import yaml
 from reconciler.apply import apply_plan
 from reconciler.config import load_config
 from reconciler.importer import import_config
-from reconciler.normalize import url_fingerprint
 from reconciler.plan import Plan, Sensitive, build_plan
+from reconciler.plan.normalize import url_fingerprint
 from reconciler.providers import Provider
-from reconciler.render import render_json, render_markdown, render_text
+from reconciler.render.json_ import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
 
 pytestmark = pytest.mark.anyio
 OWNER = "payments-team"

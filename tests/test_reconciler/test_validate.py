@@ -9,10 +9,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from contract.urls import url_problem
-from reconciler import validate
+from reconciler import config as validate
 from reconciler.config import load_config, read_config
+from reconciler.config.yamlload import load_slow
 from reconciler.model import NOTIFICATION_TYPES, Catalog
-from reconciler.yamlload import load_slow
 from tests.support.config import DATA, write
 from tests.support.secrets import SIBS_SECRET, WHSEC
 

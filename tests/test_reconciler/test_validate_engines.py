@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import given, settings
 
-from reconciler.validate import quick_validator, validator
+from reconciler.config import quick_validator, validator
 from tests.test_reconciler.test_config import config_shaped_values
 
 

@@ -1,14 +1,10 @@
-"""The YAML layer: a fast parse for the happy path, a positioned parse to explain problems.
+"""Positioned YAML reading, the slow path's machinery: PyYAML's libyaml composer with our
+own YAML 1.2 core resolver, and a builder that turns nodes into plain values.
 
-Both parsers read YAML 1.2 core (only ``true``/``false`` are booleans, ``yes`` is text,
-no timestamps), so they agree on every document the fast path accepts:
-
-* fast path: ``yaml_rs`` (Rust). No positions. Used only when a cheap screen of the raw
-  text finds none of the constructs on which YAML readers disagree.
-* slow path: PyYAML's libyaml composer with our own YAML 1.2 core resolver. It keeps the
-  line and column of every node, reports duplicate keys, non-string keys, tags, YAML 1.1
-  look-alikes (``on``, ``yes``, ``0755``, ``1:20``) and alias bombs, and is the authority
-  for every message.
+The builder keeps the line and column of every key and value, and reports duplicate keys,
+non-string keys, tags, YAML 1.1 look-alikes (``on``, ``yes``, ``0755``, ``1:20``) and alias
+bombs. ``reconciler.config.yamlload.load_slow`` drives it; it is the authority for every
+message.
 """
 
 from __future__ import annotations
@@ -18,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-import yaml_rs
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml composes in C; the pure-Python composer is the same, only slower
@@ -37,7 +32,6 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
             Composer.__init__(self)
 
 
-MAX_FILE_BYTES = 8 * 1024 * 1024  # a config of 10,000 webhooks is about 1 MiB
 ALIAS_EVENT_BUDGET = 100_000  # nodes that aliases may replay in one file (yaml-rs "events")
 MAX_DEPTH = 32  # a config needs 4 levels; anything deeper is a mistake or an attack
 
@@ -61,38 +55,6 @@ _YAML11_NUMBER = re.compile(
     r"[-+]?(?:0[0-9_]+(?:\.[0-9_]*)?|0o[0-7]+|0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?"
     r"|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)\Z"
 )
-
-# The screen: anything that might read differently in yaml-rs and libyaml, or that the
-# slow path reports, sends the document to the slow path. False alarms only cost time.
-# Each pattern starts with a character class so that `re` can skip ahead quickly.
-_TOKEN_SCREEN = re.compile(
-    r"[\s\[{,](?=[!|>*:?&yYnNoO0-9+\-_.])(?:"  # at the start of a token:
-    r"[!|>]"  # tags and block scalars (yaml-rs reads an empty one as "\n")
-    r"|\*"  # aliases: yaml-rs reads one inside its own anchor as null
-    r"|&(?![A-Za-z0-9_-]+(?:[ \r\n,\]}]|\Z))"  # anchors beyond libyaml's [A-Za-z0-9_-]
-    r"|[:?][^ \t\r\n]"  # plain text starting with an indicator (libyaml refuses some)
-    r"|(?:[yYnN](?:[eE][sS])?|[nN][oO]|[oO](?:[nN]|[fF][fF]))[ ]*(?:[\r\n:,\]}#]|\Z)"  # 1.1 bools
-    r"|[-+]?(?:0[0-9_bBoOxX]|_|[0-9][0-9_]*[_:]|\.(?:[iI][nN][fF]|[nN][aA][nN]))"  # numbers
-    r")"
-)
-# `"\ud83d\ude00"`: yaml-rs joins escaped surrogate pairs, libyaml refuses them.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_DOCUMENT_MARKER = re.compile(r"\n(?:%|\.\.\.|---(?=\s|\Z))")  # directives, ---, ...
-_LEADING_COMMENTS = re.compile(r"(?:[ \r]*(?:#[^\n]*)?\n)*")
-# Characters outside YAML's printable set, the YAML 1.1 line breaks NEL, LS and PS
-# (content in YAML 1.2, line breaks in libyaml) and a byte order mark after the start.
-_UNPRINTABLE = re.compile(
-    "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-# Deep block nesting (yaml-rs recurses on `- - - - ...`); a config never indents this far.
-_DEEP_BLOCK = re.compile(r"\n(?:[ ]|[-?:][ ]){96}")
-
-_FAST_ALIAS_LIMITS = yaml_rs.AliasLimits(
-    max_total_replayed_events=ALIAS_EVENT_BUDGET,
-    max_replay_stack_depth=MAX_DEPTH,
-)
-
-
 @dataclass(frozen=True)
 class YamlProblem:
     """A problem found while reading YAML, before any schema."""
@@ -113,79 +75,6 @@ class SlowDocument:
     problems: list[YamlProblem] = field(default_factory=list)
     explained: set[YamlPath] = field(default_factory=set)  # paths a YAML problem covers
 
-
-class DecodeError(ValueError):
-    """The bytes are not UTF-8; carries where the first bad byte sits."""
-
-    def __init__(self, problem: YamlProblem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 text of a config file (a leading BOM is dropped); DecodeError otherwise."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = len(data[start : exc.start].decode("utf-8", "replace")) + 1
-        raise DecodeError(
-            YamlProblem(
-                line,
-                col,
-                f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; "
-                "save the file as UTF-8",
-            )
-        ) from None
-
-
-def fast_path_allowed(text: str) -> bool:
-    """Whether the fast parser is sure to read ``text`` as the slow one would."""
-    if "\t" in text or _UNPRINTABLE.search(text) or _SURROGATE_ESCAPE.search(text):
-        return False  # (libyaml refuses tabs in more places than yaml-rs)
-    padded = "\n" + text  # so that the patterns see the first line start a line
-    if _TOKEN_SCREEN.search(padded) or _DEEP_BLOCK.search(padded):
-        return False
-    marker = _DOCUMENT_MARKER.search(padded)
-    if (
-        marker is not None
-        and marker.group() == "\n---"
-        and _LEADING_COMMENTS.fullmatch(padded, 1, marker.start() + 1)
-    ):  # an opening `---`, perhaps after comments, is common and harmless
-        marker = _DOCUMENT_MARKER.search(padded, marker.end())
-    return marker is None and _flow_on_single_lines(text)
-
-
-def _flow_on_single_lines(text: str) -> bool:
-    """No flow collection spans lines, and no flow text ends in a colon (``{a:}``).
-
-    yaml-rs accepts multi-line implicit keys in flow collections, and ``a:`` before a
-    flow indicator, which libyaml (and YAML 1.2) refuse.
-    """
-    if "[" not in text and "{" not in text:
-        return True
-    for line in text.split("\n"):
-        if "[" in line or "{" in line or "]" in line or "}" in line:
-            if line.count("[") + line.count("{") != line.count("]") + line.count("}"):
-                return False
-            if ":," in line or ":]" in line or ":}" in line:
-                return False
-    return True
-
-
-def load_fast(text: str) -> Any:
-    """Parse with yaml-rs (YAML 1.2 core); raises on any trouble: then use ``load_slow``."""
-    return yaml_rs.loads(
-        text,
-        parse_datetime=False,
-        alias_limits=_FAST_ALIAS_LIMITS,
-        duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
-    )
-
-
 class _Core12Resolver(yaml.resolver.BaseResolver):
     """YAML 1.2 core schema, plus YAML 1.1 look-alikes marked for a message."""
 
@@ -201,13 +90,13 @@ for _tag, _regexp, _first in (
     _Core12Resolver.add_implicit_resolver(_tag, _regexp, list(_first))
 
 
-class _Composer(_Parser, _Core12Resolver):
+class Core12Composer(_Parser, _Core12Resolver):
     def __init__(self, stream: str) -> None:
         _Parser.__init__(self, stream)
         _Core12Resolver.__init__(self)
 
 
-class _Abort(Exception):
+class Abort(Exception):
     """Stop reading: the problem recorded last makes the rest meaningless."""
 
 
@@ -236,7 +125,7 @@ def _where(path: YamlPath) -> YamlPath:
     return path[:-1] if path[-1:] == (_KEY,) else path
 
 
-class _Builder:
+class Builder:
     """Turns composed nodes into plain values, recording positions and problems."""
 
     def __init__(self, doc: SlowDocument) -> None:
@@ -270,7 +159,7 @@ class _Builder:
     def build(self, node: Node, path: YamlPath, depth: int = 0) -> Any:
         if id(node) in self.active:
             self.problem(node, "an alias refers to its own anchor (a recursive structure)", path)
-            raise _Abort
+            raise Abort
         if id(node) in self.seen:  # an alias: yaml-rs replays it, and so do we
             self.replayed += self.size(node)
             if self.replayed > ALIAS_EVENT_BUDGET:
@@ -280,11 +169,11 @@ class _Builder:
                     "bomb?); anchors and aliases are for small repeats only",
                     path,
                 )
-                raise _Abort
+                raise Abort
         self.seen.add(id(node))
         if depth > MAX_DEPTH:
             self.problem(node, f"nested deeper than {MAX_DEPTH} levels", path)
-            raise _Abort
+            raise Abort
         if isinstance(node, ScalarNode):
             if path[-1:] != (_KEY,):
                 self.doc.values[path] = _pos(node)
@@ -365,7 +254,7 @@ def _mark_position(exc: yaml.MarkedYAMLError) -> Position:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
+def syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     line, col = _mark_position(exc)
     what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
     if "expected a single document" in what:
@@ -376,49 +265,3 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     at = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
     hint = " (indent with spaces, not tabs)" if at == "\t" else ""
     return YamlProblem(line, col, f"YAML syntax error: {what}{hint}")
-
-
-def _unprintable(text: str) -> YamlProblem | None:
-    match = _UNPRINTABLE.search(text)
-    if match is None:
-        return None
-    line_start = text.rfind("\n", 0, match.start()) + 1
-    char = ord(match.group())
-    what = "a byte order mark" if char == 0xFEFF else "this character"
-    return YamlProblem(
-        text.count("\n", 0, match.start()) + 1,
-        match.start() - line_start + 1,
-        f"{what} (U+{char:04X}) is not allowed here; "
-        "write it as an escape in a double-quoted string",
-    )
-
-
-def load_slow(text: str) -> SlowDocument:
-    """Parse with positions; every YAML-level problem lands in ``problems``."""
-    doc = SlowDocument()
-    bad_char = _unprintable(text)
-    if bad_char is not None:
-        doc.problems.append(bad_char)
-        return doc
-    composer = _Composer(text)
-    try:
-        root = composer.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        doc.problems.append(_syntax_problem(exc, text))
-        return doc
-    except yaml.YAMLError as exc:  # pragma: no cover - libyaml marks all its errors
-        doc.problems.append(YamlProblem(1, 1, f"YAML syntax error: {exc}"))
-        return doc
-    finally:
-        composer.dispose()
-    try:
-        doc.value = None if root is None else _Builder(doc).build(root, ())
-    except _Abort:
-        return doc
-    if doc.value is None and not doc.problems:
-        if root is None or (isinstance(root, ScalarNode) and root.value == ""):
-            message = "the file is empty; expected version, owner and webhooks"
-        else:
-            message = "the top level must be a mapping with version, owner and webhooks, not null"
-        doc.problems.append(YamlProblem(1, 1, message))
-    return doc

@@ -1,17 +1,15 @@
-"""What makes a config valid: the JSON Schema, then the checks a schema cannot make.
+"""The config's JSON Schema: loading it, the two validators, and explaining its errors.
 
-Every check returns ``Finding``s (a path into the document and a message naming the
-field); ``reconciler.config`` turns them into located ``Problem``s. No message ever
-carries a secret value: secret findings name the secret's source, never its content.
+Every violation becomes a ``Finding`` (a path into the document and a message naming
+the field); the checks a schema cannot make are in ``reconciler.config.checks``. No
+message ever carries a secret value.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +17,15 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator, ValidationError
 
 import reconciler
-from contract import formats, rules
+from contract import formats
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.rules import NAME_RULE, WEBHOOK_TYPES, is_name
-from reconciler.errors import Severity
+from reconciler.config.findings import Finding, did_you_mean
+from reconciler.config.yamlnodes import YamlPath
 from reconciler.model import Catalog
-from reconciler.yamlload import YamlPath, format_path
 
 SCHEMA_PATH = Path(reconciler.__file__).parent / "schemas" / "webhooks.schema.json"
 
-WEBHOOK_FIELDS = (
-    "type",
-    "url",
-    "email",
-    "application",
-    "notifications",
-    "secret",
-    "support_email",
-    "format",
-    "enabled",
-    "description",
-    "prevent_destroy",
-    "test_on_apply",
-)
-DEFAULT_FIELDS = (
-    "application",
-    "notifications",
-    "support_email",
-    "format",
-    "enabled",
-    "test_on_apply",
-)
-URL_ONLY_FIELDS = ("url", "secret", "format", "test_on_apply")
 
 _REQUIRED_HINTS = {
     "version": " (write version: 1)",
@@ -59,20 +34,6 @@ _REQUIRED_HINTS = {
     "type": " (url or email)",
 }
 _REFUSED = "not allowed for a webhook of type"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem at a path of the document; ``at_key`` places it on the key, not the value."""
-
-    path: YamlPath
-    message: str
-    severity: Severity = "error"
-    at_key: bool = False
-
-    @property
-    def text(self) -> str:
-        return f"{format_path(self.path)}: {self.message}" if self.path else self.message
 
 
 @functools.cache
@@ -105,18 +66,6 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return {key: _inline_refs(value, defs) for key, value in node.items()}
 
 
-def did_you_mean(word: object, candidates: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` when a candidate is close to ``word``, else ``""``."""
-    if not isinstance(word, str):
-        return ""
-    pool = list(candidates)
-    lowered = {c.lower(): c for c in pool}
-    match = difflib.get_close_matches(word, pool, n=1, cutoff=0.6) or [
-        lowered[m] for m in difflib.get_close_matches(word.lower(), lowered, n=1, cutoff=0.6)
-    ]
-    return f"; did you mean {match[0]!r}?" if match else ""
-
-
 # --- the schema ---------------------------------------------------------------------------
 
 
@@ -125,9 +74,9 @@ def quick_validator() -> jsonschema_rs.Draft202012Validator:
     """A compiled Rust validator of the same schema, to tell valid from invalid fast.
 
     It only answers yes or no; every message comes from ``validator()``. The two must agree
-    on what is valid (a property test in tests/reconciler/test_validate_engines.py holds
-    them to it): this one decides whether a 10,000-webhook file needs explaining at all,
-    in milliseconds instead of the half second jsonschema takes.
+    on what is valid (the property test ``test_both_engines_agree_on_config_shaped_documents``
+    holds them to it): this one decides whether a 10,000-webhook file needs explaining at
+    all, in milliseconds instead of the half second jsonschema takes.
     """
     return jsonschema_rs.Draft202012Validator(schema())
 
@@ -315,53 +264,3 @@ def _get(doc: object, path: YamlPath) -> object:
         else:
             return None
     return doc
-
-
-# --- the checks a schema cannot make --------------------------------------------------------
-
-
-def email_problem(address: str) -> str | None:
-    """Why ``address`` is not an e-mail address, quoting it (it is never a secret)."""
-    problem = rules.email_problem(address)
-    return None if problem is None else f"{address[:80]!r} {problem}"
-
-
-def secret_problem(secret: str, delivery_format: str, source: str) -> str | None:
-    """Why ``secret`` does not suit ``delivery_format``, or None; names only the source."""
-    return formats.secret_problem(delivery_format, secret, f"the secret from {source}")
-
-
-def application_problem(application: str, catalog: Catalog) -> str | None:
-    """Why ``application`` names no store or terminal of the catalogue, or None."""
-    kind, _, ref = application.partition(":")
-    if kind == "store" and ref not in catalog.stores:
-        hint = did_you_mean(ref, catalog.stores) or _known("stores", catalog.stores)
-        return f"the backoffice has no store {ref!r}{hint}"
-    if kind == "terminal" and ref not in catalog.terminals:
-        hint = did_you_mean(ref, catalog.terminals) or _known("terminals", catalog.terminals)
-        return f"the backoffice has no terminal {ref!r}{hint}"
-    return None
-
-
-def _known(what: str, names: Iterable[str]) -> str:
-    ordered = sorted(names)
-    if not ordered:
-        return f" (it has no {what})"
-    shown = ", ".join(ordered[:10]) + (", ..." if len(ordered) > 10 else "")
-    return f" (known {what}: {shown})"
-
-
-def notification_findings(
-    path: YamlPath, notifications: object, catalog: Catalog
-) -> Iterator[Finding]:
-    """Notification types the catalogue does not offer (the schema checked the rest)."""
-    if not isinstance(notifications, list):
-        return
-    known: Mapping[str, str] = catalog.notification_types
-    for index, item in enumerate(notifications):
-        if isinstance(item, str) and item in NOTIFICATION_TYPES and item not in known:
-            yield Finding(
-                (*path, index),
-                f"{item!r} is not offered by the backoffice"
-                f"{did_you_mean(item, known) or _known('types', known)}",
-            )

@@ -28,8 +28,7 @@ import jsonschema
 import reconciler
 from reconciler.errors import PlanError
 from reconciler.model import RemoteWebhook
-from reconciler.plan import FORMAT_VERSION, Plan, PlanOptions
-from reconciler.render.json_ import render_json
+from reconciler.plan.changes import FORMAT_VERSION, Plan, PlanOptions
 
 SCHEMA_NAME = "plan.schema.json"
 MAX_SCHEMA_ERRORS = 10
@@ -104,10 +103,15 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
+def dumps(plan: Plan) -> str:
+    """The plan as indented JSON with a final newline; key order is stable."""
+    return json.dumps(plan.data, indent=2, ensure_ascii=False) + "\n"
+
+
 def save(plan: Plan, path: Path | str) -> None:
     """Write the plan file atomically (a temp file beside it, then a rename)."""
     path = Path(path)
-    text = render_json(plan)
+    text = dumps(plan)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:

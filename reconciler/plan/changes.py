@@ -1,17 +1,6 @@
-"""The diff engine: desired webhooks against actual ones, as an ordered ``Plan`` of changes.
-
-A plan holds domain objects (``Create``, ``Update``, ``Replace``, ``Delete``), what
-was left alone (unchanged, unmanaged, other owners'), conflicts, and the reasons it is
-unsafe. Renderers (``reconciler.render``) turn it into text, Markdown or JSON; apply
-executes it. Nothing here prints.
-
-Order of changes: by action (create, update, replace, delete), then by name. That is
-the order apply runs them in (deletes last), it puts every destructive change together
-at the end, next to the summary and the warnings, where a reviewer looks; within a
-group, name order makes a webhook easy to find and the output stable.
-
-Unchanged pairs cost two tuple builds and one ``==``. A differing pair is explained
-field by field: both states are flat, so deepdiff would add time and nothing else.
+"""What a plan is made of: changes to webhooks (``Create``, ``Update``, ``Replace``,
+``Delete``) with their field changes and preconditions, what was left alone, conflicts,
+the reasons a plan is unsafe, and the ``Plan`` that holds them all.
 
 Secrets never enter a plan's public parts: values are held as ``SafeValue``s (secret
 fingerprints; URLs with credentials as a redacted form plus a fingerprint). Only
@@ -21,44 +10,18 @@ real values, for apply.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Literal, Protocol, cast
+from typing import Any, ClassVar, Literal
 
 from contract.fingerprints import url_fingerprint
 from contract.urls import has_credentials, redact_url
-from reconciler.errors import PlanError, UnsafePlan
-from reconciler.model import LABEL_MANAGED_BY, LABEL_OWNER, MANAGER, RemoteWebhook, WebhookSpec
-from reconciler.normalize import (
-    FIELDS,
-    TYPE,
-    CredentialUrl,
-    State,
-    actual_state,
-    as_dict,
-    desired_state,
-)
+from reconciler.errors import UnsafePlan
+from reconciler.model import RemoteWebhook, WebhookSpec
+from reconciler.plan.normalize import CredentialUrl
 
 FORMAT_VERSION = "1"
-# Bulk-delete guard: deletes + replaces above this share of the owner's managed
-# webhooks make a plan unsafe (unless forced), once there are at least MIN_MANAGED.
-THRESHOLD_PERCENT = 30
-THRESHOLD_MIN_MANAGED = 10
-
-
-class DesiredState(Protocol):
-    """What the planner needs of a config (``reconciler.model.Config`` fits)."""
-
-    @property
-    def owner(self) -> str: ...
-
-    @property
-    def webhooks(self) -> Mapping[str, WebhookSpec]: ...
-
-    @property
-    def digest(self) -> str: ...
 
 
 class Action(StrEnum):
@@ -113,15 +76,6 @@ def json_value(value: SafeValue) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-def _view(state: State, *, secret_source: str | None = None) -> dict[str, SafeValue]:
-    """A state fit to show. Only ``url`` and ``secret`` can hold something to hide."""
-    view = cast(dict[str, SafeValue], as_dict(state))
-    view["url"] = safe_value("url", view["url"])
-    view["secret"] = safe_value("secret", view["secret"], source=secret_source)
-    return view
-
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -421,246 +375,3 @@ class Plan:
             "conflicts": [c.data for c in self.conflicts],
             "unsafe": [r.data for r in self.reasons],
         }
-
-
-def _field_changes(
-    before: State, after: State, *, secret_source: str | None = None
-) -> tuple[FieldChange, ...]:
-    """Explain a differing pair, field by field (the states are flat, so no deep diff)."""
-    out = []
-    for name, old, new in zip(FIELDS, before, after, strict=True):
-        if old == new:
-            continue
-        added: tuple[str, ...] = ()
-        removed: tuple[str, ...] = ()
-        if name == "notifications":
-            assert isinstance(old, tuple) and isinstance(new, tuple)
-            added = tuple(sorted(set(new) - set(old)))
-            removed = tuple(sorted(set(old) - set(new)))
-        out.append(
-            FieldChange(
-                name,
-                safe_value(name, old),
-                safe_value(name, new, source=secret_source),
-                added,
-                removed,
-            )
-        )
-    return tuple(out)
-
-
-def _secret_source(spec: WebhookSpec) -> str | None:
-    secret = spec.secret
-    return secret.source if secret is not None and secret.value is not None else None
-
-
-def _index(actual: Iterable[RemoteWebhook]) -> dict[str, RemoteWebhook]:
-    by_name: dict[str, RemoteWebhook] = {}
-    duplicates: set[str] = set()
-    for remote in actual:
-        if remote.name in by_name:
-            duplicates.add(remote.name)
-        by_name[remote.name] = remote
-    if duplicates:
-        names = ", ".join(sorted(duplicates))
-        raise PlanError(f"the backoffice returned more than one webhook named {names}")
-    return by_name
-
-
-def _check_targets(targets: frozenset[str], known: set[str]) -> None:
-    unknown = sorted(targets - known)
-    if not unknown:
-        return
-    messages = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, sorted(known), n=3)
-        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-        messages.append(f"unknown target {name!r}: not in the config nor the backoffice{hint}")
-    raise PlanError("; ".join(messages))
-
-
-def build_plan(
-    desired: DesiredState,
-    actual: Iterable[RemoteWebhook],
-    *,
-    targets: Iterable[str] = frozenset(),
-    adopt: bool = False,
-    force: bool = False,
-) -> Plan:
-    """Diff the config against the backoffice's webhooks into an ordered, checked Plan."""
-    owner = desired.owner
-    wanted = desired.webhooks
-    remotes = _index(actual)
-    scope = frozenset(targets)
-    if scope:
-        _check_targets(scope, set(wanted) | set(remotes))
-    options = PlanOptions(scope, adopt, force)
-
-    changes: list[Change] = []
-    conflicts: list[ConflictItem] = []
-    unchanged = 0
-    for name, spec in wanted.items():
-        if scope and name not in scope:
-            continue
-        remote = remotes.get(name)
-        if remote is None:
-            state = desired_state(spec, owner)
-            changes.append(
-                Create(
-                    name,
-                    None,
-                    _view(state, secret_source=_secret_source(spec)),
-                    (),
-                    Precondition(),
-                    spec=spec,
-                )
-            )
-        elif not _is_ours(remote, owner) and not adopt:
-            managed_by = remote.labels.get(LABEL_MANAGED_BY)
-            conflicts.append(ConflictItem(name, remote.id, remote.owner, managed_by))
-        elif (change := _compare(spec, remote, owner)) is None:
-            unchanged += 1
-        else:
-            changes.append(change)
-
-    unmanaged: list[RemoteRef] = []
-    foreign: list[RemoteRef] = []
-    managed = 0
-    for remote in remotes.values():
-        ours = _is_ours(remote, owner)
-        if ours:
-            managed += 1
-        if remote.name in wanted or (scope and remote.name not in scope):
-            continue
-        if ours:
-            changes.append(
-                Delete(
-                    remote.name,
-                    _view(actual_state(remote)),
-                    None,
-                    (),
-                    Precondition(remote.id, remote.version),
-                    protected=remote.prevent_destroy,
-                    remote=remote,
-                )
-            )
-        elif remote.managed:
-            foreign.append(RemoteRef(remote.name, remote.id, remote.type, remote.owner))
-        else:
-            unmanaged.append(RemoteRef(remote.name, remote.id, remote.type, remote.owner))
-
-    changes.sort(key=lambda c: (ACTION_ORDER[c.action], c.name))
-    conflicts.sort(key=lambda c: c.name)
-    # The threshold's base is every webhook of this owner, also when --target narrows
-    # the plan: a share of the whole is what tells a slip from a clean-up.
-    reasons = _safety(changes, conflicts, managed, force)
-    return Plan(
-        owner=owner,
-        config_digest=desired.digest,
-        changes=tuple(changes),
-        unchanged=unchanged,
-        unmanaged=tuple(sorted(unmanaged, key=lambda r: r.name)),
-        foreign=tuple(sorted(foreign, key=lambda r: r.name)),
-        conflicts=tuple(conflicts),
-        reasons=tuple(reasons),
-        managed=managed,
-        options=options,
-    )
-
-
-def _is_ours(remote: RemoteWebhook, owner: str) -> bool:
-    labels = remote.labels
-    return labels.get(LABEL_OWNER) == owner and labels.get(LABEL_MANAGED_BY) == MANAGER
-
-
-def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str) -> Change | None:
-    """None when the pair is in sync, else the Update or Replace that syncs it.
-
-    The in-sync case is the hot path: two tuples built and compared, nothing else.
-    """
-    have = actual_state(remote)
-    want = desired_state(spec, owner, current_secret=remote.secret_fingerprint or None)
-    if want == have:
-        return None
-    kind: type[Change] = Update if want[TYPE] == have[TYPE] else Replace
-    if kind is Replace:  # a new webhook: the backoffice generates a secret unless given one
-        want = desired_state(spec, owner)
-    ours = _is_ours(remote, owner)
-    source = _secret_source(spec)
-    return kind(
-        remote.name,  # the identity both sides were matched on
-        _view(have),
-        _view(want, secret_source=source),
-        _field_changes(have, want, secret_source=source),
-        Precondition(remote.id, remote.version),
-        adopt=not ours,
-        adopted_from=None if ours else remote.owner,
-        protected=kind is Replace and (spec.prevent_destroy or remote.prevent_destroy),
-        spec=spec,
-        remote=remote,
-    )
-
-
-def _safety(
-    changes: list[Change], conflicts: list[ConflictItem], managed: int, force: bool
-) -> list[UnsafeReason]:
-    reasons = [
-        UnsafeReason(
-            "conflict",
-            c.message,
-            "Re-run with --adopt to take it over, or give the config's webhook another name.",
-            (c.name,),
-        )
-        for c in conflicts
-    ]
-    for change in changes:
-        if change.protected:
-            reasons.append(_protected_reason(change))
-    destructive = [c.name for c in changes if c.action in (Action.DELETE, Action.REPLACE)]
-    # Integer arithmetic: exactly 30% is allowed, anything above is not.
-    over = len(destructive) * 100 > THRESHOLD_PERCENT * managed
-    if managed >= THRESHOLD_MIN_MANAGED and over:
-        share = round(len(destructive) * 100 / managed)
-        reasons.append(
-            UnsafeReason(
-                "threshold",
-                f"{len(destructive)} of {managed} managed webhooks ({share}%) would be deleted or "
-                f"replaced, above the {THRESHOLD_PERCENT}% safety threshold",
-                "Review the deletions, then re-run with --force to allow them.",
-                tuple(destructive),
-                overridden=force,
-            )
-        )
-    return reasons
-
-
-def _protected_reason(change: Change) -> UnsafeReason:
-    name = change.name
-    never = "--force does not override prevent_destroy."
-    if change.action is Action.DELETE:
-        return UnsafeReason(
-            "prevent_destroy",
-            f'"{name}" would be deleted, but it has prevent_destroy '
-            '(label prevent-destroy="true" in the backoffice)',
-            f"To delete it, put its block back with prevent_destroy: false, apply, then remove "
-            f"the block. {never}",
-            (name,),
-        )
-    assert change.before is not None and change.after is not None
-    types = f"type {change.before['type']} -> {change.after['type']}"
-    if change.spec is not None and change.spec.prevent_destroy:
-        return UnsafeReason(
-            "prevent_destroy",
-            f'"{name}" would be replaced ({types}), but it has prevent_destroy: true',
-            f"Set prevent_destroy: false and apply first (keeping the old type), then change "
-            f"the type. {never}",
-            (name,),
-        )
-    return UnsafeReason(
-        "prevent_destroy",
-        f'"{name}" would be replaced ({types}), but the backoffice still protects it '
-        '(label prevent-destroy="true")',
-        f"Apply with the old type first so prevent_destroy: false clears the label, then "
-        f"change the type. {never}",
-        (name,),
-    )

@@ -1,8 +1,6 @@
-"""The Webhooks list: the client-side owner filters, and the list as a table or as JSON.
+"""The Webhooks list as a table or as JSON (the filters are in ``reconciler.selection``).
 
-The Backoffice's four filters (credential, notification, type, webhook text) run in the
-backoffice (``ListFilters``); whether a webhook is this or that owner's, or unmanaged,
-is read off its labels here. Nothing here reaches a backoffice or prints.
+Nothing here reaches a backoffice or prints.
 
 No output carries a secret: the backoffice never returns one, and a URL that carries
 credentials (``https://user:pass@host/...``) is shown with the password redacted.
@@ -12,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,6 +19,7 @@ from rich.text import Text
 
 from contract.urls import redact_url
 from reconciler.model import RemoteWebhook
+from reconciler.render.terminal import printable
 
 COLUMNS: tuple[str, ...] = (
     "name",
@@ -36,38 +34,6 @@ NO_OWNER = "-"  # the owner column of a webhook no config manages
 # rich lays a table out in about 0.7 ms a row: past this many, the plain table (instant,
 # and as readable in a pager) serves a terminal too.
 RICH_MAX_ROWS = 1000
-
-# What a terminal must not receive raw: C0/C1 controls, DEL and the Unicode line and
-# paragraph separators (a description could otherwise move the cursor or fake lines).
-_UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters shown as escapes, safe to print on a terminal."""
-    if _UNSAFE_FOR_TERMINAL.search(text) is None:
-        return text
-    return _UNSAFE_FOR_TERMINAL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
-
-
-def select_owner(
-    webhooks: Iterable[RemoteWebhook], *, owner: str | None = None, unmanaged: bool = False
-) -> list[RemoteWebhook]:
-    """The webhooks a config of ``owner`` manages, or (``unmanaged``) those none manages.
-
-    Neither given: all of them. Both mean nothing sensible; the CLI refuses that.
-    """
-    if owner is not None and unmanaged:
-        raise ValueError("owner and unmanaged are mutually exclusive")
-    if owner is not None:
-        return [w for w in webhooks if w.managed and w.owner == owner]
-    if unmanaged:
-        return [w for w in webhooks if not w.managed]
-    return list(webhooks)
-
-
-def by_name(webhooks: Iterable[RemoteWebhook]) -> list[RemoteWebhook]:
-    """Name order: stable output whatever order the backoffice lists in."""
-    return sorted(webhooks, key=lambda w: w.name)
 
 
 def target(webhook: RemoteWebhook) -> str:

@@ -6,8 +6,8 @@ import hashlib
 from typing import Any
 
 from reconciler.model import WebhookSpec
-from reconciler.normalize import actual_state, desired_labels, desired_state
-from reconciler.plan import Change
+from reconciler.plan.changes import Change
+from reconciler.plan.normalize import actual_state, desired_labels, desired_state
 
 LABEL_FIELDS = frozenset({"prevent_destroy", "managed_by", "owner"})
 PATCHABLE = ("url", "email", "application", "notifications", "support_email", "format",

@@ -1,0 +1,267 @@
+"""The commands that talk to a backoffice: list, show, test, emit, deliveries, and the
+local ones: serve (a backoffice), token (its API tokens) and listen (a receiver).
+
+Each declares its options and hands over to ``reconciler.commands.<name>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from contract import formats
+from reconciler.cli_options import config_option, globals_of
+
+
+@click.command(name="list")
+@click.option("--credential", metavar="ID",
+              help="Webhooks that cover this credential's (client id's) terminal.")
+@click.option("--notification", metavar="TYPE", help="Webhooks subscribed to this type.")
+@click.option("--type", "webhook_type", type=click.Choice(["url", "email"]),
+              help="Only URL or only e-mail webhooks.")
+@click.option("--webhook", metavar="TEXT", help="URL or e-mail containing TEXT.")
+@click.option("--owner", metavar="NAME", help="Only the webhooks the config of NAME manages.")
+@click.option("--unmanaged", is_flag=True, help="Only the webhooks no config manages.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="json: a list of webhook objects, for scripts.")
+@config_option
+@click.pass_context
+def list_(ctx: click.Context, credential: str | None, notification: str | None,
+          webhook_type: str | None, webhook: str | None, owner: str | None, unmanaged: bool,
+          fmt: str, config_file: Path) -> int:
+    """The Webhooks list, with the Backoffice's four filters.
+
+    \b
+    The filters combine. --owner and --unmanaged read the webhooks' labels; the
+    others are the backoffice's. No secret is ever shown, and a URL's password
+    is redacted. The config file need not exist (it locates the embedded backoffice).
+
+    \b
+    Examples:
+      webhooks list --type url --notification mbway
+      webhooks list --credential 0f3c2a9e-1b7d-4c55-9a61-3e2d8b7c2001
+      webhooks list --unmanaged --format json
+    """
+    from reconciler.commands import list_ as command
+    from reconciler.providers import ListFilters
+
+    if owner is not None and unmanaged:
+        raise click.UsageError("--owner and --unmanaged are mutually exclusive", ctx)
+    filters = ListFilters(credential=credential, notification=notification,
+                          type=webhook_type, webhook=webhook)
+    return command.run(globals_of(ctx), config_file, filters=filters, owner=owner,
+                       unmanaged=unmanaged, fmt=fmt)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@config_option
+@click.pass_context
+def show(ctx: click.Context, name: str, fmt: str, config_file: Path) -> int:
+    """Every detail of one webhook (the secret only as a fingerprint).
+
+    \b
+    Delivery format, labels, version, timestamps, and the last few deliveries when
+    the backoffice keeps them. An unknown NAME exits 1 and suggests close names.
+
+    \b
+    Examples:
+      webhooks show orders-backend
+      webhooks show orders-backend --format json
+    """
+    from reconciler.commands import show as command
+
+    return command.run(globals_of(ctx), config_file, name, fmt=fmt)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--notification", metavar="TYPE",
+              help="The notification type to send (default: the webhook's first).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: the backoffice's test result, for scripts.")
+@config_option
+@click.pass_context
+def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
+         config_file: Path) -> int:
+    """Test-fire a URL webhook: show what was sent and what the receiver answered.
+
+    \b
+    Sends one test notification now, through the backoffice (which holds the secret),
+    and shows the notification (decrypted), the request headers, and the response:
+    status, body, duration, and whether it counts as delivered (and why not).
+    Exit 0 when delivered, 1 when not (or for an e-mail webhook: those have no test).
+
+    \b
+    Examples:
+      webhooks test orders-backend
+      webhooks test orders-backend --notification mbway --format json
+    """
+    from reconciler.commands import test as command
+
+    return command.run(globals_of(ctx), config_file, name, notification=notification, fmt=fmt)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
+              default="sqlite:///.webhooks/backoffice.db", show_default=True)
+@click.option("--allow-private-targets", is_flag=True,
+              help="Deliver to loopback, private and link-local addresses too "
+                   "(local development; refused by default: SSRF guard).")
+@click.option("--smtp-url", metavar="smtp://HOST:PORT", default=None,
+              help="SMTP relay for e-mail webhooks and support summaries "
+                   "(default: .eml files in <data dir>/outbox/).")
+@click.option("--retry-schedule", metavar="SECONDS,...", default=None,
+              help="Delays before each retry, comma-separated seconds "
+                   "(default: 5 min x3, 1 h, 2 h, 4 h, 6 h, 12 h, 1 d x2, then give up).")
+@click.option("--worker-interval", metavar="SECONDS", default=1.0, show_default=True,
+              type=click.FloatRange(min=0.01, max=3600),
+              help="Seconds between delivery rounds.")
+@click.option("--delivery-timeout", metavar="SECONDS", default=15.0, show_default=True,
+              type=click.FloatRange(min=0.1, max=300), help="Time limit of one attempt.")
+@click.option("--summary-interval", metavar="SECONDS", default=86400.0, show_default=True,
+              type=click.FloatRange(min=1), help="How often support e-mails get a summary "
+                                                  "of failed deliveries.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_targets: bool,
+          smtp_url: str | None, retry_schedule: str | None, worker_interval: float,
+          delivery_timeout: float, summary_interval: float) -> int:
+    """Run the backoffice API (and its delivery worker).
+
+    \b
+    Example:
+      webhooks serve --port 8080 --db sqlite:///var/lib/webhooks/backoffice.db
+    """
+    from reconciler.commands import serve as command
+
+    return command.run(globals_of(ctx), host=host, port=port, db_url=db_url,
+                       allow_private_targets=allow_private_targets, smtp_url=smtp_url,
+                       retry_schedule=retry_schedule, worker_interval=worker_interval,
+                       delivery_timeout=delivery_timeout, summary_interval=summary_interval)
+
+
+@click.group()
+def token() -> None:
+    """API tokens for the backoffice."""
+
+
+@token.command(name="create")
+@click.option("--scope", type=click.Choice(["read", "manage"]), required=True)
+@click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
+              default="sqlite:///.webhooks/backoffice.db", show_default=True)
+@click.option("--merchant", metavar="ID", default=None,
+              help="The merchant the token belongs to (default: the demo merchant).")
+@click.pass_context
+def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | None) -> int:
+    """Print a new API token, once, on the last line of standard output.
+
+    \b
+    Example:
+      export WEBHOOKS_API_TOKEN=$(webhooks token create --scope read | tail -n1)
+    """
+    from reconciler.commands import token as command
+
+    return command.run(globals_of(ctx), scope=scope, db_url=db_url, merchant=merchant)
+
+
+@click.command()
+@click.option("--terminal", required=True, metavar="ID",
+              help="The terminal the payment happened on (e.g. 10001).")
+@click.option("--type", "notification_type", required=True, metavar="TYPE",
+              help="The notification type, e.g. mbway, authorised-payment.")
+@click.option("--status", metavar="STATUS",
+              help="paymentStatus: Success (default), Pending, InProcessing, Declined, "
+              "Error or Timeout.")
+@click.option("--amount", metavar="VALUE", help="The amount, e.g. 12.50.")
+@click.option("--currency", metavar="CODE", help="ISO 4217 code, e.g. EUR.")
+@click.option("--method", metavar="METHOD", help="paymentMethod, e.g. MBWAY, CARD.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@config_option
+@click.pass_context
+def emit(ctx: click.Context, terminal: str, notification_type: str, status: str | None,
+         amount: str | None, currency: str | None, method: str | None, fmt: str,
+         config_file: Path) -> int:
+    """Emit a payment notification; it fans out to the matching webhooks.
+
+    \b
+    Every enabled webhook that covers the terminal and subscribes to the type gets a
+    delivery. Prints the notification id and each delivery (webhook, status). On the
+    embedded backoffice the first attempt happens before this returns; `webhooks serve`
+    delivers in the background.
+
+    \b
+    Example:
+      webhooks emit --terminal 10001 --type mbway --amount 12.50 --currency EUR
+    """
+    from reconciler.commands import emit as command
+
+    return command.run(globals_of(ctx), config_file, terminal=terminal, type=notification_type,
+                       status=status, amount=amount, currency=currency, method=method, fmt=fmt)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="How many deliveries, newest first.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="json: the backoffice's delivery objects, for scripts.")
+@config_option
+@click.pass_context
+def deliveries(ctx: click.Context, name: str, limit: int, fmt: str, config_file: Path) -> int:
+    """The delivery log of one webhook: attempts, statuses, responses.
+
+    \b
+    A delivery is pending (not tried yet), delivered, failed (a retry is scheduled)
+    or gave_up (no more retries). Test-fires are marked (test).
+
+    \b
+    Example:
+      webhooks deliveries orders-backend --limit 5
+    """
+    from reconciler.commands import deliveries as command
+
+    return command.run(globals_of(ctx), config_file, name, limit=limit, fmt=fmt)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (loopback: only this machine can post).")
+@click.option("--port", default=9999, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--secret", "secret", metavar="VALUE", default=None, show_default=False,
+              help="The webhook's secret (visible in the process list: prefer --secret-env).")
+@click.option("--secret-env", metavar="NAME", default=None,
+              help="Read the secret from this environment variable "
+              "(default: WEBHOOKS_LISTEN_SECRET).")
+@click.option("--format", "fmt", type=click.Choice(formats.NAMES),
+              default=None, help="How deliveries are protected (default: standard-webhooks "
+              "for a whsec_ secret, else sibs).")
+@click.option("--path", default="/hooks", show_default=True, help="The URL path to receive on.")
+@click.pass_context
+def listen(ctx: click.Context, host: str, port: int, secret: str | None,
+           secret_env: str | None, fmt: str | None, path: str) -> int:
+    """A local receiver that decrypts or verifies deliveries, prints and acknowledges them.
+
+    \b
+    Point a webhook at http://127.0.0.1:9999/hooks with the same secret, then emit or
+    test-fire: each notification prints as one line and its JSON. sibs deliveries are
+    decrypted and acknowledged with the SIBS answer; standard-webhooks ones are
+    verified and answered 204. One that fails gets 400 and a line on stderr.
+    The secret is never printed (only its fingerprint, as `webhooks show` prints it).
+
+    \b
+    Example:
+      WEBHOOKS_LISTEN_SECRET=$ORDERS_WEBHOOK_SECRET webhooks listen --port 9999
+    """
+    from reconciler.commands import listen as command
+
+    return command.run(globals_of(ctx), host=host, port=port, secret=secret,
+                       secret_env=secret_env, fmt=fmt, path=path)
+
+
+COMMANDS: tuple[click.Command, ...] = (list_, show, test, emit, deliveries, listen, serve, token)

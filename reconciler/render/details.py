@@ -1,0 +1,121 @@
+"""One webhook in full, as ``webhooks show`` prints it: every detail, one per line.
+
+The secret appears only as its fingerprint (the backoffice never returns more), and a
+URL's password is redacted. ``reconciler.details`` gathers what is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.model import RemoteWebhook
+from reconciler.render.listing import target, webhook_data
+from reconciler.render.terminal import printable
+
+FORMAT_NOTES = {
+    "sibs": "AES-256-GCM encrypted body",
+    "standard-webhooks": "HMAC-SHA256 signed, Standard Webhooks v1",
+}
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """One delivery of a notification to a webhook, as ``show`` lists it."""
+
+    at: str  # when it was (last) attempted, ISO 8601
+    notification_type: str
+    status: str  # e.g. delivered, failed, pending
+    detail: str = ""  # e.g. "HTTP 200 in 35 ms", "3 attempts"
+
+    @property
+    def data(self) -> dict[str, str]:
+        return {
+            "at": self.at,
+            "notification_type": self.notification_type,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Details:
+    """What ``show`` prints; ``deliveries`` is None when the backoffice keeps no log."""
+
+    webhook: RemoteWebhook
+    notification_labels: dict[str, str]
+    deliveries: tuple[DeliverySummary, ...] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        out = webhook_data(self.webhook)
+        out["deliveries"] = (
+            None if self.deliveries is None else [d.data for d in self.deliveries]
+        )
+        return out
+
+
+def describe_application(application: str) -> str:
+    kind, _, ref = application.partition(":")
+    if application == "merchant":
+        return "merchant (every store and terminal)"
+    if kind == "store":
+        return f"{application} (the terminals of store {ref})"
+    return application
+
+
+def render_text(details: Details) -> str:
+    """Every detail, one per line; control characters in values shown as escapes."""
+    w = details.webhook
+    labels = details.notification_labels
+    items: list[tuple[str, str]] = [
+        ("id", w.id),
+        ("type", w.type),
+        ("url" if w.type == "url" else "email", target(w) or "-"),
+        ("application", describe_application(w.application)),
+        (
+            "notifications",
+            ", ".join(f"{n} ({labels[n]})" if n in labels else n for n in w.notifications),
+        ),
+        ("support_email", w.support_email or "-"),
+    ]
+    if w.type == "url":
+        note = FORMAT_NOTES.get(w.format)
+        items.append(("format", f"{w.format} ({note})" if note else w.format))
+        shown = w.secret_fingerprint or "-"
+        items.append(("secret", f"{shown} (fingerprint; the secret is never shown)"))
+    items += [
+        ("enabled", "yes" if w.enabled else "no"),
+        ("description", w.description or "-"),
+        ("managed", _management(w)),
+        ("prevent_destroy", "yes" if w.prevent_destroy else "no"),
+        ("labels", ", ".join(f"{k}={v}" for k, v in sorted(w.labels.items())) or "-"),
+        ("version", str(w.version)),
+        ("created_at", w.created_at or "-"),
+        ("updated_at", w.updated_at or "-"),
+    ]
+    width = max(len(k) for k, _ in items) + 1
+    lines = [f"Webhook {printable(w.name)}"]
+    lines += [f"  {key + ':':<{width}} {printable(value)}" for key, value in items]
+    if details.deliveries is not None:
+        lines += ["", *_deliveries(details.deliveries)]
+    return "\n".join(lines) + "\n"
+
+
+def _management(w: RemoteWebhook) -> str:
+    if w.managed:
+        return f'by webhooks-reconciler, owner "{w.owner}"'
+    if w.owner:
+        return f'no (labelled owner "{w.owner}", but not managed by webhooks-reconciler)'
+    return "no (`webhooks import --unmanaged` writes config to adopt it)"
+
+
+def _deliveries(deliveries: Sequence[DeliverySummary]) -> list[str]:
+    if not deliveries:
+        return ["Recent deliveries: none."]
+    lines = ["Recent deliveries (newest first):"]
+    for d in deliveries:
+        detail = f"  {d.detail}" if d.detail else ""
+        lines.append(printable(f"  {d.at}  {d.notification_type}  {d.status}{detail}"))
+    return lines
