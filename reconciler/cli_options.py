@@ -26,7 +26,6 @@ target_option = click.option(
 )
 
 
-
 def globals_of(ctx: click.Context) -> Globals:
     """The options every command sees, set by the root group."""
     obj = ctx.find_object(Globals)

@@ -48,10 +48,11 @@ URL_ONLY_FIELDS = ("url", "secret", "format", "test_on_apply")
 
 @dataclass(frozen=True)
 class Context:
+    """Where references are read from, how missing ones count, and the catalogue."""
+
     base_dir: Path
     secrets: SecretsMode
     catalog: Catalog | None
-
 
 
 class Checker:

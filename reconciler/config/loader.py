@@ -20,12 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from contract import formats
-from reconciler.config import yamlload
 from reconciler.config.checks import Checker, Context
 from reconciler.config.findings import Finding
 from reconciler.config.references import SecretsMode
 from reconciler.config.schema_check import schema_findings
-from reconciler.config.yamlload import MAX_FILE_BYTES
+from reconciler.config.yamlload import (
+    MAX_FILE_BYTES,
+    DecodeError,
+    decode,
+    fast_path_allowed,
+    load_fast,
+    load_slow,
+)
 from reconciler.config.yamlnodes import SlowDocument, YamlPath, YamlProblem
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import Catalog, Config, WebhookSpec
@@ -81,11 +87,11 @@ def read_config(
         return ConfigReport(path, None, (data,))
     digest = hashlib.sha256(data).hexdigest()
     try:
-        text = yamlload.decode(data)
-    except yamlload.DecodeError as exc:
+        text = decode(data)
+    except DecodeError as exc:
         return ConfigReport(path, None, (_problem(file, exc.problem),))
     context = Context(path.parent, secrets, catalog)
-    if fast and yamlload.fast_path_allowed(text):
+    if fast and fast_path_allowed(text):
         report = _try_fast(path, text, digest, context)
         if report is not None:
             return report
@@ -133,7 +139,7 @@ def _problem(file: str, problem: YamlProblem) -> Problem:
 def _try_fast(path: Path, text: str, digest: str, context: Context) -> ConfigReport | None:
     """The config from the fast parse, or None when anything needs explaining."""
     try:
-        doc = yamlload.load_fast(text)
+        doc = load_fast(text)
         if not isinstance(doc, dict):
             return None
         analysis = _analyse(doc, context)
@@ -150,7 +156,7 @@ def _try_fast(path: Path, text: str, digest: str, context: Context) -> ConfigRep
 
 def _read_slow(path: Path, text: str, digest: str, context: Context) -> ConfigReport:
     file = str(path)
-    slow = yamlload.load_slow(text)
+    slow = load_slow(text)
     problems = [_problem(file, p) for p in slow.problems]
     analysis: _Analysis | None = None
     count: int | None = None
