@@ -6,7 +6,7 @@ For each repeat and parallelism, two whole processes, each against its own fresh
 `webhooks serve` on a fresh copy of one empty database (free to run on any CPU unless
 --server-cpu / --client-cpu pin them): (a) `webhooks apply --auto-approve --parallelism P`,
 (b) bench/bare_client.py POSTing the very bodies and Idempotency-Keys apply sends (built
-with reconciler.payload from the same plan) with P workers on one httpx.AsyncClient.
+with reconciler.plan.payload from the same plan) with P workers on one httpx.AsyncClient.
 The server's access log counts the requests each made. Prints medians, the ratio
 apply/bare (budget: at most 1.2x), the client's CPU time (user + system: less noisy
 than wall time on a shared machine), and peak RSS of client and server.
