@@ -122,12 +122,44 @@ def claim_due(conn: Connection, *, now: str, lease_until: str, claim: str,
                                     .order_by(d.next_attempt_at, d.pk))]
 
 
-def finish_delivery(conn: Connection, pk: int, claim: str, values: dict[str, Any]) -> bool:
-    """Record an attempt, if this worker still holds the claim (False otherwise)."""
+def finish_delivery(conn: Connection, pk: int, claim: str, values: dict[str, Any],
+                    attempt: dict[str, Any]) -> bool:
+    """Record an attempt (the delivery's new state and the attempt's own row), if this
+    worker still holds the claim (False otherwise: nothing is written)."""
     d = t.deliveries.c
     result = conn.execute(update(t.deliveries).where(d.pk == pk, d.claim == claim)
                           .values(lease_until=None, claim=None, **values))
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    conn.execute(insert(t.attempts).values(delivery_pk=pk, **attempt))
+    return True
+
+
+class AttemptRow(NamedTuple):
+    """One attempt of a delivery, as the log shows it."""
+
+    delivery_pk: int
+    number: int
+    started_at: str
+    duration_ms: int
+    outcome: str
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+
+
+def attempts_of(conn: Connection, delivery_pks: Sequence[int]) -> dict[int, list[AttemptRow]]:
+    """Every attempt of the given deliveries, oldest first, by delivery pk."""
+    found: dict[int, list[AttemptRow]] = {pk: [] for pk in delivery_pks}
+    if not delivery_pks:
+        return found
+    a = t.attempts.c
+    query = (select(a.delivery_pk, a.number, a.started_at, a.duration_ms, a.outcome,
+                    a.status_code, a.error, a.response_excerpt)
+             .where(a.delivery_pk.in_(list(delivery_pks))).order_by(a.delivery_pk, a.number))
+    for row in conn.execute(query):
+        found[int(row.delivery_pk)].append(AttemptRow._make(row))
+    return found
 
 
 def unreported_failures(conn: Connection,

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 Timestamp = String(20)
 Moment = String(24)
 
@@ -205,8 +205,28 @@ deliveries = Table(
     Index("ix_deliveries_notification", "notification_pk"),
 )
 
+# --- version 4: every attempt of a delivery ---------------------------------------------------
+
+attempts = Table(
+    "attempts", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_pk", Integer, ForeignKey("deliveries.pk", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),  # 1 for the first attempt of the delivery
+    Column("started_at", Moment, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered, failed
+    Column("status_code", Integer),  # null: no HTTP answer (refused, timed out, e-mail)
+    Column("error", Text),  # why it failed, for people; never a secret
+    Column("response_excerpt", Text),  # the start of the receiver's answer
+    Index("ix_attempts_delivery", "delivery_pk", "number"),
+)
+
 # version -> the tables that version added (created in this order by the migration)
-MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {2: (notifications, deliveries)}
+MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {
+    2: (notifications, deliveries),
+    4: (attempts,),
+}
 # version -> the columns that version added to existing tables (nullable, no default)
 NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
     3: (webhooks.c.url_sealed, webhooks.c.url_fingerprint),

@@ -333,8 +333,16 @@ class Deliveries:
             "last_error": None if outcome.delivered else outcome.reason[:500],
             "response_excerpt": outcome.body_excerpt or None,
         }
+        took = max(0, round(outcome.duration_ms))
+        attempt = {
+            "number": attempts, "started_at": moment(finished - timedelta(milliseconds=took)),
+            "duration_ms": took, "outcome": "delivered" if outcome.delivered else "failed",
+            "status_code": outcome.status,
+            "error": None if outcome.delivered else outcome.reason[:2000],
+            "response_excerpt": outcome.body_excerpt or None,
+        }
         with self.db.write() as conn:
-            kept = dq.finish_delivery(conn, pk, claim, values)
+            kept = dq.finish_delivery(conn, pk, claim, values, attempt)
         if not kept:
             log.warning("delivery %s: attempt %d took longer than its lease; another worker "
                         "has it now", delivery_id, attempts)

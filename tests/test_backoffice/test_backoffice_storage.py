@@ -112,13 +112,27 @@ def test_secret_box_round_trip_and_repr() -> None:
         SecretBox(bytes(16))
 
 
+def test_a_version_3_database_gains_the_attempt_history(db_path: Path) -> None:
+    with Backoffice.open(f"sqlite:///{db_path}"):
+        pass
+    with sqlite3.connect(db_path) as db:  # what version 3 left: no attempts table
+        db.execute("DROP TABLE attempts")
+        db.execute("UPDATE schema_version SET version = 3")
+    with Backoffice.open(f"sqlite:///{db_path}"):
+        pass
+    with sqlite3.connect(db_path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        versions = db.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    assert "attempts" in tables and versions[-1] == (4,)
+
+
 def test_schema_is_versioned_and_seeded_once(db_path: Path) -> None:
     with Backoffice.open(f"sqlite:///{db_path}"):
         pass
     with Backoffice.open(f"sqlite:///{db_path}") as office:
         assert len(office.merchants.catalog("demo")["stores"]) == 2
     with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         db.execute("UPDATE schema_version SET version = 99")
     with pytest.raises(SetupError, match="schema is version 99, newer than this backoffice"):

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from backoffice import Backoffice
+from backoffice.db import tables
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import SetupError
 from contract.fingerprints import url_fingerprint
@@ -119,6 +120,7 @@ def test_deliveries_still_use_the_whole_url(tmp_path: Path, receiver: Receiver) 
 def as_version_2(db: Path, webhook_id: str, url: str, response_url: str) -> None:
     """Turn the database back into what version 2 left: the URL in clear everywhere."""
     with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE attempts")  # version 4's
         conn.execute("ALTER TABLE webhooks DROP COLUMN url_sealed")
         conn.execute("ALTER TABLE webhooks DROP COLUMN url_fingerprint")
         conn.execute("UPDATE webhooks SET url = ? WHERE id = ?", (url, webhook_id))
@@ -145,7 +147,8 @@ def test_the_migration_seals_urls_stored_in_clear(tmp_path: Path) -> None:
         # The server still runs, its WAL already holds no clear page.
         assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (3,)
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (
+            tables.SCHEMA_VERSION,)
     assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from backoffice import Backoffice
-from backoffice.db import delivery_queries
+from backoffice.db import delivery_queries, tables
 from backoffice.delivery.engine import parse_moment
 from backoffice.delivery.settings import DEFAULT_SCHEDULE, DeliverySettings
 from backoffice.delivery.ssrf import GUARD_PREFIX
@@ -403,13 +403,15 @@ def test_a_version_1_database_is_migrated(tmp_path: Path, open_office: OpenOffic
         "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
     office.close()
     with sqlite3.connect(tmp_path / "bo.db") as db:  # as the first release left it
+        db.execute("DROP TABLE attempts")
         db.execute("DROP TABLE deliveries")
         db.execute("DROP TABLE notifications")
         db.execute("DELETE FROM schema_version")
         db.execute("INSERT INTO schema_version VALUES (1)")
     migrated = open_office()
     with sqlite3.connect(tmp_path / "bo.db") as db:
-        assert db.execute("SELECT max(version) FROM schema_version").fetchone() == (3,)
+        assert db.execute("SELECT max(version) FROM schema_version").fetchone() == (
+            tables.SCHEMA_VERSION,)
         indexes = {row[0] for row in db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'")}
     assert {"ix_deliveries_due", "ix_deliveries_webhook"} <= indexes
