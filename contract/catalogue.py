@@ -1,8 +1,8 @@
 """The notification catalogue of the SIBS Backoffice, in the order its menu lists them.
 
 Adding a notification type is one ``NotificationType`` entry in ``NOTIFICATIONS``: the
-config's JSON Schema, the API's types, ``validate --offline``, ``emit`` and the
-payloads all read it (a test holds the schema's enum to it).
+API's types, ``validate --offline``, ``emit`` and the payloads read it; the committed
+JSON Schema that editors read lists the codes too, and a test holds it to this list.
 """
 
 from __future__ import annotations

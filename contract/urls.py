@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 MAX_URL: Final = 2048
 LOOPBACK_HOSTS: Final = "127.0.0.0/8, ::1, localhost"
+_PLAIN_USER: Final = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 # https://host[:port][/path...] with a plain DNS host and a port below 10000: always fine.
 _PLAIN_HTTPS: Final = re.compile(
     r"https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,4})?(?:[/?#][!-~]*)?"
@@ -40,7 +41,8 @@ def split_url(url: str) -> tuple[str, str, str, str, str] | None:
     userinfo, at, hostport = authority.rpartition("@")
     close = hostport.find("]") if hostport.startswith("[") else -1
     if close != -1:  # an IPv6 literal keeps its colons
-        host, port = hostport[:close + 1], hostport[close + 2:]
+        host, after = hostport[:close + 1], hostport[close + 1:]
+        port = after[1:] if after.startswith(":") else after  # "]x" is a bad port, kept
     else:
         host, _, port = hostport.partition(":")
     return scheme, userinfo + at, host, port, rest
@@ -55,14 +57,28 @@ def has_credentials(url: str | None) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password (or a bare user) replaced by ``***``; else as given."""
+    """The URL with its credentials replaced by ``***``; else as given.
+
+    The user stays visible only beside a non-empty password and only when it is a plain
+    name: a lone user, or one with an empty password (``key:@``), is often the token.
+    """
     parts = split_url(url)
     if parts is None or not parts[1]:
         return url
     scheme, userinfo, host, port, rest = parts
-    user, colon, _ = userinfo[:-1].partition(":")
-    shown = f"{user}:***" if colon and user else "***"
+    user, _, password = userinfo[:-1].partition(":")
+    shown = f"{user}:***" if password and _PLAIN_USER.fullmatch(user) else "***"
     return f"{scheme}://{shown}@{host}{':' + port if port else ''}{rest}"
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` only: how to name a server in a message when any other
+    part of its URL (userinfo, path, query, fragment) might hold a token."""
+    parts = split_url(url)
+    if parts is None:
+        return "(a URL that cannot be parsed)"
+    scheme, _, host, port, _ = parts
+    return f"{scheme}://{host}{':' + port if port else ''}"
 
 
 def is_loopback_host(host: str) -> bool:
@@ -98,9 +114,29 @@ def url_problem(url: str, *, allow_http_loopback: bool = True) -> str | None:
                 f"(not {scheme + ':' if scheme else 'a relative URL'})")
     if not parts.hostname:
         return "must be an absolute https:// URL with a host"
+    if (problem := _authority_problem(url)) is not None:
+        return problem
     if scheme == "http" and not (allow_http_loopback and is_loopback_host(parts.hostname)):
         if allow_http_loopback:
             return (f"must use https; plain http is allowed only to loopback "
                     f"({LOOPBACK_HOSTS}), not {parts.hostname}")
         return "must use https"
+    return None
+
+
+def _authority_problem(url: str) -> str | None:
+    """What ``urlsplit`` lets through but HTTP clients refuse: a bracketed host that is
+    not an IPv6 address, text after the bracket, a port that is not digits."""
+    split = split_url(url)
+    if split is None:
+        return "is not a valid URL"
+    _, _, host, port, _ = split
+    if port and not port.isdigit():
+        return "is not a valid URL (the port is not a number)"
+    if host.startswith("[") or host.endswith("]"):
+        inner = host[1:-1] if host.startswith("[") and host.endswith("]") else None
+        try:
+            ipaddress.IPv6Address(inner or "")
+        except ValueError:
+            return "is not a valid URL (a bracketed host must be an IPv6 address)"
     return None

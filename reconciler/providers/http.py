@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from contract.urls import redact_url
+from contract.urls import origin
 from reconciler import __version__
 from reconciler.errors import ProviderError, Unavailable
 from reconciler.model import Catalog, RemoteWebhook
@@ -44,7 +44,7 @@ class HttpProvider:
         backoff: float = 0.5,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.description = f"backoffice at {redact_url(self.base_url)}"
+        self.description = f"backoffice at {origin(self.base_url)}"
         self._retries = retries
         self._backoff = backoff
         self._test_timeout = max(timeout, TEST_TIMEOUT)

@@ -22,7 +22,7 @@ from backoffice.errors import (
     PreconditionFailed,
     Unauthorized,
 )
-from contract import formats
+from contract import catalogue, formats
 from contract.formats import secret_problem
 from tests.support.backoffice import Clock, email_webhook, url_webhook
 from tests.support.secrets import CRED_10001, CRED_10002, CRED_20001, SIBS_SECRET, WHSEC
@@ -30,14 +30,8 @@ from tests.support.secrets import CRED_10001, CRED_10002, CRED_20001, SIBS_SECRE
 
 def test_demo_merchant_is_seeded_with_its_catalogue(office: Backoffice) -> None:
     assert office.merchants.catalog("demo") == {
-        "notification_types": [
-            {"code": "mbway", "label": "MB WAY"},
-            {"code": "mb-reference", "label": "MB Reference"},
-            {"code": "key-enter-token", "label": "Key Enter / Token"},
-            {"code": "qr-code", "label": "QR Code / QR Code Express"},
-            {"code": "authorised-payment", "label": "Authorised Payment"},
-            {"code": "xpay", "label": "XPAY"},
-        ],
+        "notification_types": [{"code": n.code, "label": n.label}
+                               for n in catalogue.NOTIFICATIONS],
         "stores": [{"code": "LIS-01", "name": "Lisboa Chiado"},
                    {"code": "POR-01", "name": "Porto Baixa"}],
         "terminals": [{"id": "10001", "store": "LIS-01"}, {"id": "10002", "store": "LIS-01"},

@@ -20,23 +20,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_token_in_the_api_url_userinfo_is_never_printed(
+TOKEN = "wbo_SECRETTOKENVALUE"
+
+
+@pytest.mark.parametrize("url", [
+    f"http://{TOKEN}@127.0.0.1:8080", f"http://{TOKEN}:@127.0.0.1:8080",
+    f"http://u:{TOKEN}@127.0.0.1:8080", f"http://{TOKEN}@[::1]@127.0.0.1:8080",
+    f"http://127.0.0.1:8080/{TOKEN}?token={TOKEN}#{TOKEN}",
+])
+def test_the_provider_names_its_backoffice_without_any_token(url: str) -> None:
+    provider = HttpProvider(url, None)
+    assert provider.description == "backoffice at http://127.0.0.1:8080"
+    asyncio.run(provider.aclose())
+
+
+def test_a_token_anywhere_in_the_api_url_is_never_printed(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
     monkeypatch.setenv("WEBHOOKS_HTTP_TIMEOUT", "2")
     monkeypatch.chdir(tmp_path)
-    token = "wbo_SECRETTOKENVALUE"
+    token = TOKEN
     port = free_port()
-    code = main(["--no-color", "--api-url", f"http://{token}@127.0.0.1:{port}", "list"])
+    url = f"http://{token}:@127.0.0.1:{port}/{token}?token={token}#{token}"
+    code = main(["--no-color", "--api-url", url, "list"])
     out, err = capsys.readouterr()
     assert code == 1
     assert token not in out + err
-    assert f"http://***@127.0.0.1:{port}" in err  # the rest of the URL, as given
+    assert f"the backoffice at http://127.0.0.1:{port}:" in err  # where, and nothing more
 
 
 def test_the_provider_names_an_ipv6_backoffice_with_its_brackets() -> None:
-    provider = HttpProvider("http://wbo_TOKEN@[::1]:8080/", None)
-    assert provider.description == "backoffice at http://***@[::1]:8080"
+    provider = HttpProvider("http://wbo_TOKEN@[::1]:8080/base?token=wbo_TOKEN", None)
+    assert provider.description == "backoffice at http://[::1]:8080"
     asyncio.run(provider.aclose())
 
 

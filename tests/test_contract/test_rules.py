@@ -41,6 +41,9 @@ def test_applications() -> None:
     ("https://TOKEN@[::1]:8080/x", "https://***@[::1]:8080/x"),
     ("http://u:p@[::1]", "http://u:***@[::1]"),
     ("https://:pw@h.example/", "https://***@h.example/"),
+    ("https://sk_live_key:@h.example/", "https://***@h.example/"),  # key as the user
+    ("https://tok@[::1]@h.example/", "https://***@h.example/"),
+    ("https://we!rd:pw@h.example/", "https://***@h.example/"),
     ("https://h.example/a@b", "https://h.example/a@b"),
     ("https://h.example/", "https://h.example/"),
 ])
@@ -67,7 +70,8 @@ def test_no_redacted_url_holds_its_credentials(userinfo: str, host: str, rest: s
     ("http://[::1]:9/", True), ("http://localhost/", True), ("http://shop.example/", False),
     ("ftp://shop.example/", False), ("https:///nohost", False), ("https://h.example/\u202e", False),
     ("https://h.example:99999/", False), ("https://h.example/a b", False),
-    ("https://h.example/" + "a" * 2100, False),
+    ("https://h.example/" + "a" * 2100, False), ("https://[v1.x]/", False),
+    ("https://[::1]x/", False), ("https://[::1]:8443/", True), ("https://[fe80::1]/", True),
 ])
 def test_the_url_rule(url: str, ok: bool) -> None:
     assert (urls.url_problem(url) is None) is ok
@@ -106,3 +110,8 @@ def test_moments() -> None:
         times.parse_moment("yesterday")
     assert times.iso_seconds(now) == "2026-11-29T12:00:00Z"
     assert times.iso_millis(now) == "2026-11-29T12:00:00.000Z"
+
+
+def test_origin_names_the_server_and_nothing_else() -> None:
+    assert urls.origin("https://tok@h.example:8443/p/tok?t=tok#tok") == "https://h.example:8443"
+    assert urls.origin("http://[::1]:9") == "http://[::1]:9"

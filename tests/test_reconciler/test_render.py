@@ -223,3 +223,11 @@ def test_renderers_do_not_depend_on_input_order() -> None:
     shuffled = replace(cfg, webhooks=dict(reversed(list(cfg.webhooks.items()))))
     a, b = build_plan(cfg, actual), build_plan(shuffled, list(reversed(actual)))
     assert render_json(a) == render_json(b)
+
+
+def test_bidirectional_controls_and_invisible_marks_print_as_escapes() -> None:
+    from reconciler.render.terminal import printable
+
+    shown = printable("gpj\u202e.exe \u2066x\u2069 \ufeffy \u200bz \x1b[2J")
+    assert shown == "gpj\\u202e.exe \\u2066x\\u2069 \\ufeffy \\u200bz \\x1b[2J"
+    assert printable("Lisboa Chiado é ç") == "Lisboa Chiado é ç"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from contract import catalogue
 from contract.urls import url_problem
 from reconciler import config as validate
 from reconciler.config import load_config, read_config
@@ -297,8 +298,8 @@ def test_version_and_owner(tmp_path):
         ("[mbwya]", "notifications[0]: 'mbwya' is not a notification type; did you mean 'mbway'?"),
         (
             "[bitcoin]",
-            "notifications[0]: 'bitcoin' is not a notification type (one of: mbway, "
-            "mb-reference, key-enter-token, qr-code, authorised-payment, xpay)",
+            "notifications[0]: 'bitcoin' is not a notification type (one of: "
+            + ", ".join(catalogue.CODES) + ")",
         ),
         ("[]", "notifications: must list at least one notification type"),
         ("[xpay, xpay]", "notifications[1]: 'xpay' is listed more than once"),
