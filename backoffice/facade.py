@@ -20,6 +20,7 @@ from backoffice.clock import Clock, utc_now
 from backoffice.crypto import SecretBox
 from backoffice.db.engine import Database, parse_url, sqlite_file
 from backoffice.delivery.engine import Deliveries
+from backoffice.delivery.log import DeliveryLog
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import SetupError
 from backoffice.merchants import Merchants
@@ -31,7 +32,8 @@ from backoffice.webhooks import Webhooks
 class Backoffice:
     """Merchants, their API tokens, their webhooks and the deliveries, over one database.
 
-    ``db``, ``sealing``, ``merchants``, ``tokens``, ``webhooks``, ``deliveries``.
+    ``db``, ``sealing``, ``merchants``, ``tokens``, ``webhooks``, ``deliveries``,
+    ``delivery_log``.
     """
 
     def __init__(self, db: Database, sealing: Sealing, *, allow_http_loopback: bool = True,
@@ -48,6 +50,8 @@ class Backoffice:
         self.webhooks = Webhooks(db, sealing, clock=clock,
                                  allow_http_loopback=allow_http_loopback)
         self.deliveries = Deliveries(db, sealing, settings, clock=clock, data_dir=data_dir)
+        self.delivery_log = DeliveryLog(db, clock=clock,
+                                        wake=self.deliveries.work_available.set)
 
     @classmethod
     def open(cls, db_url: str, *, data_dir: str | Path | None = None,

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from contract import formats
-from reconciler.cli_options import config_option, globals_of
+from reconciler.cli_options import SINCE_HELP, config_option, globals_of, since_moment
 
 
 @click.command(name="list")
@@ -182,11 +182,15 @@ def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | No
 @click.option("--method", metavar="METHOD", help="paymentMethod, e.g. MBWAY, CARD.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--wait", is_flag=True,
+              help="Wait for each delivery's first outcome and print it; exit 1 if one failed.")
+@click.option("--wait-seconds", metavar="SECONDS", default=30.0, show_default=True,
+              type=click.FloatRange(min=0.1, max=3600), help="How long --wait waits.")
 @config_option
 @click.pass_context
 def emit(ctx: click.Context, terminal: str, notification_type: str, status: str | None,
          amount: str | None, currency: str | None, method: str | None, fmt: str,
-         config_file: Path) -> int:
+         wait: bool, wait_seconds: float, config_file: Path) -> int:
     """Emit a payment notification; it fans out to the matching webhooks.
 
     \b
@@ -196,37 +200,59 @@ def emit(ctx: click.Context, terminal: str, notification_type: str, status: str 
     delivers in the background.
 
     \b
-    Example:
+    With --wait, it waits (up to --wait-seconds) until every delivery has its first
+    outcome, prints them, and exits 1 when one failed or has none yet.
+
+    \b
+    Examples:
       webhooks emit --terminal 10001 --type mbway --amount 12.50 --currency EUR
+      webhooks emit --terminal 10001 --type mbway --wait --wait-seconds 20
     """
     from reconciler.commands import emit as command
 
     return command.run(globals_of(ctx), config_file, terminal=terminal, type=notification_type,
-                       status=status, amount=amount, currency=currency, method=method, fmt=fmt)
+                       status=status, amount=amount, currency=currency, method=method, fmt=fmt,
+                       wait=wait, wait_seconds=wait_seconds)
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", required=False)
+@click.option("--status", type=click.Choice(["pending", "delivered", "failed", "gave_up"]),
+              help="Only deliveries in this state.")
+@click.option("--since", metavar="TIME", callback=since_moment,
+              help="Only deliveries created since TIME. " + SINCE_HELP)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="How many deliveries, newest first.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="json: the backoffice's delivery objects, for scripts.")
+@click.option("--follow", is_flag=True,
+              help="Keep printing new deliveries and outcomes until Ctrl-C.")
+@click.option("--interval", metavar="SECONDS", default=2.0, show_default=True,
+              type=click.FloatRange(min=0.1, max=60), help="How often --follow looks.")
+@click.option("--format", "fmt", type=click.Choice(["text", "table", "json"]), default="text",
+              show_default=True, help="json: the backoffice's delivery objects with every "
+              "attempt, for scripts (one per line with --follow); table is text.")
 @config_option
 @click.pass_context
-def deliveries(ctx: click.Context, name: str, limit: int, fmt: str, config_file: Path) -> int:
-    """The delivery log of one webhook: attempts, statuses, responses.
+def deliveries(ctx: click.Context, name: str | None, status: str | None, since: str | None,
+               limit: int, follow: bool, interval: float, fmt: str, config_file: Path) -> int:
+    """The delivery log, each delivery with its attempts: of one webhook, or of all.
 
     \b
     A delivery is pending (not tried yet), delivered, failed (a retry is scheduled)
-    or gave_up (no more retries). Test-fires are marked (test).
+    or gave_up (no more retries). Test-fires are marked (test). Under each delivery,
+    its attempts: time, HTTP status, duration, error and the start of the answer.
+    On the embedded backoffice, due deliveries are attempted first.
 
     \b
-    Example:
+    Examples:
       webhooks deliveries orders-backend --limit 5
+      webhooks deliveries --status failed --since 2h
+      webhooks deliveries --follow
     """
     from reconciler.commands import deliveries as command
 
-    return command.run(globals_of(ctx), config_file, name, limit=limit, fmt=fmt)
+    return command.run(globals_of(ctx), config_file, name, status=status, since=since,
+                       limit=limit, fmt="json" if fmt == "json" else "text",
+                       follow_log=follow, interval=interval)
 
 
 @click.command()
@@ -265,3 +291,73 @@ def listen(ctx: click.Context, host: str, port: int, secret: str | None,
 
 
 COMMANDS: tuple[click.Command, ...] = (list_, show, test, emit, deliveries, listen, serve, token)
+
+
+@click.command()
+@click.argument("delivery_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@config_option
+@click.pass_context
+def resend(ctx: click.Context, delivery_id: str, fmt: str, config_file: Path) -> int:
+    """Attempt a delivery once more, now, whatever its status (its attempts are kept).
+
+    \b
+    Needs a token that may manage webhooks. A delivery being attempted right now is
+    refused (try again once its attempt ends).
+
+    \b
+    Example:
+      webhooks resend dl_3f0c2a9e1b7d4c559a613e2d
+    """
+    from reconciler.commands import resend as command
+
+    return command.run(globals_of(ctx), config_file, delivery_id, fmt=fmt)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--since", metavar="TIME", required=True, callback=since_moment,
+              help="Deliveries created since TIME. " + SINCE_HELP)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@config_option
+@click.pass_context
+def recover(ctx: click.Context, name: str, since: str, fmt: str, config_file: Path) -> int:
+    """Resend every failed or given-up delivery of a webhook since TIME (not test-fires).
+
+    \b
+    Prints how many. Needs a token that may manage webhooks.
+
+    \b
+    Example:
+      webhooks recover orders-backend --since 6h
+    """
+    from reconciler.commands import recover as command
+
+    return command.run(globals_of(ctx), config_file, name, since=since, fmt=fmt)
+
+
+@click.command()
+@click.option("--seconds", metavar="SECONDS", default=10.0, show_default=True,
+              type=click.FloatRange(min=0.1, max=86400),
+              help="Stop starting new rounds after this long.")
+@config_option
+@click.pass_context
+def deliver(ctx: click.Context, seconds: float, config_file: Path) -> int:
+    """Attempt the due deliveries on the embedded backoffice; print how many.
+
+    \b
+    Runs rounds until none is due or --seconds have passed. The embedded backoffice
+    has no background worker; a server (webhooks serve) delivers by itself.
+
+    \b
+    Example:
+      webhooks deliver --seconds 30
+    """
+    from reconciler.commands import deliver as command
+
+    return command.run(globals_of(ctx), config_file, seconds=seconds)
+
+
+COMMANDS += (resend, recover, deliver)

@@ -31,3 +31,19 @@ def globals_of(ctx: click.Context) -> Globals:
     obj = ctx.find_object(Globals)
     assert obj is not None
     return obj
+
+
+def since_moment(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--since``: a duration ago (``2h``) or an ISO-8601 moment, as an ISO-8601 moment."""
+    if value is None:
+        return None
+    from reconciler.delivery_log import since_moment as parse
+    from reconciler.errors import ReconcilerError
+
+    try:
+        return parse(value)
+    except ReconcilerError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--since: "), ctx, param) from None
+
+
+SINCE_HELP = "A duration ago (2h, 90m, 7d) or an ISO-8601 moment (2026-11-29T10:00:00Z)."

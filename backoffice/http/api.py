@@ -265,6 +265,53 @@ def emit_notification(office: Office, principal: Manager,
                                                body.model_dump(exclude_unset=True))
 
 
+
+# --- the delivery log: attempts, resend, recover ---------------------------------------------
+
+DeliveryId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.get("/v1/deliveries", response_model=bodies.DeliveryLogPage, tags=["deliveries"],
+            responses=_errors(401, 404, 422, 503))
+def list_delivery_log(office: Office, principal: Reader, request: Request,
+                      query: Annotated[bodies.DeliveryLogQuery, Query()]) -> dict[str, Any]:
+    """The merchant's deliveries across its webhooks, newest first, each with its
+    attempts; the filters combine; pages follow next_cursor."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
+        raise Invalid(f"query.{repeated[0]}: give this parameter once")
+    return office.delivery_log.list_deliveries(principal.merchant_id, **query.model_dump())
+
+
+@router.get("/v1/deliveries/{delivery_id}", response_model=bodies.LoggedDelivery,
+            tags=["deliveries"], responses=_errors(401, 404, 422, 503))
+def get_delivery(office: Office, principal: Reader, delivery_id: DeliveryId) -> dict[str, Any]:
+    """One delivery with its attempts."""
+    return office.delivery_log.get_delivery(principal.merchant_id, delivery_id)
+
+
+@router.post("/v1/deliveries/{delivery_id}/resend", status_code=202,
+             response_model=bodies.LoggedDelivery, tags=["deliveries"],
+             responses={409: {"model": bodies.Problem,
+                              "description": "The delivery is being attempted right now"},
+                        **_errors(401, 403, 404, 422, 503)})
+def resend_delivery(office: Office, principal: Manager,
+                    delivery_id: DeliveryId) -> dict[str, Any]:
+    """Attempt the delivery once more, now, whatever its status (needs webhooks:manage);
+    its attempts so far are kept."""
+    return office.delivery_log.resend(principal.merchant_id, delivery_id)
+
+
+@router.post("/v1/webhooks/{webhook_id}/recover", status_code=202,
+             response_model=bodies.RecoverResult, tags=["deliveries"],
+             responses=_errors(400, 401, 403, 404, 413, 422, 503))
+def recover_deliveries(office: Office, principal: Manager, webhook_id: WebhookId,
+                       body: bodies.RecoverRequest) -> dict[str, Any]:
+    """Resend every failed or given-up delivery (not tests) of the webhook created since
+    a moment (needs webhooks:manage); says how many."""
+    return office.delivery_log.recover(principal.merchant_id, webhook_id, body.since)
+
+
 def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The backoffice's HTTP API over ``backoffice`` (which the caller opens and closes)."""
     app = BackofficeAPI(

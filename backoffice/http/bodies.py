@@ -303,3 +303,59 @@ class EmittedDelivery(BaseModel):
 class EmitResult(BaseModel):
     notification: Notification
     deliveries: list[EmittedDelivery]
+
+
+# --- the delivery log: attempts, resend, recover ---------------------------------------------
+
+Since = Annotated[str, StringConstraints(min_length=1, max_length=64), Field(
+    description="A duration ago (2h, 90m, 7d) or an ISO-8601 moment (2026-11-29T10:00:00Z)")]
+
+
+class Attempt(BaseModel):
+    """One attempt of a delivery, as it went."""
+
+    number: int = Field(ge=1, description="1 for the delivery's first attempt")
+    started_at: Moment
+    duration_ms: int = Field(ge=0)
+    outcome: Literal["delivered", "failed"]
+    status_code: int | None = Field(description="The receiver's HTTP status; null: no answer")
+    error: str | None = Field(description="Why it failed, for people")
+    response_excerpt: str | None = Field(description="The start of the receiver's answer")
+
+
+class LoggedDelivery(Delivery):
+    """A delivery with every attempt made so far, oldest first."""
+
+    history: list[Attempt]
+
+
+class DeliveryLogPage(BaseModel):
+    data: list[LoggedDelivery]
+    next_cursor: str | None
+
+
+class DeliveryLogQuery(BaseModel):
+    """The delivery log's filters (they combine) and paging, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook: str | None = Field(default=None, min_length=1, max_length=64,
+                                description="Only this webhook's deliveries (its id)")
+    status: DeliveryStatus | None = None
+    since: Since | None = Field(default=None, description="Deliveries created since then: "
+                                "a duration ago (2h) or an ISO-8601 moment")
+    notification: str | None = Field(default=None, min_length=1, max_length=64,
+                                     description="Only the deliveries of this notification id")
+    limit: int = Field(default=50, ge=1, le=1000)
+    cursor: str | None = Field(
+        default=None, max_length=64, description="next_cursor of the previous page")
+
+
+class RecoverRequest(_Request):
+    since: Since
+
+
+class RecoverResult(BaseModel):
+    webhook_id: str
+    since: Moment = Field(description="The moment the request's since named")
+    recovered: int = Field(ge=0, description="How many deliveries were made due again")

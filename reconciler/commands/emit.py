@@ -9,24 +9,46 @@ from typing import Any
 import click
 
 from reconciler.commands import Globals
+from reconciler.delivery_log import failures, wait_for_outcomes
 from reconciler.emit import emit_body
-from reconciler.errors import EXIT_OK
+from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.providers import Provider
-from reconciler.render.deliveries import render_emitted
+from reconciler.render.deliveries import render_emitted, render_outcomes
 from reconciler.session import with_provider
 
 
 def run(g: Globals, config_file: Path, *, terminal: str, type: str, status: str | None,
-        amount: str | None, currency: str | None, method: str | None, fmt: str) -> int:
+        amount: str | None, currency: str | None, method: str | None, fmt: str,
+        wait: bool = False, wait_seconds: float = 30.0) -> int:
     body = emit_body(terminal=terminal, type=type, status=status, amount=amount,
                      currency=currency, method=method)
 
-    async def work(provider: Provider) -> dict[str, Any]:
-        return await provider.emit(body)
+    async def work(provider: Provider) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        emitted = await provider.emit(body)
+        if not wait:
+            return emitted, []
+        nid = str((emitted.get("notification") or {}).get("notificationID"))
+        return emitted, await wait_for_outcomes(provider, nid,
+                                                len(emitted.get("deliveries") or []),
+                                                seconds=wait_seconds)
 
-    result = with_provider(g, config_file, work)
+    result, found = with_provider(g, config_file, work)
+    if wait:
+        return _outcomes(result, found, wait_seconds, fmt)
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         click.echo(render_emitted(result), nl=False)
     return EXIT_OK
+
+
+def _outcomes(result: dict[str, Any], found: list[dict[str, Any]], waited: float,
+              fmt: str) -> int:
+    """``--wait``: each delivery's first outcome; exit 1 when one failed or has none."""
+    by_id = {str(d.get("id")): d for d in found}
+    merged = [{**d, **by_id.get(str(d.get("id")), {})} for d in result.get("deliveries") or []]
+    if fmt == "json":
+        click.echo(json.dumps({**result, "deliveries": merged}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_outcomes(result, found, waited), nl=False)
+    return EXIT_ERROR if failures(merged) else EXIT_OK

@@ -8,15 +8,22 @@ from pathlib import Path
 import click
 
 from reconciler.commands import Globals
+from reconciler.delivery_log import ROUND_S
 from reconciler.errors import EXIT_ERROR, EXIT_OK
-from reconciler.render.testfire import render_text
+from reconciler.providers import Provider
+from reconciler.render.testfire import Fired, render_text
 from reconciler.session import with_provider
 from reconciler.testfire import fire, outcome
 
 
 def run(g: Globals, config_file: Path, name: str, *, notification: str | None,
         fmt: str) -> int:
-    fired = with_provider(g, config_file, lambda provider: fire(provider, name, notification))
+    async def work(provider: Provider) -> Fired:
+        fired = await fire(provider, name, notification)
+        await provider.run_due(seconds=ROUND_S)  # the embedded backoffice's due retries
+        return fired
+
+    fired = with_provider(g, config_file, work)
     if fmt == "json":
         click.echo(json.dumps(fired.data, indent=2, ensure_ascii=False))
     else:

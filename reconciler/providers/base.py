@@ -31,6 +31,20 @@ class ListFilters:
         return {k: v for k, v in vars(self).items() if v is not None}
 
 
+@dataclass(frozen=True)
+class DeliveryQuery:
+    """The delivery log's filters (they combine): a webhook id, a status, deliveries
+    created since a moment (ISO-8601, or a duration ago such as ``2h``), a notification id."""
+
+    webhook: str | None = None
+    status: str | None = None
+    since: str | None = None
+    notification: str | None = None
+
+    def as_query(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
 class Provider(Protocol):
     """Reaches one merchant's webhooks in a backoffice.
 
@@ -66,6 +80,32 @@ class Provider(Protocol):
 
     async def deliveries(self, webhook_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """The webhook's delivery log, newest first."""
+        ...
+
+    async def find_deliveries(self, query: DeliveryQuery, *,
+                              limit: int = 50) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the merchant's deliveries matching ``query`` (all pages),
+        newest first, each with its attempts in ``history``."""
+        ...
+
+    async def get_delivery(self, delivery_id: str) -> dict[str, Any]:
+        """One delivery with its attempts."""
+        ...
+
+    async def resend(self, delivery_id: str) -> dict[str, Any]:
+        """Make the delivery due now, whatever its status (Conflict while it is being
+        attempted); the delivery afterwards."""
+        ...
+
+    async def recover(self, webhook_id: str, since: str) -> dict[str, Any]:
+        """Resend the webhook's failed and given-up deliveries (not tests) created since
+        ``since``: ``{"webhook_id", "since", "recovered"}``."""
+        ...
+
+    async def run_due(self, *, seconds: float) -> int:
+        """Attempt due deliveries until none is due or ``seconds`` have passed (a round
+        in flight finishes); how many attempts were made. A backoffice with its own
+        worker (a server) does this itself: 0."""
         ...
 
     async def aclose(self) -> None: ...

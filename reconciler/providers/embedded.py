@@ -5,14 +5,18 @@ permission to manage webhooks, and calls the very rules the HTTP API calls.
 
 It is for local development, so it delivers to loopback and private addresses (a
 receiver on this machine, ``webhooks listen``), which ``webhooks serve`` refuses unless
-told otherwise. There is no long-running worker: an emit attempts its deliveries once,
-inline; retries wait for the next emit (or a ``webhooks serve``) on the same database.
+told otherwise. There is no long-running worker: ``run_due`` attempts the due deliveries
+(retries included) in rounds, off the event loop's thread, until none is due or its time
+is up. An emit runs it; so do the commands that deliver on the embedded backoffice
+(``emit``, ``deliveries``, ``test``, ``deliver``), never those that only read or plan.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +24,11 @@ from backoffice.catalog import DEMO_MERCHANT_ID
 from backoffice.facade import Backoffice
 from reconciler.errors import ProviderError
 from reconciler.model import Catalog, RemoteWebhook
-from reconciler.providers.base import ListFilters, catalog_from_api
+from reconciler.providers.base import DeliveryQuery, ListFilters, catalog_from_api
 from reconciler.providers.errors import backoffice_errors
 
 DB_NAME = "backoffice.db"
+EMIT_ROUND_S = 10.0  # how long an emit goes on attempting due deliveries
 
 # The backoffice logs each delivery attempt for a server's operators. In-process, the
 # commands report outcomes themselves; without this, logging's last resort would print
@@ -107,8 +112,7 @@ class EmbeddedProvider:
     async def emit(self, body: dict[str, Any]) -> dict[str, Any]:
         with self._errors("the notification"):
             emitted = self.office.deliveries.emit_notification(self.merchant_id, body)
-        with self._errors("deliver"):
-            self.office.deliveries.deliver_due()
+        await self.run_due(seconds=EMIT_ROUND_S)
         # The first attempt has happened: report each delivery's status after it.
         for delivery in emitted.get("deliveries", []):
             now = self._find_delivery(delivery.get("webhook_id"), delivery.get("id"))
@@ -129,3 +133,45 @@ class EmbeddedProvider:
             recent = self.office.deliveries.list_deliveries(self.merchant_id, webhook_id,
                                                             limit=20)
         return next((d for d in recent if d.get("id") == delivery_id), None)
+
+    async def find_deliveries(self, query: DeliveryQuery, *,
+                              limit: int = 50) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while len(out) < limit:
+            with self._errors("read the delivery log"):
+                page = self.office.delivery_log.list_deliveries(
+                    self.merchant_id, limit=min(1000, limit - len(out)), cursor=cursor,
+                    **query.as_query())
+            out.extend(page["data"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return out[:limit]
+
+    async def get_delivery(self, delivery_id: str) -> dict[str, Any]:
+        with self._errors(f"read delivery {delivery_id}"):
+            return self.office.delivery_log.get_delivery(self.merchant_id, delivery_id)
+
+    async def resend(self, delivery_id: str) -> dict[str, Any]:
+        with self._errors(f"resend {delivery_id}"):
+            return self.office.delivery_log.resend(self.merchant_id, delivery_id)
+
+    async def recover(self, webhook_id: str, since: str) -> dict[str, Any]:
+        with self._errors(f"recover the deliveries of {webhook_id}"):
+            return self.office.delivery_log.recover(self.merchant_id, webhook_id, since)
+
+    async def run_due(self, *, seconds: float) -> int:
+        with self._errors("deliver"):
+            return await asyncio.to_thread(self._run_due, seconds)
+
+    def _run_due(self, seconds: float) -> int:
+        """Rounds of due deliveries (one at least) until none is due or time is up."""
+        deliveries = self.office.deliveries
+        deadline = time.monotonic() + seconds
+        attempted = 0
+        while True:
+            done = deliveries.deliver_due(limit=max(1, deliveries.settings.concurrency))
+            attempted += done
+            if done == 0 or time.monotonic() >= deadline:
+                return attempted

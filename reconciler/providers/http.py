@@ -20,7 +20,12 @@ from contract.urls import origin
 from reconciler import __version__
 from reconciler.errors import ProviderError, Unavailable
 from reconciler.model import Catalog, RemoteWebhook
-from reconciler.providers.base import ListFilters, catalog_from_api, error_for_status
+from reconciler.providers.base import (
+    DeliveryQuery,
+    ListFilters,
+    catalog_from_api,
+    error_for_status,
+)
 
 PAGE_SIZE = 1000
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504, 500})
@@ -132,6 +137,40 @@ class HttpProvider:
         if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
             raise ProviderError("the backoffice returned a malformed delivery log")
         return data
+
+    async def find_deliveries(self, query: DeliveryQuery, *,
+                              limit: int = 50) -> list[dict[str, Any]]:
+        params: dict[str, str | int] = dict(query.as_query())
+        out: list[dict[str, Any]] = []
+        while len(out) < limit:
+            params["limit"] = min(PAGE_SIZE, limit - len(out))
+            page = _object(await self._request("GET", "/v1/deliveries", params=params),
+                           "delivery log")
+            data = page.get("data")
+            if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+                raise ProviderError("the backoffice returned a malformed delivery log")
+            out.extend(data)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+            params["cursor"] = str(cursor)
+        return out[:limit]
+
+    async def get_delivery(self, delivery_id: str) -> dict[str, Any]:
+        return _object(await self._request("GET", f"/v1/deliveries/{delivery_id}"), "delivery")
+
+    async def resend(self, delivery_id: str) -> dict[str, Any]:
+        response = await self._request("POST", f"/v1/deliveries/{delivery_id}/resend",
+                                       repeatable=False)
+        return _object(response, "delivery")
+
+    async def recover(self, webhook_id: str, since: str) -> dict[str, Any]:
+        response = await self._request("POST", f"/v1/webhooks/{webhook_id}/recover",
+                                       json={"since": since}, repeatable=False)
+        return _object(response, "recover result")
+
+    async def run_due(self, *, seconds: float) -> int:
+        return 0  # the server's worker delivers
 
     async def _request(self, method: str, path: str, *, repeatable: bool = True,
                        **kwargs: Any) -> httpx.Response:

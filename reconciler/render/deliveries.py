@@ -77,3 +77,103 @@ def render_table(deliveries: Sequence[Mapping[str, Any]], name: str) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
              for r in (header, *body)]
     return "\n".join(lines) + "\n"
+
+
+# --- the log with attempts (``webhooks deliveries``), following it, waiting for outcomes -----
+
+EXCERPT_WIDTH = 80
+
+
+def _one_line(text: object, width: int) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+def attempt_line(attempt: Mapping[str, Any]) -> str:
+    """``#2  <started>  HTTP 500  12 ms  failed: <error>  answer: <excerpt>``, one line."""
+    code = attempt.get("status_code")
+    parts = [f"#{attempt.get('number')}", str(attempt.get("started_at") or "?"),
+             "no answer" if code is None else f"HTTP {code}",
+             f"{attempt.get('duration_ms')} ms", str(attempt.get("outcome") or "?")]
+    if attempt.get("error"):
+        parts[-1] += ": " + _one_line(attempt["error"], DETAIL_WIDTH)
+    if attempt.get("response_excerpt"):
+        parts.append("answer: " + _one_line(attempt["response_excerpt"], EXCERPT_WIDTH))
+    return printable("  ".join(parts))
+
+
+def render_log(deliveries: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None,
+               empty: str) -> str:
+    """The delivery log, newest first: a row per delivery (with its webhook's name when
+    ``names`` is given: the log across webhooks), and its attempts beneath, oldest first."""
+    if not deliveries:
+        return printable(empty) + "\n"
+    columns = list(COLUMNS)
+    body = [list(row) for row in rows(deliveries)]
+    if names is not None:
+        columns.insert(2, "webhook")
+        for row, d in zip(body, deliveries, strict=True):
+            webhook = str(d.get("webhook_id") or "")
+            row.insert(2, printable(names.get(webhook, webhook)))
+    header = [c.upper() for c in columns]
+    widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    for row, d in zip(body, deliveries, strict=True):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        lines += ["    " + attempt_line(a) for a in d.get("history") or []]
+    return "\n".join(lines) + "\n"
+
+
+def render_changes(changed: Sequence[Mapping[str, Any]], before: Sequence[Mapping[str, Any]],
+                   names: Mapping[str, str]) -> str:
+    """What ``deliveries --follow`` prints for new deliveries and new outcomes."""
+    lines = []
+    for d, old in zip(changed, before, strict=True):
+        webhook = str(d.get("webhook_id") or "")
+        kind = str(d.get("notification_type") or "?") + (" (test)" if d.get("test") else "")
+        who = f"{names.get(webhook, webhook)}  {d.get('id')}  {kind}"
+        if not old:
+            lines.append(f"{d.get('created_at')}  {who}  new, {d.get('status')}")
+        attempts = old.get("attempts")
+        seen = attempts if isinstance(attempts, int) else 0
+        fresh = [a for a in d.get("history") or [] if int(a.get("number") or 0) > seen]
+        lines += [f"{a.get('started_at')}  {who}  {attempt_line(a)}  -> {d.get('status')}"
+                  for a in fresh]
+        if old and not fresh:
+            lines.append(f"{d.get('next_attempt_at') or d.get('last_attempt_at') or '-'}  "
+                         f"{who}  now {d.get('status')}")
+    return "\n".join(printable(line) for line in lines) + "\n"
+
+
+def outcome_text(d: Mapping[str, Any]) -> str:
+    """``delivered, HTTP 200`` / ``failed, HTTP 500: <error>`` / ``pending, no outcome yet``."""
+    status = str(d.get("status") or "?")
+    if d.get("status") == "pending" and not d.get("attempts"):
+        return f"{status}, no outcome yet"
+    code = d.get("last_status_code")
+    text = status + ("" if code is None else f", HTTP {code}")
+    if status != "delivered" and d.get("last_error"):
+        text += ": " + _one_line(d["last_error"], DETAIL_WIDTH)
+    if status == "failed" and d.get("next_attempt_at"):
+        text += f" (next attempt {d['next_attempt_at']})"
+    return text
+
+
+def render_outcomes(result: Mapping[str, Any], found: Sequence[Mapping[str, Any]],
+                    waited: float) -> str:
+    """``emit --wait``: the notification, then each delivery's first outcome."""
+    header = render_emitted({**result, "deliveries": []}).splitlines()[0]
+    by_id = {str(d.get("id")): d for d in found}
+    emitted = result.get("deliveries") or []
+    if not emitted:
+        return render_emitted(result)
+    width = max(len(str(d.get("webhook") or "")) for d in emitted)
+    lines = [header]
+    for d in emitted:
+        now = by_id.get(str(d.get("id")), d)
+        lines.append(printable(f"  {str(d.get('webhook') or '?').ljust(width)}  "
+                               f"{outcome_text(now)}  ({d.get('id')})"))
+    if any(not by_id.get(str(d.get("id"))) or by_id[str(d.get("id"))].get("status")
+           == "pending" for d in emitted):
+        lines.append(f"Some deliveries had no outcome within {waited:g} s.")
+    return "\n".join(lines) + "\n"

@@ -36,6 +36,7 @@ class Operation:
     other: int  # for another merchant's manage token
     body: Body = lambda _: None
     target: str = "url"  # the kind of webhook a {webhook_id} path names
+    # A {delivery_id} path names a test delivery of that webhook (refused before sending).
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -54,6 +55,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     # nothing is sent (no worker runs here). Terminal 10001 is not the other merchant's.
     ("POST", "/v1/notifications"): Operation(
         MANAGE, 201, 422, lambda _: {"terminal": "10001", "type": "mbway"}, target="email"),
+    ("GET", "/v1/deliveries"): Operation(READ, 200, 200),
+    ("GET", "/v1/deliveries/{delivery_id}"): Operation(READ, 200, 404),
+    ("POST", "/v1/deliveries/{delivery_id}/resend"): Operation(MANAGE, 202, 404),
+    ("POST", "/v1/webhooks/{webhook_id}/recover"): Operation(
+        MANAGE, 202, 404, lambda _: {"since": "1h"}),
 }
 CALLERS = ("none", "malformed", "unknown", "read", "manage", "other")
 
@@ -110,6 +116,10 @@ async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office:
             "demo", make(f"authz-{caller}-{n}", **({"url": REFUSED_URL}
                                                   if op.target == "url" else {})))
         url = path.replace("{webhook_id}", target["id"])
+        delivery = None
+        if "{delivery_id}" in path:
+            delivery = office.deliveries.test_webhook("demo", target["id"])["delivery_id"]
+            url = url.replace("{delivery_id}", delivery)
         body = op.body(n)
         response = await http.request(method, url, json=body, headers=auth(tokens, caller))
         want = expected(op, caller)
@@ -127,6 +137,11 @@ async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office:
             # Not even its existence leaks, and it is untouched.
             assert problem["detail"] == f"no webhook with id {target['id']!r}"
             assert office.webhooks.get_webhook("demo", target["id"])["version"] == 1
+        if caller == "other" and delivery is not None:
+            assert problem["detail"] == f"no delivery with id {delivery!r}"
+            assert office.delivery_log.get_delivery("demo", delivery)["status"] == "gave_up"
+        if caller == "other" and (method, path) == ("GET", "/v1/deliveries"):
+            assert response.json()["data"] == []
         if caller == "other" and (method, path) == ("GET", "/v1/webhooks"):
             assert response.json()["data"] == []
         if caller == "other" and (method, path) == ("POST", "/v1/webhooks"):
@@ -146,7 +161,7 @@ async def test_refusal_comes_before_reading_the_body(caller: str, http: httpx.As
     for (method, path), op in OPERATIONS.items():
         if op.needs != MANAGE:
             continue
-        url = path.replace("{webhook_id}", target["id"])
+        url = path.replace("{webhook_id}", target["id"]).replace("{delivery_id}", "dl_x")
         response = await http.request(method, url, content=b'{"junk": [1, 2]}',
                                       headers={**auth(tokens, caller),
                                                "Content-Type": "application/json"})

@@ -32,7 +32,8 @@ OPERATIONS = {
     # The test fire sends real HTTP: the office fixture refuses private targets and its
     # resolver answers loopback names only, so the fuzzer reaches no other host.
     "POST /v1/webhooks/{webhook_id}/test", "GET /v1/webhooks/{webhook_id}/deliveries",
-    "POST /v1/notifications",
+    "POST /v1/notifications", "GET /v1/deliveries", "GET /v1/deliveries/{delivery_id}",
+    "POST /v1/deliveries/{delivery_id}/resend", "POST /v1/webhooks/{webhook_id}/recover",
 }
 
 

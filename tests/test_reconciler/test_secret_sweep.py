@@ -3,7 +3,8 @@
 The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL passwords,
 a wrong-sized key (refused, and not echoed), a manage token, a read token and an unknown
 token. They go through validate, plan (every format and a plan file), apply (text and
-JSON), list, show and import, on the embedded backoffice (the CLI in-process) and over
+JSON), list, show, import, and the delivery commands (emit --wait, deliveries, deliver,
+recover, resend), on the embedded backoffice (the CLI in-process) and over
 HTTP (CLI processes against `webhooks --debug serve`), and then we read everything
 that was written: command output, plan and import files, the server's log, any crash
 log under XDG_CACHE_HOME, and the database file with its WAL.
@@ -110,6 +111,22 @@ def commands(generation: int) -> list[tuple[list[str], int]]:
     ]
 
 
+def delivery_commands(work: Path) -> list[tuple[list[str], int]]:
+    """emit --wait (it fails: exit 1), the log in each format, deliver, recover, resend."""
+    cfg = ["-f", str(work / "webhooks.yaml")]
+    return [
+        (["apply", *cfg, "--auto-approve"], 0),
+        (["emit", "--terminal", "10001", "--type", "authorised-payment", "--wait",
+          "--wait-seconds", "20", *cfg], 1),
+        (["emit", "--terminal", "10001", "--type", "authorised-payment", "--wait",
+          "--format", "json", *cfg], 1),
+        (["deliveries", *cfg], 0), (["deliveries", "--format", "json", *cfg], 0),
+        (["deliveries", "basic-auth-hook", "--status", "failed", "--since", "1h",
+          "--limit", "1", "--format", "json", *cfg], 0),
+        (["deliver", *cfg], 0), (["recover", "basic-auth-hook", "--since", "1h", *cfg], 0),
+    ]
+
+
 BAD_SECRET_COMMANDS: list[tuple[list[str], int]] = [
     (["validate", "-f", "{dir}/webhooks.yaml"], 1),
     (["validate", "-f", "{dir}/webhooks.yaml", "--format", "json"], 1),
@@ -145,6 +162,23 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
             out, err = capfd.readouterr()
             assert got == code, f"{args}: exit {got}\n{out}\n{err}"
             outputs.append((args, out + err))
+
+    # The delivery commands, with deliveries that failed: the URL with a password points
+    # at a closed loopback port now (the embedded backoffice delivers to loopback).
+    monkeypatch.setenv("SWEEP_URL", f"http://ops:{URL_PASSWORDS[1]}@127.0.0.1:9/basic")
+    monkeypatch.setenv("SWEEP_SIBS", SIBS[1])
+    for args, code in delivery_commands(work):
+        got = main(["--no-color", *args])
+        out, err = capfd.readouterr()
+        assert got == code, f"{args}: exit {got}\n{out}\n{err}"
+        outputs.append((args, out + err))
+        if args[0] == "deliveries" and "json" in args and "basic-auth-hook" in args:
+            [failed] = json.loads(out)
+            assert failed["history"][0]["error"]  # not vacuous: an error was recorded
+            got = main(["--no-color", "resend", failed["id"], "-f", args[-1]])
+            out, err = capfd.readouterr()
+            assert got == 0, out + err
+            outputs.append((["resend"], out + err))
 
     text = "\n".join(out for _, out in outputs)
     # Not vacuous: the secrets' places were shown, as fingerprints and redactions.
@@ -222,6 +256,9 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
         (["plan", "-f", "{dir}/changed.yaml"], 0, as_reader), (["list"], 0, as_reader),
         (["show", "sibs-hook", "-f", "{dir}/changed.yaml"], 0, as_reader),
         (["apply", "-f", "{dir}/changed.yaml", "--auto-approve"], 1, as_reader),
+        (["deliveries"], 0, as_reader), (["deliveries", "--format", "json"], 0, as_reader),
+        (["recover", "sibs-hook", "--since", "1h"], 1, as_reader), (["deliver"], 0, {}),
+        (["emit", "--terminal", "10001", "--type", "mb-reference", "--wait"], 0, {}),
     ], work, env)
     assert "lacks the permission to manage webhooks" in output
     outputs.append(output)

@@ -153,10 +153,12 @@ def test_emit_then_deliveries_and_show(cfg: Path, receivers: dict[str, ListenRec
     assert code == 0 and "  orders  delivered" in out and "refunds" not in out
 
     code, out, _ = run("deliveries", "orders", "-f", str(cfg))
-    rows = out.splitlines()
+    rows = [r for r in out.splitlines() if not r.startswith(" ")]  # attempts are indented
+    attempts = [r.strip() for r in out.splitlines() if r.startswith("    #")]
     assert code == 0 and rows[0].split()[:4] == ["ID", "CREATED", "TYPE", "STATUS"]
     assert "xpay" in rows[1] and "mbway" in rows[2] and len(rows) == 3  # newest first
     assert all("delivered" in r and " 200" in r for r in rows[1:])
+    assert len(attempts) == 2 and all("HTTP 200" in a and "delivered" in a for a in attempts)
     code, out, _ = run("deliveries", "orders", "-f", str(cfg), "--format", "json",
                        "--limit", "1")
     log = json.loads(out)
