@@ -52,26 +52,32 @@ CANDIDATES: Final = 1000  # due deliveries looked at per claim, for fairness acr
 
 
 def fair_pick(candidates: Sequence[Candidate], want: int, room: dict[int, int],
-              per_webhook: int) -> list[int]:
-    """Up to ``want`` candidates, one merchant after another in turn (merchants in the
-    order of their first candidate), none beyond a webhook's ``room`` (free slots;
-    ``per_webhook`` when absent)."""
+              per_webhook: int, served: dict[str, int] | None = None) -> list[int]:
+    """Up to ``want`` candidates, one merchant after another in turn, none beyond a
+    webhook's ``room`` (free slots; ``per_webhook`` when absent). Merchants take turns
+    least recently served first (``served``: merchant -> the turn it last had, updated
+    here), then in the order of their first candidate (the oldest due first)."""
     queues: dict[str, deque[Candidate]] = {}
     for candidate in candidates:
         queues.setdefault(candidate.merchant_id, deque()).append(candidate)
+    turns = served if served is not None else {}
+    order = sorted(queues, key=lambda merchant: turns.get(merchant, -1))
+    turn = max(turns.values(), default=-1) + 1
     left = dict(room)
     picked: list[int] = []
-    while queues and len(picked) < want:
-        for merchant in list(queues):
+    while order and len(picked) < want:
+        for merchant in list(order):
             queue = queues[merchant]
             while queue and left.get(queue[0].webhook_pk, per_webhook) <= 0:
                 queue.popleft()
             if not queue:
-                del queues[merchant]
+                order.remove(merchant)
                 continue
             chosen = queue.popleft()
             picked.append(chosen.pk)
             left[chosen.webhook_pk] = left.get(chosen.webhook_pk, per_webhook) - 1
+            turns[merchant] = turn
+            turn += 1
             if len(picked) >= want:
                 break
     return picked
@@ -93,6 +99,7 @@ class Dispatcher:
         self._finished: list[Finished] = []  # ended, outcome not committed yet
         self._held: dict[int, str] = {}  # delivery pk -> claim: running or not committed
         self._last_beat = time.monotonic()
+        self._served: dict[str, int] = {}  # merchant -> its last turn (round-robin)
         self._pool = ThreadPoolExecutor(max_workers=settings.concurrency,
                                         thread_name_prefix="delivery")
         self.attempted = 0
@@ -131,8 +138,8 @@ class Dispatcher:
                     candidates = dq.due_candidates(
                         conn, now=now, per_webhook=s.per_webhook, limit=CANDIDATES,
                         full=[pk for pk, free in room.items() if free <= 0],
-                        exclude=exclude or ())
-                    chosen = fair_pick(candidates, want, room, s.per_webhook)
+                        exclude=held.keys() | (exclude or set()))  # never our own twice
+                    chosen = fair_pick(candidates, want, room, s.per_webhook, self._served)
                     claimed = dq.claim_rows(conn, chosen, now=now, lease_until=lease_until,
                                             claim=token)
                     for item in claimed:
