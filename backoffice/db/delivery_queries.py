@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from backoffice.db import tables as t
 
@@ -43,6 +54,7 @@ class ClaimedDelivery(NamedTuple):
     webhook_id: str
     merchant_id: str
     payload: dict[str, Any]
+    webhook_version: int  # the webhook's version when claimed (it changes on every edit)
 
 
 _d, _w, _n = t.deliveries.c, t.webhooks.c, t.notifications.c
@@ -53,7 +65,8 @@ _SELECT_DELIVERIES = (
     .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
 )
 _SELECT_CLAIMED = (
-    select(_d.pk, _d.id, _d.attempts, _d.test, _d.webhook_pk, _w.id, _w.merchant_id, _n.payload)
+    select(_d.pk, _d.id, _d.attempts, _d.test, _d.webhook_pk, _w.id, _w.merchant_id, _n.payload,
+           _w.version)
     .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
 )
 
@@ -192,6 +205,37 @@ def finish_delivery(conn: Connection, pk: int, claim: str, values: dict[str, Any
         return False
     conn.execute(insert(t.attempts).values(delivery_pk=pk, **attempt))
     return True
+
+
+FINISH_COLUMNS = ("status", "attempts", "last_attempt_at", "next_attempt_at",
+                  "last_status_code", "last_error", "response_excerpt")
+
+
+def finish_deliveries(conn: Connection,
+                      group: Sequence[tuple[int, str, dict[str, Any], dict[str, Any]]]
+                      ) -> list[bool]:
+    """``finish_delivery`` for many outcomes at once: (pk, claim, values, attempt) each,
+    with ``values`` holding exactly ``FINISH_COLUMNS``. Each is written only if its claim
+    still holds; three statements whatever the size of the group. Returns, for each,
+    whether it was written."""
+    if not group:
+        return []
+    d = t.deliveries.c
+    holders = dict(conn.execute(select(d.pk, d.claim)
+                                .where(d.pk.in_([pk for pk, _, _, _ in group]))).all())
+    kept = [holders.get(pk) == claim for pk, claim, _, _ in group]
+    mine = [item for item, ok in zip(group, kept, strict=True) if ok]
+    if mine:
+        statement = (update(t.deliveries)
+                     .where(d.pk == bindparam("b_pk"), d.claim == bindparam("b_claim"))
+                     .values(lease_until=None, claim=None,
+                             **{name: bindparam("b_" + name) for name in FINISH_COLUMNS}))
+        conn.execute(statement, [{"b_pk": pk, "b_claim": claim,
+                                  **{"b_" + name: values[name] for name in FINISH_COLUMNS}}
+                                 for pk, claim, values, _ in mine])
+        conn.execute(insert(t.attempts),
+                     [{"delivery_pk": pk, **attempt} for pk, _, _, attempt in mine])
+    return kept
 
 
 class AttemptRow(NamedTuple):

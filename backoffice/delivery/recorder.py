@@ -73,12 +73,10 @@ def write(conn: Connection, group: Sequence[Finished],
           schedule: Sequence[float]) -> list[tuple[bool, str | None]]:
     """Record each outcome of ``group`` whose claim still holds, in the caller's
     transaction; for each: (recorded, the next attempt's time if any)."""
-    written = []
-    for done in group:
-        values, attempt = rows(done, schedule)
-        kept = dq.finish_delivery(conn, done.pk, done.claim, values, attempt)
-        written.append((kept, values["next_attempt_at"]))
-    return written
+    planned = [(done.pk, done.claim, *rows(done, schedule)) for done in group]
+    kept = dq.finish_deliveries(conn, planned)
+    return [(ok, values["next_attempt_at"])
+            for ok, (_, _, values, _) in zip(kept, planned, strict=True)]
 
 
 def report(done: Finished, kept: bool, next_attempt: str | None) -> None:

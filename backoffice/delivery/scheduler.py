@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Final
 
+from sqlalchemy import Connection
+
 from backoffice.clock import Clock
 from backoffice.db import delivery_queries as dq
 from backoffice.db.delivery_queries import Candidate, ClaimedDelivery
@@ -49,6 +51,7 @@ log = logging.getLogger("backoffice.delivery")
 # Makes one attempt: (outcome, final) for a claimed delivery and its webhook as claimed.
 Attempt = Callable[[ClaimedDelivery, WebhookRecord], tuple[Outcome, bool]]
 CANDIDATES: Final = 1000  # due deliveries looked at per claim, for fairness across merchants
+WEBHOOKS_KEPT: Final = 10_000  # webhook records remembered between claims
 
 
 def fair_pick(candidates: Sequence[Candidate], want: int, room: dict[int, int],
@@ -100,6 +103,7 @@ class Dispatcher:
         self._held: dict[int, str] = {}  # delivery pk -> claim: running or not committed
         self._last_beat = time.monotonic()
         self._served: dict[str, int] = {}  # merchant -> its last turn (round-robin)
+        self._webhooks: dict[int, WebhookRecord] = {}  # pk -> as read last (see _webhook)
         self._pool = ThreadPoolExecutor(max_workers=settings.concurrency,
                                         thread_name_prefix="delivery")
         self.attempted = 0
@@ -144,8 +148,7 @@ class Dispatcher:
                                             claim=token)
                     for item in claimed:
                         if item.webhook_id not in records:
-                            records[item.webhook_id] = get_webhook(
-                                conn, item.merchant_id, id=item.webhook_id)
+                            records[item.webhook_id] = self._webhook(conn, item)
         except Exception:
             with self._lock:  # nothing was written: the outcomes wait for the next cycle
                 self._finished[:0] = group
@@ -164,6 +167,19 @@ class Dispatcher:
                 exclude.add(item.pk)
             self._start(item, token, records.get(item.webhook_id))
         return len(claimed)
+
+    def _webhook(self, conn: Connection, item: ClaimedDelivery) -> WebhookRecord | None:
+        """The claimed delivery's webhook as it is now: the one read last time if its
+        version has not changed since (every edit changes it), else read again."""
+        known = self._webhooks.get(item.webhook_pk)
+        if known is not None and known.version == item.webhook_version:
+            return known
+        record = get_webhook(conn, item.merchant_id, id=item.webhook_id)
+        if len(self._webhooks) >= WEBHOOKS_KEPT:
+            self._webhooks.clear()
+        if record is not None:
+            self._webhooks[item.webhook_pk] = record
+        return record
 
     def _start(self, item: ClaimedDelivery, token: str, record: WebhookRecord | None) -> None:
         if record is None:
