@@ -1,12 +1,15 @@
 """Notifications and their deliveries: fan-out, attempts, retries, tests, summaries.
 
 Delivery is at least once and unordered. A delivery row is claimed by one worker at
-a time (a lease in the row, taken with one conditional UPDATE), attempted outside any
-transaction, and the outcome recorded if the claim still holds; a worker that dies
-mid-attempt leaves a lease that expires, and the delivery is tried again. Secrets are
-opened at attempt time from the record (``Sealing.webhook_secret``) and live only in
-memory. The engine gets the database, the sealing, the clock and its settings when it
-is built, and knows no other part of the backoffice.
+a time (a lease in the row, taken with one conditional UPDATE) just before its attempt,
+attempted outside any transaction, and the outcome recorded if the claim still holds;
+the scheduling (per-webhook and total slots, merchants in turn), the leases kept alive
+while an attempt runs and the group commits of outcomes live in ``scheduler`` and
+``recorder``. A worker that dies mid-attempt leaves a lease that expires, and the
+delivery is tried again. Secrets are opened at attempt time from the record
+(``Sealing.webhook_secret``) and live only in memory. The engine gets the database, the
+sealing, the clock and its settings when it is built, and knows no other part of the
+backoffice.
 """
 
 from __future__ import annotations
