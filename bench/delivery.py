@@ -40,6 +40,7 @@ from harness import (
 from backoffice.delivery.settings import DeliverySettings
 
 SERVER_CPU, RECEIVER_CPU = "0", "1"
+OLD_IN_FLIGHT = 8  # the bare loop again at the old worker's concurrency, for orientation
 
 def in_flight(webhooks: int) -> int:
     """How many attempts the worker has in flight at most: ``per_webhook`` for each
@@ -90,6 +91,7 @@ def main() -> None:
     total = emits * args.webhooks
     ours: list[float] = []
     bare: list[float] = []
+    bare_old: list[float] = []  # for orientation: the old worker's 8 in flight
     emit_s: list[float] = []
     client_rss = 0.0
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
@@ -128,14 +130,15 @@ def main() -> None:
             requests.write_text(json.dumps([
                 {"path": f"/hook/{i % args.webhooks}", "body": "x" * body_size,
                  "headers": {"Content-Type": "application/json"}} for i in range(total)]))
-            httpx.post(rcv.url + "/reset")
-            run = run_process([sys.executable, str(REPO / "bench" / "bare_client.py"), "posts",
-                               str(requests), rcv.url, str(concurrency)],
-                              env=clean_env(), cpus=SERVER_CPU)
-            if run.returncode != 0:
-                raise RuntimeError(f"bare loop: {run.stdout[-300:]}{run.stderr[-300:]}")
-            bare.append(total / json.loads(run.stdout)["seconds"])
-            client_rss = max(client_rss, run.max_rss_mb)
+            for in_flight_now, results in ((concurrency, bare), (OLD_IN_FLIGHT, bare_old)):
+                httpx.post(rcv.url + "/reset")
+                run = run_process([sys.executable, str(REPO / "bench" / "bare_client.py"),
+                                   "posts", str(requests), rcv.url, str(in_flight_now)],
+                                  env=clean_env(), cpus=SERVER_CPU)
+                if run.returncode != 0:
+                    raise RuntimeError(f"bare loop: {run.stdout[-300:]}{run.stderr[-300:]}")
+                results.append(total / json.loads(run.stdout)["seconds"])
+                client_rss = max(client_rss, run.max_rss_mb)
     mine, base = statistics.median(ours), statistics.median(bare)
     print(f"{total} deliveries ({emits} emits x {args.webhooks} webhooks, ~{body_size} B "
           f"each), median of {args.repeat}; server and bare loop on CPU {SERVER_CPU}, "
@@ -143,12 +146,15 @@ def main() -> None:
     print(f"{'case':<44} {'deliveries/s':>13} {'x bare':>7} {'peak RSS MB':>12}")
     print(f"{'bare httpx POST loop, ' + str(concurrency) + ' in flight':<44} "
           f"{base:>13.1f} {1.0:>7.2f} {client_rss:>12.1f}")
+    old = statistics.median(bare_old)
+    print(f"{'bare httpx POST loop, ' + str(OLD_IN_FLIGHT) + ' in flight':<44} "
+          f"{old:>13.1f} {base / old:>7.2f}")
     print(f"{'webhooks serve worker (first emit -> last)':<44} {mine:>13.1f} "
           f"{base / mine:>7.2f} {served.max_rss_mb:>12.1f}")
     print(f"emitting {emits} notifications took {statistics.median(emit_s):.3f} s (median)")
     record("delivery", case="worker", ours_dps=mine, bare_dps=base, ratio=base / mine,
            server_rss_mb=served.max_rss_mb, bare_rss_mb=client_rss, deliveries=total,
-           emit_s=statistics.median(emit_s))
+           emit_s=statistics.median(emit_s), bare_8_dps=old)
 
 
 if __name__ == "__main__":
