@@ -11,7 +11,8 @@ has N deliveries; the delivery log (`GET /v1/webhooks/{id}/deliveries`) must the
 every one delivered.
 Deliveries/s = N / (first emit -> last delivery received). The baseline:
 bench/bare_client.py POSTing N bodies of the same size to the same receiver with as many
-in flight as the worker sends at once (8), pinned to CPU 0 too.
+in flight as the worker sends at once (4 per webhook, 64 in all: 40 for 10 webhooks),
+pinned to CPU 0 too.
 """
 
 from __future__ import annotations
@@ -36,8 +37,16 @@ from harness import (
     serve_process,
 )
 
+from backoffice.delivery.settings import DeliverySettings
+
 SERVER_CPU, RECEIVER_CPU = "0", "1"
-WORKER_CONCURRENCY = 8  # backoffice.delivery.settings.DeliverySettings.concurrency
+OLD_IN_FLIGHT = 8  # the bare loop again at the old worker's concurrency, for orientation
+
+def in_flight(webhooks: int) -> int:
+    """How many attempts the worker has in flight at most: ``per_webhook`` for each
+    webhook, ``concurrency`` in all (the defaults `webhooks serve` runs with)."""
+    settings = DeliverySettings()
+    return min(settings.concurrency, settings.per_webhook * webhooks)
 
 
 def wait_for(receiver: str, count: int, timeout: float) -> dict[str, float]:
@@ -78,9 +87,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     emits = args.deliveries // args.webhooks
+    concurrency = in_flight(args.webhooks)
     total = emits * args.webhooks
     ours: list[float] = []
     bare: list[float] = []
+    bare_old: list[float] = []  # for orientation: the old worker's 8 in flight
     emit_s: list[float] = []
     client_rss = 0.0
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
@@ -119,27 +130,31 @@ def main() -> None:
             requests.write_text(json.dumps([
                 {"path": f"/hook/{i % args.webhooks}", "body": "x" * body_size,
                  "headers": {"Content-Type": "application/json"}} for i in range(total)]))
-            httpx.post(rcv.url + "/reset")
-            run = run_process([sys.executable, str(REPO / "bench" / "bare_client.py"), "posts",
-                               str(requests), rcv.url, str(WORKER_CONCURRENCY)],
-                              env=clean_env(), cpus=SERVER_CPU)
-            if run.returncode != 0:
-                raise RuntimeError(f"bare loop: {run.stdout[-300:]}{run.stderr[-300:]}")
-            bare.append(total / json.loads(run.stdout)["seconds"])
-            client_rss = max(client_rss, run.max_rss_mb)
+            for in_flight_now, results in ((concurrency, bare), (OLD_IN_FLIGHT, bare_old)):
+                httpx.post(rcv.url + "/reset")
+                run = run_process([sys.executable, str(REPO / "bench" / "bare_client.py"),
+                                   "posts", str(requests), rcv.url, str(in_flight_now)],
+                                  env=clean_env(), cpus=SERVER_CPU)
+                if run.returncode != 0:
+                    raise RuntimeError(f"bare loop: {run.stdout[-300:]}{run.stderr[-300:]}")
+                results.append(total / json.loads(run.stdout)["seconds"])
+                client_rss = max(client_rss, run.max_rss_mb)
     mine, base = statistics.median(ours), statistics.median(bare)
     print(f"{total} deliveries ({emits} emits x {args.webhooks} webhooks, ~{body_size} B "
           f"each), median of {args.repeat}; server and bare loop on CPU {SERVER_CPU}, "
           f"receiver on CPU {RECEIVER_CPU}")
     print(f"{'case':<44} {'deliveries/s':>13} {'x bare':>7} {'peak RSS MB':>12}")
-    print(f"{'bare httpx POST loop, ' + str(WORKER_CONCURRENCY) + ' in flight':<44} "
+    print(f"{'bare httpx POST loop, ' + str(concurrency) + ' in flight':<44} "
           f"{base:>13.1f} {1.0:>7.2f} {client_rss:>12.1f}")
+    old = statistics.median(bare_old)
+    print(f"{'bare httpx POST loop, ' + str(OLD_IN_FLIGHT) + ' in flight':<44} "
+          f"{old:>13.1f} {base / old:>7.2f}")
     print(f"{'webhooks serve worker (first emit -> last)':<44} {mine:>13.1f} "
           f"{base / mine:>7.2f} {served.max_rss_mb:>12.1f}")
     print(f"emitting {emits} notifications took {statistics.median(emit_s):.3f} s (median)")
     record("delivery", case="worker", ours_dps=mine, bare_dps=base, ratio=base / mine,
            server_rss_mb=served.max_rss_mb, bare_rss_mb=client_rss, deliveries=total,
-           emit_s=statistics.median(emit_s))
+           emit_s=statistics.median(emit_s), bare_8_dps=old)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from backoffice.db import tables as t
 
@@ -43,6 +54,7 @@ class ClaimedDelivery(NamedTuple):
     webhook_id: str
     merchant_id: str
     payload: dict[str, Any]
+    webhook_version: int  # the webhook's version when claimed (it changes on every edit)
 
 
 _d, _w, _n = t.deliveries.c, t.webhooks.c, t.notifications.c
@@ -53,7 +65,8 @@ _SELECT_DELIVERIES = (
     .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
 )
 _SELECT_CLAIMED = (
-    select(_d.pk, _d.id, _d.attempts, _d.test, _d.webhook_pk, _w.id, _w.merchant_id, _n.payload)
+    select(_d.pk, _d.id, _d.attempts, _d.test, _d.webhook_pk, _w.id, _w.merchant_id, _n.payload,
+           _w.version)
     .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
 )
 
@@ -103,23 +116,82 @@ def list_deliveries(conn: Connection, webhook_pk: int, limit: int) -> list[Deliv
     return [DeliveryRow._make(row) for row in conn.execute(query)]
 
 
-def claim_due(conn: Connection, *, now: str, lease_until: str, claim: str,
-              limit: int) -> list[ClaimedDelivery]:
-    """Take up to ``limit`` due deliveries for this worker (``claim``) until
-    ``lease_until``. One UPDATE whose WHERE re-checks the due condition, so two
-    workers on one database never both take a row (a row another worker just
-    claimed no longer matches)."""
+def _due(now: str) -> ColumnElement[bool]:
+    """Due now: pending or failed, its time come, and no live lease (nobody on it)."""
     d = t.deliveries.c
-    due = and_(
+    return and_(
         d.status.in_(DUE_STATUSES), d.next_attempt_at.is_not(None),
         d.next_attempt_at <= now, or_(d.lease_until.is_(None), d.lease_until <= now),
     )
-    oldest = select(d.pk).where(due).order_by(d.next_attempt_at, d.pk).limit(limit)
-    conn.execute(update(t.deliveries).where(d.pk.in_(oldest.scalar_subquery()), due)
+
+
+class Candidate(NamedTuple):
+    """A due delivery a worker might claim: whose webhook, whose merchant."""
+
+    pk: int
+    webhook_pk: int
+    merchant_id: str
+
+
+def due_candidates(conn: Connection, *, now: str, per_webhook: int, limit: int,
+                   full: Collection[int] = (), exclude: Collection[int] = ()
+                   ) -> list[Candidate]:
+    """Due deliveries, at most ``per_webhook`` of each webhook (its oldest), leaving out
+    the webhooks in ``full`` and the deliveries in ``exclude``: each webhook's oldest
+    first (by due time), then each one's second, and so on; ``limit`` rows at most."""
+    d, w = t.deliveries.c, t.webhooks.c
+    rank = func.row_number().over(partition_by=d.webhook_pk,
+                                  order_by=(d.next_attempt_at, d.pk)).label("rank")
+    inner = (select(d.pk, d.webhook_pk, w.merchant_id, d.next_attempt_at, rank)
+             .select_from(t.deliveries.join(t.webhooks)).where(_due(now)))
+    if full:
+        inner = inner.where(d.webhook_pk.not_in(list(full)))
+    if exclude:
+        inner = inner.where(d.pk.not_in(list(exclude)))
+    ranked = inner.subquery()
+    query = (select(ranked.c.pk, ranked.c.webhook_pk, ranked.c.merchant_id)
+             .where(ranked.c.rank <= per_webhook)
+             .order_by(ranked.c.rank, ranked.c.next_attempt_at, ranked.c.pk).limit(limit))
+    return [Candidate(int(r.pk), int(r.webhook_pk), str(r.merchant_id))
+            for r in conn.execute(query)]
+
+
+def claim_rows(conn: Connection, pks: Collection[int], *, now: str, lease_until: str,
+          claim: str) -> list[ClaimedDelivery]:
+    """Take the given deliveries for this worker (``claim``) until ``lease_until``, those
+    still due: one UPDATE whose WHERE re-checks the due condition and the lease, so two
+    workers on one database never both take a row (a row another worker just claimed,
+    or just recorded, no longer matches). Returns what was taken, in due order."""
+    if not pks:
+        return []
+    d = t.deliveries.c
+    conn.execute(update(t.deliveries).where(d.pk.in_(list(pks)), _due(now))
                  .values(lease_until=lease_until, claim=claim))
     return [ClaimedDelivery._make(row)
             for row in conn.execute(_SELECT_CLAIMED.where(d.claim == claim)
                                     .order_by(d.next_attempt_at, d.pk))]
+
+
+def claim_due(conn: Connection, *, now: str, lease_until: str, claim: str,
+              limit: int) -> list[ClaimedDelivery]:
+    """Take up to ``limit`` of the oldest due deliveries, whatever their webhook."""
+    d = t.deliveries.c
+    oldest = select(d.pk).where(_due(now)).order_by(d.next_attempt_at, d.pk).limit(limit)
+    pks = [int(pk) for pk in conn.execute(oldest).scalars()]
+    return claim_rows(conn, pks, now=now, lease_until=lease_until, claim=claim)
+
+
+def extend_leases(conn: Connection, pks: Collection[int], claims: Collection[str],
+                  lease_until: str) -> int:
+    """Push back the lease of the deliveries ``pks`` still held under one of ``claims``
+    (one recorded, or lost to another worker, matches nothing); how many rows."""
+    if not pks:
+        return 0
+    d = t.deliveries.c
+    result = conn.execute(update(t.deliveries)
+                          .where(d.pk.in_(list(pks)), d.claim.in_(list(claims)))
+                          .values(lease_until=lease_until))
+    return int(result.rowcount)
 
 
 def finish_delivery(conn: Connection, pk: int, claim: str, values: dict[str, Any],
@@ -133,6 +205,37 @@ def finish_delivery(conn: Connection, pk: int, claim: str, values: dict[str, Any
         return False
     conn.execute(insert(t.attempts).values(delivery_pk=pk, **attempt))
     return True
+
+
+FINISH_COLUMNS = ("status", "attempts", "last_attempt_at", "next_attempt_at",
+                  "last_status_code", "last_error", "response_excerpt")
+
+
+def finish_deliveries(conn: Connection,
+                      group: Sequence[tuple[int, str, dict[str, Any], dict[str, Any]]]
+                      ) -> list[bool]:
+    """``finish_delivery`` for many outcomes at once: (pk, claim, values, attempt) each,
+    with ``values`` holding exactly ``FINISH_COLUMNS``. Each is written only if its claim
+    still holds; three statements whatever the size of the group. Returns, for each,
+    whether it was written."""
+    if not group:
+        return []
+    d = t.deliveries.c
+    holders = dict(conn.execute(select(d.pk, d.claim)
+                                .where(d.pk.in_([pk for pk, _, _, _ in group]))).all())
+    kept = [holders.get(pk) == claim for pk, claim, _, _ in group]
+    mine = [item for item, ok in zip(group, kept, strict=True) if ok]
+    if mine:
+        statement = (update(t.deliveries)
+                     .where(d.pk == bindparam("b_pk"), d.claim == bindparam("b_claim"))
+                     .values(lease_until=None, claim=None,
+                             **{name: bindparam("b_" + name) for name in FINISH_COLUMNS}))
+        conn.execute(statement, [{"b_pk": pk, "b_claim": claim,
+                                  **{"b_" + name: values[name] for name in FINISH_COLUMNS}}
+                                 for pk, claim, values, _ in mine])
+        conn.execute(insert(t.attempts),
+                     [{"delivery_pk": pk, **attempt} for pk, _, _, attempt in mine])
+    return kept
 
 
 class AttemptRow(NamedTuple):

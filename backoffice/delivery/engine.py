@@ -1,12 +1,15 @@
 """Notifications and their deliveries: fan-out, attempts, retries, tests, summaries.
 
 Delivery is at least once and unordered. A delivery row is claimed by one worker at
-a time (a lease in the row, taken with one conditional UPDATE), attempted outside any
-transaction, and the outcome recorded if the claim still holds; a worker that dies
-mid-attempt leaves a lease that expires, and the delivery is tried again. Secrets are
-opened at attempt time from the record (``Sealing.webhook_secret``) and live only in
-memory. The engine gets the database, the sealing, the clock and its settings when it
-is built, and knows no other part of the backoffice.
+a time (a lease in the row, taken with one conditional UPDATE) just before its attempt,
+attempted outside any transaction, and the outcome recorded if the claim still holds;
+the scheduling (per-webhook and total slots, merchants in turn), the leases kept alive
+while an attempt runs and the group commits of outcomes live in ``scheduler`` and
+``recorder``. A worker that dies mid-attempt leaves a lease that expires, and the
+delivery is tried again. Secrets are opened at attempt time from the record
+(``Sealing.webhook_secret``) and live only in memory. The engine gets the database, the
+sealing, the clock and its settings when it is built, and knows no other part of the
+backoffice.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from itertools import groupby
 from pathlib import Path
@@ -32,8 +34,10 @@ from backoffice.db.delivery_queries import ClaimedDelivery, DeliveryRow
 from backoffice.db.engine import Database
 from backoffice.db.meta import get_meta, swap_meta
 from backoffice.db.webhook_queries import WebhookRecord, get_webhook
-from backoffice.delivery import notification
+from backoffice.delivery import notification, recorder
 from backoffice.delivery.mail import Mailer, MailError, notification_email, summary_email
+from backoffice.delivery.recorder import Finished
+from backoffice.delivery.scheduler import Dispatcher
 from backoffice.delivery.sender import Outcome, Sender
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import Invalid, NotFound, SetupError
@@ -270,89 +274,33 @@ class Deliveries:
         return Outcome(True, "handed over", body_excerpt=where, duration_ms=took)
 
     def deliver_due(self, *, now: datetime | None = None, limit: int = 100) -> int:
-        """Attempt up to ``limit`` due deliveries (a few at once); returns how many."""
-        started = self._clock(now)
-        claim = secrets.token_hex(16)
-        lease_until = started + timedelta(seconds=self.settings.lease_s)
-        with self.db.write() as conn:
-            claimed = dq.claim_due(
-                conn, now=moment(started), lease_until=moment(lease_until), claim=claim,
-                limit=limit)
-        if not claimed:
-            return 0
-        workers = min(self.settings.concurrency, len(claimed))
-        if workers <= 1:
-            for item in claimed:
-                self._deliver(item, claim, now)
-        else:
-            with ThreadPoolExecutor(max_workers=workers,
-                                    thread_name_prefix="delivery") as pool:
-                list(pool.map(lambda item: self._deliver(item, claim, now), claimed))
-        return len(claimed)
+        """Attempt what is due now, up to ``limit`` (each at most once; ``per_webhook``
+        of a webhook and ``concurrency`` in all at once) and record every outcome before
+        returning; returns how many attempts were made."""
+        dispatcher = Dispatcher(self.db, self.settings, self.clock, self._attempt, now=now)
+        return dispatcher.drain(limit)
 
-    def _deliver(self, item: ClaimedDelivery, claim: str, now: datetime | None) -> None:
-        try:
-            with self.db.read() as conn:
-                record = get_webhook(conn, item.merchant_id, id=item.webhook_id)
-            if record is None:
-                return  # deleted since the claim: its deliveries went with it
-            final = False
-            if not record.enabled:
-                reason = "the webhook was disabled before this delivery"
-                outcome, final = Outcome(False, reason, error=reason), True
-            elif record.type == "url":
-                secret = self.sealing.webhook_secret(record)
-                outcome, _ = self._attempt_url(record, secret, item.payload)
-            else:
-                outcome = self._attempt_email(record, item.payload)
-            self._record(item.id, item.pk, claim, item.attempts, outcome, test=item.test,
-                         final=final, now=now, webhook_id=item.webhook_id)
-        except Exception as exc:  # one delivery's fault must not stop the others
-            # The claim's lease runs out and the delivery is tried again; no details
-            # here, an exception's text could quote anything.
-            log.error("delivery %s: internal error (%s); it will be retried",
-                      item.id, type(exc).__name__)
+    def _attempt(self, item: ClaimedDelivery, record: WebhookRecord) -> tuple[Outcome, bool]:
+        """One attempt of a claimed delivery: (outcome, final: never retry)."""
+        if not record.enabled:
+            reason = "the webhook was disabled before this delivery"
+            return Outcome(False, reason, error=reason), True
+        if record.type == "url":
+            secret = self.sealing.webhook_secret(record)
+            outcome, _ = self._attempt_url(record, secret, item.payload)
+            return outcome, False
+        return self._attempt_email(record, item.payload), False
 
     def _record(self, delivery_id: str, pk: int, claim: str, attempts_before: int,
                 outcome: Outcome, *, test: bool, final: bool, now: datetime | None,
                 webhook_id: str) -> None:
-        attempts = attempts_before + 1
-        finished = self._clock(now)
-        schedule = self.settings.retry_schedule
-        next_attempt: str | None = None
-        if outcome.delivered:
-            status = "delivered"
-        elif test or final or attempts > len(schedule):
-            status = "gave_up"
-        else:
-            status = "failed"
-            next_attempt = moment(finished + timedelta(seconds=schedule[attempts - 1]))
-        values = {
-            "status": status, "attempts": attempts, "last_attempt_at": moment(finished),
-            "next_attempt_at": next_attempt, "last_status_code": outcome.status,
-            "last_error": None if outcome.delivered else outcome.reason[:500],
-            "response_excerpt": outcome.body_excerpt or None,
-        }
-        took = max(0, round(outcome.duration_ms))
-        attempt = {
-            "number": attempts, "started_at": moment(finished - timedelta(milliseconds=took)),
-            "duration_ms": took, "outcome": "delivered" if outcome.delivered else "failed",
-            "status_code": outcome.status,
-            "error": None if outcome.delivered else outcome.reason[:2000],
-            "response_excerpt": outcome.body_excerpt or None,
-        }
+        """Record one attempt in its own transaction (a test fire's)."""
+        done = Finished(delivery_id, pk, claim, attempts_before, outcome, test=test,
+                        final=final, finished=self._clock(now), webhook_id=webhook_id)
         with self.db.write() as conn:
-            kept = dq.finish_delivery(conn, pk, claim, values, attempt)
-        if not kept:
-            log.warning("delivery %s: attempt %d took longer than its lease; another worker "
-                        "has it now", delivery_id, attempts)
-        elif outcome.delivered:
-            log.info("delivery %s to webhook %s: delivered (attempt %d, %.1f ms)",
-                     delivery_id, webhook_id, attempts, outcome.duration_ms)
-        else:
-            then = f"retry at {next_attempt}" if next_attempt else "no more retries"
-            log.warning("delivery %s to webhook %s: attempt %d failed: %s; %s",
-                        delivery_id, webhook_id, attempts, outcome.reason, then)
+            ((kept, next_attempt),) = recorder.write(conn, [done],
+                                                     self.settings.retry_schedule)
+        recorder.report(done, kept, next_attempt)
 
     # --- support summaries -----------------------------------------------------------
 

@@ -51,10 +51,26 @@ class DeliverySettings:
     outbox_dir: Path | None = None  # None: <data dir>/outbox when there is a data dir
     mail_from: str = "webhooks-backoffice@localhost"
     summary_interval_s: float = DAY  # how often support addresses get failure summaries
-    concurrency: int = 8  # attempts sent at once by deliver_due
+    concurrency: int = 64  # attempts in flight at once in one process, all webhooks
+    per_webhook: int = 4  # attempts in flight at once to one webhook, in one process
     resolver: Resolver | None = None  # None: the system's; tests inject their own
+    lease_margin_s: float = 10.0  # a claim's lease: the attempt's deadline plus this
+    group_commit: int = 128  # most outcomes (and claims) written in one transaction
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.per_webhook < 1 or self.group_commit < 1:
+            raise ValueError("delivery concurrency, per-webhook and group sizes must be >= 1")
+        if not self.lease_margin_s > 0:
+            raise ValueError("the lease margin must be positive")
 
     @property
     def lease_s(self) -> float:
-        """How long a claimed delivery is someone's before another worker may retry it."""
-        return 2 * self.timeout_s + 30
+        """How long a claim holds a delivery before another worker may take it: the
+        attempt's whole-exchange deadline plus a margin. The worker extends the lease
+        (``heartbeat_s``) while the attempt runs and until its outcome is committed."""
+        return self.timeout_s + self.lease_margin_s
+
+    @property
+    def heartbeat_s(self) -> float:
+        """How often held leases are extended: several times within the margin."""
+        return self.lease_margin_s / 4

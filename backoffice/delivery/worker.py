@@ -1,77 +1,90 @@
-"""The delivery worker inside `webhooks serve`: a thread that attempts due deliveries.
+"""The delivery worker inside `webhooks serve`: a dispatcher thread and a summary thread.
 
-Each round claims a batch (``Deliveries.deliver_due``; safe with several workers on
-one database), then sends the support summaries when their interval has passed. It
-waits ``interval_s`` between rounds, less when an emit signals new work, and none
-after a full batch. ``stop`` lets the round in flight finish (each attempt is
-bounded by the delivery timeout); a delivery cut short is retried once its lease ends.
+The dispatcher (``scheduler.Dispatcher``; safe with several workers on one database)
+claims due deliveries as slots free up, sends each on a pool thread and records the
+outcomes in group commits; it wakes when an attempt ends, when an emit signals new work
+(``Deliveries.work_available``) and every ``interval_s`` (retries coming due, other
+processes' emits). The summary thread sends the support summaries when their interval
+has passed, so a slow mail relay never holds up deliveries. ``stop`` starts nothing
+new, lets the attempts in flight finish (each bounded by the delivery timeout) and
+commits their outcomes.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Final
 
 from backoffice.delivery.engine import Deliveries
+from backoffice.delivery.scheduler import Dispatcher
 from backoffice.errors import BackofficeError
 
 log = logging.getLogger("backoffice.delivery")
-BATCH: Final = 100  # deliveries claimed per round
+BATCH: Final = 100  # deliveries attempted by one run_once
 
 
 class DeliveryWorker:
-    """Runs delivery rounds in a background thread until ``stop``."""
+    """Delivers in background threads until ``stop``."""
 
     def __init__(self, deliveries: Deliveries, *, interval_s: float = 1.0) -> None:
         if interval_s <= 0:
             raise ValueError("the worker interval must be positive")
         self.deliveries = deliveries
         self.interval_s = interval_s
-        self.rounds = 0
+        self.rounds = 0  # summary rounds
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self.dispatcher: Dispatcher | None = None
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._threads)
 
     def start(self) -> None:
         if self.running:
             return
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="delivery-worker", daemon=True)
-        self._thread.start()
+        d = self.deliveries
+        self.dispatcher = Dispatcher(d.db, d.settings, d.clock, d._attempt,
+                                     wake=d.work_available)
+        self._threads = [
+            threading.Thread(target=self.dispatcher.run, args=(self._stopping, self.interval_s),
+                             name="delivery-dispatcher", daemon=True),
+            threading.Thread(target=self._summaries, name="delivery-summaries", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float | None = None) -> bool:
-        """Stop after the round in flight; False when it did not end within ``timeout``."""
+        """Stop: nothing new starts, the attempts in flight finish and are recorded;
+        False when that did not end within ``timeout``."""
         self._stopping.set()
-        self.deliveries.work_available.set()  # cut the wait short
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        stopped = not self._thread.is_alive()
+        self.deliveries.work_available.set()  # cut the dispatcher's wait short
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        stopped = not self.running
         if stopped:
-            self._thread = None
+            self._threads = []
         return stopped
 
     def run_once(self) -> int:
-        """One round: due deliveries, then the summaries if due; returns attempts made."""
+        """Due deliveries (synchronously), then the summaries if due; returns attempts."""
         attempted = self.deliveries.deliver_due(limit=BATCH)
         self.deliveries.send_support_summaries()
         self.rounds += 1
         return attempted
 
-    def _run(self) -> None:
-        signal = self.deliveries.work_available
+    def _summaries(self) -> None:
         while not self._stopping.is_set():
-            signal.clear()
-            attempted = 0
             try:
-                attempted = self.run_once()
+                self.deliveries.send_support_summaries()
             except BackofficeError as exc:  # a busy database: the next round retries
-                log.warning("delivery round skipped: %s", exc.detail)
+                log.warning("support summaries skipped: %s", exc.detail)
             except Exception as exc:  # a bug must not kill the worker; never quote it
-                log.error("delivery round failed (internal error: %s)", type(exc).__name__)
-            if attempted < BATCH:
-                signal.wait(self.interval_s)
+                log.error("support summaries failed (internal error: %s)",
+                          type(exc).__name__)
+            self.rounds += 1
+            self._stopping.wait(self.interval_s)

@@ -5,8 +5,8 @@ acknowledges the first 20 and then holds the next deliveries unanswered, so the 
 has attempts in flight when the server is killed. A new server on the same database
 must deliver every notification, must not send again what it had recorded as delivered,
 and sends again only what was in flight at the kill. The deliveries the dead server had
-claimed wait for their lease (``DeliverySettings.lease_s``: twice the delivery timeout
-plus 30 s) before another worker may take them, so this test takes that long.
+claimed wait for their lease (``DeliverySettings.lease_s``: the delivery timeout plus a
+margin) before another worker may take them, so this test takes that long.
 """
 
 from __future__ import annotations
@@ -78,23 +78,23 @@ def test_kill_9_mid_delivery_loses_nothing_and_resends_only_what_was_in_flight(
                    ["notification"]["notificationID"] for _ in range(COUNT)]
     first = Server(processes, db, tmp_path, args=SERVE_ARGS)
 
-    # 20 acknowledged and recorded, 8 in flight (held by the receiver), 32 claimed, waiting.
+    # 20 acknowledged and recorded, 4 in flight (held by the receiver: one webhook's slots).
     def settled() -> bool:
         received, acked = receiver.counts()
-        return acked == ANSWERED and received == ANSWERED + SETTINGS.concurrency and sum(
+        return acked == ANSWERED and received == ANSWERED + SETTINGS.per_webhook and sum(
             d["status"] == "delivered" for d in deliveries(first.base, token, hook).values()
         ) == ANSWERED
-    wait_for(settled, 15, "20 recorded deliveries and 8 in flight")
+    wait_for(settled, 15, "20 recorded deliveries and 4 in flight")
     before = deliveries(first.base, token, hook)
     first.kill()
     in_flight = set(receiver.received_ids) - set(receiver.acked)
     receiver.answer_all()
     delivered_before = {nid: d for nid, d in before.items() if d["status"] == "delivered"}
     assert set(delivered_before) == set(receiver.acked) and len(delivered_before) == ANSWERED
-    assert len(in_flight) == SETTINGS.concurrency
+    assert len(in_flight) == SETTINGS.per_webhook
     assert sorted(before) == sorted(emitted)
 
-    # The rest never had an attempt recorded: the 8 in flight and the 32 not begun alike.
+    # The rest never had an attempt recorded: the 4 in flight and the 36 not begun alike.
     assert {(d["status"], d["attempts"]) for nid, d in before.items()
             if nid not in delivered_before} == {("pending", 0)}
 
