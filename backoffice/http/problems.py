@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backoffice.errors import BackofficeError, Unauthorized, Unavailable
+from backoffice.errors import BackofficeError, TooManyRequests, Unauthorized, Unavailable
 
 PROBLEM_JSON = "application/problem+json"
 access_log = logging.getLogger("backoffice.access")
@@ -59,7 +59,7 @@ async def _on_backoffice_error(_: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="webhooks"'
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, Unavailable | TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
     return problem(exc.status, exc.detail, title=exc.title, type_uri=exc.type_uri,
                    headers=headers or None)
