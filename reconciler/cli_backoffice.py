@@ -127,10 +127,13 @@ def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
 @click.option("--summary-interval", metavar="SECONDS", default=86400.0, show_default=True,
               type=click.FloatRange(min=1), help="How often support e-mails get a summary "
                                                   "of failed deliveries.")
+@click.option("--test-fire-limit", metavar="N", default=4, show_default=True,
+              type=click.IntRange(1, 1000),
+              help="Test-fires one merchant may have in flight at once (429 beyond).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_targets: bool,
           smtp_url: str | None, retry_schedule: str | None, worker_interval: float,
-          delivery_timeout: float, summary_interval: float) -> int:
+          delivery_timeout: float, summary_interval: float, test_fire_limit: int) -> int:
     """Run the backoffice API (and its delivery worker).
 
     \b
@@ -142,7 +145,8 @@ def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_t
     return command.run(globals_of(ctx), host=host, port=port, db_url=db_url,
                        allow_private_targets=allow_private_targets, smtp_url=smtp_url,
                        retry_schedule=retry_schedule, worker_interval=worker_interval,
-                       delivery_timeout=delivery_timeout, summary_interval=summary_interval)
+                       delivery_timeout=delivery_timeout, summary_interval=summary_interval,
+                       test_fire_limit=test_fire_limit)
 
 
 @click.group()

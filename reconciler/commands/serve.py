@@ -39,11 +39,12 @@ def delivery_settings(*, allow_private_targets: bool = False, smtp_url: str | No
 def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets: bool = False,
         smtp_url: str | None = None, retry_schedule: str | None = None,
         worker_interval: float = 1.0, delivery_timeout: float = 15.0,
-        summary_interval: float = 86400.0) -> int:
+        summary_interval: float = 86400.0, test_fire_limit: int = 4) -> int:
     settings = delivery_settings(
         allow_private_targets=allow_private_targets, smtp_url=smtp_url,
         retry_schedule=retry_schedule, delivery_timeout=delivery_timeout,
         summary_interval=summary_interval)
     with open_backoffice(db_url, settings) as backoffice:
         return serve(backoffice, host=host, port=port, log_level="debug" if g.debug else "info",
-                     worker_interval=worker_interval)
+                     worker_interval=worker_interval,
+                     test_fires_per_merchant=test_fire_limit)
