@@ -11,6 +11,7 @@
     ├── PreconditionFailed          412  If-Match does not match the current version
     ├── Invalid                     422  the body breaks a rule
     │   └── IdempotencyKeyReused         the key was used with another body
+    ├── TooManyRequests             429  too much in flight (test-fires); retry after a moment
     └── Unavailable                 503  the database is busy; retry after a moment
 
 Details are for people and never contain a secret or a token.
@@ -90,6 +91,18 @@ class Invalid(BackofficeError):
 class IdempotencyKeyReused(Invalid):
     title = "Idempotency key reused"
     slug = "idempotency-key-reused"
+
+
+class TooManyRequests(BackofficeError):
+    """Refused for now: the merchant has as much in flight as it may; ``retry_after`` s."""
+
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Unavailable(BackofficeError):

@@ -21,6 +21,7 @@ from backoffice.crypto import SecretBox
 from backoffice.db.engine import Database, parse_url, sqlite_file
 from backoffice.delivery.engine import Deliveries
 from backoffice.delivery.log import DeliveryLog
+from backoffice.delivery.mail import SmtpAccess
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import SetupError
 from backoffice.merchants import Merchants
@@ -39,7 +40,7 @@ class Backoffice:
     def __init__(self, db: Database, sealing: Sealing, *, allow_http_loopback: bool = True,
                  clock: Clock = utc_now, delivery: DeliverySettings | None = None,
                  allow_private_targets: bool | None = None,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, smtp: SmtpAccess | None = None) -> None:
         settings = delivery or DeliverySettings()
         if allow_private_targets is not None:
             settings = replace(settings, allow_private_targets=allow_private_targets)
@@ -49,7 +50,8 @@ class Backoffice:
         self.tokens = Tokens(db, clock=clock)
         self.webhooks = Webhooks(db, sealing, clock=clock,
                                  allow_http_loopback=allow_http_loopback)
-        self.deliveries = Deliveries(db, sealing, settings, clock=clock, data_dir=data_dir)
+        self.deliveries = Deliveries(db, sealing, settings, clock=clock, data_dir=data_dir,
+                                     smtp=smtp)
         self.delivery_log = DeliveryLog(db, clock=clock,
                                         wake=self.deliveries.work_available.set)
 
@@ -59,7 +61,8 @@ class Backoffice:
              seed_demo: bool = True, clock: Clock = utc_now,
              env: Mapping[str, str] | None = None,
              delivery: DeliverySettings | None = None,
-             allow_private_targets: bool | None = None) -> Backoffice:
+             allow_private_targets: bool | None = None,
+             smtp: SmtpAccess | None = None) -> Backoffice:
         """Open (creating and seeding when empty) the backoffice at ``db_url``.
 
         The server key: ``server_key``, else ``WEBHOOKS_SERVER_KEY``, else ``server.key`` in
@@ -67,6 +70,7 @@ class Backoffice:
         E-mail deliveries without an SMTP relay go to ``<data dir>/outbox/``.
         ``allow_private_targets`` (when given) overrides ``delivery``'s: True lets
         deliveries reach loopback and private addresses (local development only).
+        ``smtp``: the SMTP password and CA file, for a relay URL that names a user.
         """
         env = os.environ if env is None else env
         url = parse_url(db_url)
@@ -78,7 +82,7 @@ class Backoffice:
             sealing = Sealing(SecretBox(server_key))
             office = cls(db, sealing, allow_http_loopback=allow_http_loopback, clock=clock,
                          delivery=delivery, allow_private_targets=allow_private_targets,
-                         data_dir=folder)
+                         data_dir=folder, smtp=smtp)
             setup.prepare(db, sealing, clock=clock, seed_demo=seed_demo)
         except OperationalError as exc:  # cannot connect, cannot open the file, read-only
             db.close()

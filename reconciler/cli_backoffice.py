@@ -113,9 +113,23 @@ def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
 @click.option("--allow-private-targets", is_flag=True,
               help="Deliver to loopback, private and link-local addresses too "
                    "(local development; refused by default: SSRF guard).")
-@click.option("--smtp-url", metavar="smtp://HOST:PORT", default=None,
-              help="SMTP relay for e-mail webhooks and support summaries "
-                   "(default: .eml files in <data dir>/outbox/).")
+@click.option("--smtp-url", metavar="URL", default=None,
+              help="SMTP relay for e-mail webhooks and support summaries: "
+                   "smtp://[user@]host:port, or smtp+starttls://... for STARTTLS; a user "
+                   "logs in with the password in WEBHOOKS_SMTP_PASSWORD or "
+                   "--smtp-password-file (default: .eml files in <data dir>/outbox/).")
+@click.option("--smtp-starttls", is_flag=True,
+              help="Upgrade the SMTP connection with STARTTLS (as smtp+starttls://).")
+@click.option("--smtp-password-file", metavar="PATH", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="A file holding the SMTP password (instead of WEBHOOKS_SMTP_PASSWORD).")
+@click.option("--smtp-ca-file", metavar="PATH", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CA certificates (PEM) to check the relay's STARTTLS certificate against "
+                   "(default: the system's).")
+@click.option("--mail-from", metavar="ADDRESS", default=None,
+              help="The From address of e-mails and support summaries "
+                   "(default: webhooks-backoffice@localhost).")
 @click.option("--retry-schedule", metavar="SECONDS,...", default=None,
               help="Delays before each retry, comma-separated seconds "
                    "(default: 5 min x3, 1 h, 2 h, 4 h, 6 h, 12 h, 1 d x2, then give up).")
@@ -127,10 +141,15 @@ def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
 @click.option("--summary-interval", metavar="SECONDS", default=86400.0, show_default=True,
               type=click.FloatRange(min=1), help="How often support e-mails get a summary "
                                                   "of failed deliveries.")
+@click.option("--test-fire-limit", metavar="N", default=4, show_default=True,
+              type=click.IntRange(1, 1000),
+              help="Test-fires one merchant may have in flight at once (429 beyond).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_targets: bool,
           smtp_url: str | None, retry_schedule: str | None, worker_interval: float,
-          delivery_timeout: float, summary_interval: float) -> int:
+          delivery_timeout: float, summary_interval: float, test_fire_limit: int,
+          smtp_starttls: bool, smtp_password_file: Path | None, smtp_ca_file: Path | None,
+          mail_from: str | None) -> int:
     """Run the backoffice API (and its delivery worker).
 
     \b
@@ -142,7 +161,11 @@ def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_t
     return command.run(globals_of(ctx), host=host, port=port, db_url=db_url,
                        allow_private_targets=allow_private_targets, smtp_url=smtp_url,
                        retry_schedule=retry_schedule, worker_interval=worker_interval,
-                       delivery_timeout=delivery_timeout, summary_interval=summary_interval)
+                       delivery_timeout=delivery_timeout, summary_interval=summary_interval,
+                       test_fire_limit=test_fire_limit,
+                       mail=command.MailOptions(starttls=smtp_starttls,
+                                                password_file=smtp_password_file,
+                                                ca_file=smtp_ca_file, mail_from=mail_from))
 
 
 @click.group()

@@ -42,6 +42,19 @@ def check_secret(fmt: str, secret: str) -> DeliveryFormat:
     return delivery
 
 
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, read a chunk at a time; None as soon as it passes ``limit`` bytes
+    (the rest is never read, so memory holds at most ``limit`` plus one chunk)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def header_line(notification: Mapping[str, Any], when: datetime) -> str:
     """One line per notification: time, type, status, amount, terminal, id, test mark."""
     amount = notification.get("amount")
@@ -76,20 +89,24 @@ def create_receiver(
     """The receiver as an ASGI app: POST deliveries to ``path``; GET it to check it is up."""
     delivery = check_secret(fmt, secret)
 
-    def rejected(request: Request, why: str) -> Response:
+    def rejected(request: Request, why: str, status: int = 400) -> Response:
         client = request.client.host if request.client else "?"
         # The formats never quote the secret; this only makes sure of it.
         text = printable(why.replace(secret, "(secret)")) or "invalid delivery"
         err(f"{clock().strftime('%H:%M:%S')}  rejected a delivery from {client}: {text}")
-        return JSONResponse({"statusCode": "400", "statusMsg": text}, status_code=400)
+        # 413: the rest of the body is never read, so the connection cannot be reused.
+        headers = {"Connection": "close"} if status == 413 else None
+        return JSONResponse({"statusCode": str(status), "statusMsg": text},
+                            status_code=status, headers=headers)
 
     async def receive(request: Request) -> Response:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
-            return rejected(request, f"body of {declared} bytes is too large")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return rejected(request, f"body of {len(body)} bytes is too large")
+            return rejected(request, f"body of {declared} bytes is too large "
+                            f"(at most {MAX_BODY})", 413)
+        body = await read_body(request, MAX_BODY)
+        if body is None:
+            return rejected(request, f"body is too large (over {MAX_BODY} bytes)", 413)
         try:
             notification = delivery.decode(request.headers, body, secret)
         except FormatError as exc:

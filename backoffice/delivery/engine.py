@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from itertools import groupby
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,10 +31,9 @@ from backoffice.db import delivery_queries as dq
 from backoffice.db import merchant_queries as mq
 from backoffice.db.delivery_queries import ClaimedDelivery, DeliveryRow
 from backoffice.db.engine import Database
-from backoffice.db.meta import get_meta, swap_meta
 from backoffice.db.webhook_queries import WebhookRecord, get_webhook
-from backoffice.delivery import notification, recorder
-from backoffice.delivery.mail import Mailer, MailError, notification_email, summary_email
+from backoffice.delivery import notification, recorder, summaries
+from backoffice.delivery.mail import Mailer, MailError, SmtpAccess, notification_email
 from backoffice.delivery.recorder import Finished
 from backoffice.delivery.scheduler import Dispatcher
 from backoffice.delivery.sender import Outcome, Sender
@@ -50,8 +48,6 @@ log = logging.getLogger("backoffice.delivery")
 
 MAX_DELIVERIES_PAGE: Final = 1000
 REQUEST_EXCERPT: Final = 512
-SUMMARY_META: Final = "support_summary_at"
-SUMMARY_BATCH: Final = 5000
 
 
 # A delivery moment: ISO-8601 UTC with milliseconds, fixed width (text order = time).
@@ -79,7 +75,7 @@ class Deliveries:
     (the worker's round) and send_support_summaries."""
 
     def __init__(self, db: Database, sealing: Sealing, settings: DeliverySettings, *,
-                 clock: Clock, data_dir: Path | None) -> None:
+                 clock: Clock, data_dir: Path | None, smtp: SmtpAccess | None = None) -> None:
         self.db = db
         self.sealing = sealing
         self.clock = clock
@@ -94,7 +90,8 @@ class Deliveries:
             outbox = data_dir / "outbox"
         try:
             self.mailer = Mailer(smtp_url=settings.smtp_url, outbox=outbox,
-                                 sender=settings.mail_from, timeout_s=settings.timeout_s)
+                                 sender=settings.mail_from, timeout_s=settings.timeout_s,
+                                 access=smtp)
         except ValueError as exc:
             raise SetupError(str(exc)) from None
 
@@ -306,33 +303,9 @@ class Deliveries:
 
     def send_support_summaries(self, *, now: datetime | None = None,
                                force: bool = False) -> int:
-        """E-mail each support address the failures of its webhooks since the last
-        summary, when the summary interval has passed (or ``force``); returns how many
-        e-mails went out. One process wins each round (a compare-and-set in meta)."""
-        when = self._clock(now)
-        with self.db.read() as conn:
-            last = get_meta(conn, SUMMARY_META)
-        interval = timedelta(seconds=self.settings.summary_interval_s)
-        if not force and last is not None and parse_moment(last) + interval > when:
-            return 0
-        with self.db.write() as conn:
-            if not swap_meta(conn, SUMMARY_META, last, moment(when)):
-                return 0
-            failures = dq.unreported_failures(conn, SUMMARY_BATCH)
-        sent = 0
-        for _, group in groupby(failures, key=lambda pair: pair[0].webhook_pk):
-            items = list(group)
-            webhook = {"id": items[0][0].webhook_id, **items[0][1]}
-            message = summary_email(to=webhook["support_email"], webhook=webhook,
-                                    failures=[delivery_dict(row) for row, _ in items])
-            try:
-                self.mailer.send(message)
-            except MailError as exc:
-                log.warning("support summary for webhook %s not sent: %s", webhook["id"], exc)
-                continue
-            with self.db.write() as conn:
-                dq.mark_reported(conn, [(row.pk, row.attempts) for row, _ in items])
-            sent += 1
-        if sent:
-            log.info("sent %d support summar%s", sent, "y" if sent == 1 else "ies")
-        return sent
+        """E-mail each support address one summary of the failures of every webhook that
+        names it, since the last summary, when the summary interval has passed (or
+        ``force``); returns how many e-mails went out (see ``summaries``)."""
+        return summaries.send_support_summaries(
+            self.db, self.mailer, when=self._clock(now),
+            interval_s=self.settings.summary_interval_s, force=force)

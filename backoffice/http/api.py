@@ -19,6 +19,7 @@ from backoffice.http.problems import (
     BodyLimitMiddleware,
     install_problem_handlers,
 )
+from backoffice.http.testfires import DEFAULT_PER_MERCHANT, FireGate
 
 MAX_BODY_BYTES = 1 << 20
 API_VERSION = "1.0.0"
@@ -32,10 +33,12 @@ _DESCRIPTIONS = {
     412: "If-Match does not match the current version",
     413: "The request body is over 1 MiB",
     422: "The request breaks a rule (the detail names the field)",
+    429: "Too many test-fires in flight for this merchant; retry after Retry-After seconds",
     503: "The database is busy; retry after Retry-After seconds",
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    429: {"Retry-After": {"schema": {"type": "string"}}},
     503: {"Retry-After": {"schema": {"type": "string"}}},
 }
 _ETAG = {"ETag": {"description": 'The webhook\'s version, e.g. "3"', "schema": {"type": "string"}}}
@@ -233,16 +236,21 @@ def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
 
 
 @router.post("/v1/webhooks/{webhook_id}/test", response_model=bodies.TestResult,
-             tags=["deliveries"], responses=_errors(400, 401, 403, 404, 413, 422, 503))
-def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
-                 body: bodies.TestRequest | None = None) -> dict[str, Any]:
+             tags=["deliveries"],
+             responses=_errors(400, 401, 403, 404, 413, 422, 429, 503))
+async def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
+                       request: Request,
+                       body: bodies.TestRequest | None = None) -> dict[str, Any]:
     """Send one test notification to a URL webhook now (needs webhooks:manage).
 
     200 with what happened, delivered or not; an e-mail webhook has no test (422).
+    A merchant has a few test-fires in flight at most (429 with Retry-After beyond).
     """
-    return office.deliveries.test_webhook(
-        principal.merchant_id, webhook_id,
-        notification_type=body.notification if body else None)
+    gate = cast(FireGate, request.app.state.test_fires)
+    notification = body.notification if body else None
+    async with gate.slot(principal.merchant_id):
+        return await gate.run(lambda: office.deliveries.test_webhook(
+            principal.merchant_id, webhook_id, notification_type=notification))
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=bodies.DeliveryPage,
@@ -312,8 +320,12 @@ def recover_deliveries(office: Office, principal: Manager, webhook_id: WebhookId
     return office.delivery_log.recover(principal.merchant_id, webhook_id, body.since)
 
 
-def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """The backoffice's HTTP API over ``backoffice`` (which the caller opens and closes)."""
+def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
+               test_fires_per_merchant: int = DEFAULT_PER_MERCHANT) -> FastAPI:
+    """The backoffice's HTTP API over ``backoffice`` (which the caller opens and closes).
+
+    ``test_fires_per_merchant``: test-fires a merchant may have in flight at once here.
+    """
     app = BackofficeAPI(
         title="Webhooks backoffice",
         version=API_VERSION,
@@ -325,6 +337,7 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES) 
         docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
     )
     app.state.backoffice = backoffice
+    app.state.test_fires = FireGate(per_merchant=test_fires_per_merchant)
     install_problem_handlers(app)
     app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)

@@ -6,7 +6,7 @@ import http
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backoffice.errors import BackofficeError, Unauthorized, Unavailable
+from backoffice.errors import BackofficeError, TooManyRequests, Unauthorized, Unavailable
 
 PROBLEM_JSON = "application/problem+json"
 access_log = logging.getLogger("backoffice.access")
@@ -59,7 +59,7 @@ async def _on_backoffice_error(_: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="webhooks"'
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, Unavailable | TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
     return problem(exc.status, exc.detail, title=exc.title, type_uri=exc.type_uri,
                    headers=headers or None)
@@ -97,15 +97,23 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_crash)
 
 
+# The rest of a body over the cap is never read: the connection cannot serve another request.
+CLOSE: Final = {"Connection": "close"}
+
+
 class BodyTooLarge(StarletteHTTPException):
     """Raised from ``receive`` mid-body; an HTTPException so FastAPI lets it through."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes")
+        super().__init__(413, f"the request body is larger than {limit} bytes", headers=CLOSE)
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` (413), by Content-Length and by bytes received."""
+    """Refuse bodies over ``max_bytes`` (413), by Content-Length and by bytes received.
+
+    The body is counted as it arrives, chunk by chunk (chunked bodies too): the bytes a
+    request can make the server hold are bounded by the cap, whatever the client sends.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -122,7 +130,7 @@ class BodyLimitMiddleware:
                 return
             if int(declared) > self.max_bytes:
                 too_large = BodyTooLarge(self.max_bytes)
-                await problem(413, str(too_large.detail))(scope, receive, send)
+                await problem(413, str(too_large.detail), headers=CLOSE)(scope, receive, send)
                 return
         received = 0
         started = False
@@ -146,7 +154,7 @@ class BodyLimitMiddleware:
         except BodyTooLarge as exc:
             if started:
                 raise
-            await problem(413, str(exc.detail))(scope, receive, send)
+            await problem(413, str(exc.detail), headers=CLOSE)(scope, receive, send)
 
 
 def _printable(path: str) -> str:

@@ -13,6 +13,7 @@ import uvicorn
 from backoffice.delivery.worker import DeliveryWorker
 from backoffice.facade import Backoffice
 from backoffice.http.api import create_app
+from backoffice.http.testfires import DEFAULT_PER_MERCHANT
 
 log = logging.getLogger("backoffice.server")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -38,13 +39,16 @@ def log_config(level: str = "info") -> dict[str, Any]:
 
 def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
           log_level: str = "info", graceful_timeout: int = 10,
-          worker_interval: float | None = 1.0) -> int:
+          worker_interval: float | None = 1.0,
+          test_fires_per_merchant: int = DEFAULT_PER_MERCHANT) -> int:
     """Serve until SIGTERM or SIGINT; in-flight requests finish first. Returns an exit code.
 
     ``worker_interval``: seconds between delivery rounds; None runs no worker.
+    ``test_fires_per_merchant``: test-fires a merchant may have in flight (429 beyond).
     """
+    app = create_app(backoffice, test_fires_per_merchant=test_fires_per_merchant)
     config = uvicorn.Config(
-        create_app(backoffice), host=host, port=port, log_config=log_config(log_level),
+        app, host=host, port=port, log_config=log_config(log_level),
         access_log=False, server_header=False, lifespan="off",
         timeout_graceful_shutdown=graceful_timeout,
     )

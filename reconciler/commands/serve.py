@@ -1,26 +1,88 @@
-"""`webhooks serve`: run the backoffice API and its delivery worker until SIGTERM."""
+"""`webhooks serve`: run the backoffice API and its delivery worker until SIGTERM.
+
+The SMTP password comes from ``WEBHOOKS_SMTP_PASSWORD`` or ``--smtp-password-file``, never
+from a flag or the URL (both show in the process list); it is never printed or logged.
+"""
 
 from __future__ import annotations
 
-from backoffice.delivery.mail import parse_smtp_url
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from backoffice.delivery.mail import SmtpAccess, check_relay, parse_smtp_url
 from backoffice.delivery.settings import DEFAULT_SCHEDULE, DeliverySettings, parse_schedule
 from backoffice.facade import Backoffice
 from backoffice.http.server import serve
+from contract.rules import email_problem
 from reconciler.commands import Globals
 from reconciler.errors import ReconcilerError
 from reconciler.providers.errors import backoffice_errors
 
+SMTP_PASSWORD_ENV = "WEBHOOKS_SMTP_PASSWORD"
 
-def open_backoffice(db_url: str, delivery: DeliverySettings | None = None) -> Backoffice:
+
+@dataclass(frozen=True)
+class MailOptions:
+    """The serve options about e-mail beyond --smtp-url."""
+
+    starttls: bool = False
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    mail_from: str | None = None
+
+
+def open_backoffice(db_url: str, delivery: DeliverySettings | None = None,
+                    smtp: SmtpAccess | None = None) -> Backoffice:
     """Open (creating on first use) the backoffice database, errors made user-facing."""
     with backoffice_errors("open", "backoffice database",
                            message=lambda detail: f"cannot open the backoffice database: {detail}"):
-        return Backoffice.open(db_url, delivery=delivery)
+        return Backoffice.open(db_url, delivery=delivery, smtp=smtp)
+
+
+def _password(file: Path | None, env: Mapping[str, str]) -> str | None:
+    """The SMTP password from the environment or a file (one way only); never quoted."""
+    given = env.get(SMTP_PASSWORD_ENV) or None
+    if file is None:
+        return given
+    if given is not None:
+        raise ReconcilerError(f"the SMTP password is given twice: set {SMTP_PASSWORD_ENV} "
+                              "or --smtp-password-file, not both")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ReconcilerError(f"--smtp-password-file: cannot read {file}: {reason}") from None
+    password = text.rstrip("\r\n")
+    if not password:
+        raise ReconcilerError(f"--smtp-password-file: {file} is empty")
+    return password
+
+
+def mail_settings(smtp_url: str | None, options: MailOptions,
+                  env: Mapping[str, str]) -> tuple[str | None, SmtpAccess]:
+    """The relay URL (STARTTLS folded into its scheme) and the access to it."""
+    password = _password(options.password_file, env)
+    if smtp_url is None:
+        if options.starttls or options.password_file or options.ca_file:
+            raise ReconcilerError("--smtp-starttls, --smtp-password-file and --smtp-ca-file "
+                                  "need --smtp-url")
+        return None, SmtpAccess()
+    if options.starttls and smtp_url.startswith("smtp://"):
+        smtp_url = "smtp+starttls://" + smtp_url.removeprefix("smtp://")
+    access = SmtpAccess(password=password, ca_file=options.ca_file)
+    try:
+        check_relay(parse_smtp_url(smtp_url), access)
+    except ValueError as exc:
+        raise ReconcilerError(f"--smtp-url: {exc}") from None
+    return smtp_url, access
 
 
 def delivery_settings(*, allow_private_targets: bool = False, smtp_url: str | None = None,
                       retry_schedule: str | None = None, delivery_timeout: float = 15.0,
-                      summary_interval: float = 86400.0) -> DeliverySettings:
+                      summary_interval: float = 86400.0,
+                      mail_from: str | None = None) -> DeliverySettings:
     """The serve options as delivery settings; a bad value is a one-line error."""
     try:
         schedule = DEFAULT_SCHEDULE if retry_schedule is None else parse_schedule(retry_schedule)
@@ -31,19 +93,26 @@ def delivery_settings(*, allow_private_targets: bool = False, smtp_url: str | No
             parse_smtp_url(smtp_url)
         except ValueError as exc:
             raise ReconcilerError(f"--smtp-url: {exc}") from None
-    return DeliverySettings(allow_private_targets=allow_private_targets, smtp_url=smtp_url,
-                            retry_schedule=schedule, timeout_s=delivery_timeout,
-                            summary_interval_s=summary_interval)
+    if mail_from is not None and (problem := email_problem(mail_from)) is not None:
+        raise ReconcilerError(f"--mail-from {mail_from[:100]!r} {problem}")
+    chosen = DeliverySettings(allow_private_targets=allow_private_targets, smtp_url=smtp_url,
+                              retry_schedule=schedule, timeout_s=delivery_timeout,
+                              summary_interval_s=summary_interval)
+    return chosen if mail_from is None else replace(chosen, mail_from=mail_from)
 
 
 def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets: bool = False,
         smtp_url: str | None = None, retry_schedule: str | None = None,
         worker_interval: float = 1.0, delivery_timeout: float = 15.0,
-        summary_interval: float = 86400.0) -> int:
+        summary_interval: float = 86400.0, test_fire_limit: int = 4,
+        mail: MailOptions | None = None) -> int:
+    mail = mail or MailOptions()
+    smtp_url, access = mail_settings(smtp_url, mail, os.environ)
     settings = delivery_settings(
         allow_private_targets=allow_private_targets, smtp_url=smtp_url,
         retry_schedule=retry_schedule, delivery_timeout=delivery_timeout,
-        summary_interval=summary_interval)
-    with open_backoffice(db_url, settings) as backoffice:
+        summary_interval=summary_interval, mail_from=mail.mail_from)
+    with open_backoffice(db_url, settings, access) as backoffice:
         return serve(backoffice, host=host, port=port, log_level="debug" if g.debug else "info",
-                     worker_interval=worker_interval)
+                     worker_interval=worker_interval,
+                     test_fires_per_merchant=test_fire_limit)

@@ -140,6 +140,9 @@ def error_for_status(status: int, detail: str, what: str, where: str) -> Provide
         )
     if status in (400, 413, 422):
         return InvalidRequest(f"the backoffice refused {what}: {detail}", status=status)
-    if status >= 500 or status == 429:
+    if status == 429:
+        return Unavailable(f"the {where} is busy (429), still after retrying: "
+                           f"{detail or 'too many requests'}", status=status)
+    if status >= 500:
         return Unavailable(f"the {where} failed ({status}): {detail}", status=status)
     return ProviderError(f"{what}: unexpected HTTP {status}: {detail}", status=status)

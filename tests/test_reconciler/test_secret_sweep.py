@@ -1,13 +1,14 @@
 """Known secrets pushed through every command and output; none may come out in clear.
 
 The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL passwords,
-a wrong-sized key (refused, and not echoed), a manage token, a read token and an unknown
-token. They go through validate, plan (every format and a plan file), apply (text and
-JSON), list, show, import, and the delivery commands (emit --wait, deliveries, deliver,
-recover, resend), on the embedded backoffice (the CLI in-process) and over
-HTTP (CLI processes against `webhooks --debug serve`), and then we read everything
-that was written: command output, plan and import files, the server's log, any crash
-log under XDG_CACHE_HOME, and the database file with its WAL.
+a wrong-sized key (refused, and not echoed), a manage token, a read token, an unknown
+token and the server's SMTP password (WEBHOOKS_SMTP_PASSWORD). They go through validate,
+plan (every format and a plan file), apply (text and JSON), list, show, import, and the
+delivery commands (emit --wait, deliveries, deliver, recover, resend), on the embedded
+backoffice (the CLI in-process) and over HTTP (CLI processes against `webhooks --debug
+serve`), and then we read everything that was written: command output, plan and import
+files, the server's log, any crash log under XDG_CACHE_HOME, and the database file with
+its WAL.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 
 from backoffice.facade import Backoffice
 from reconciler.cli import main
-from tests.support.processes import Processes
+from tests.support.processes import Processes, free_port
 from tests.support.serve import Server, api_env, run_cli, seed
 
 SIBS = [base64.b64encode(bytes(range(s, s + 32))).decode() for s in (101, 151)]
@@ -31,6 +32,7 @@ WHSEC = ["whsec_" + base64.b64encode(bytes(range(s, s + 32))).decode() for s in 
 URL_PASSWORDS = ["Pw-sweep-7c1d9e3f0a", "Pw-sweep-44b8e2d1c9"]
 BAD_KEY = base64.b64encode(bytes(range(201, 232))).decode()  # 31 bytes: refused
 UNKNOWN_TOKEN = "wbo_" + "Sweep" * 8 + "ABC"  # well-formed, issued to nobody
+SMTP_PASSWORD = "Smtp-sweep-0d4c7e9a21"  # the server's relay password (from its environment)
 SECRETS = [*SIBS, *WHSEC, *URL_PASSWORDS, BAD_KEY, UNKNOWN_TOKEN]
 RAW_KEYS = [base64.b64decode(s) for s in SIBS] + [base64.b64decode(s[6:]) for s in WHSEC]
 
@@ -233,9 +235,12 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     (work / "webhooks.yaml").write_text(CONFIG)
     db = work / "bo.db"
     manage, read = seed(db)
-    secrets = [*SECRETS, manage, read]
+    secrets = [*SECRETS, manage, read, SMTP_PASSWORD]
     cache = {"XDG_CACHE_HOME": str(work / "cache")}
-    server = Server(processes, db, work, debug=True, env=api_env("", "", **cache))
+    # A relay that logs in (nothing listens there: e-mail deliveries fail, and are logged).
+    server = Server(processes, db, work, debug=True,
+                    env=api_env("", "", WEBHOOKS_SMTP_PASSWORD=SMTP_PASSWORD, **cache),
+                    args=["--smtp-url", f"smtp+starttls://sweep@127.0.0.1:{free_port()}"])
     env = api_env(server.base, manage, **cache)
     outputs: list[str] = []
 
@@ -305,7 +310,7 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     assert crash_logs(work / "cache") == []
     for name, content in at_rest.items():
         assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, BAD_KEY, UNKNOWN_TOKEN,
-                                     manage, read])
+                                     manage, read, SMTP_PASSWORD])
         assert_no_key_bytes(name, content)
 
 
