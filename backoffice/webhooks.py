@@ -6,10 +6,8 @@ tenancy, idempotency, versions) hold for either; the API only translates HTTP.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from typing import Any, Final
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from backoffice import rules
+from backoffice import cursors, rules
 from backoffice.clock import Clock, iso
 from backoffice.db import merchant_queries as mq
 from backoffice.db import webhook_queries as q
@@ -42,7 +40,6 @@ from contract.urls import redact_url
 
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
 MAX_PAGE: Final = 1000
-_CURSOR_RE: Final = re.compile(r"v1:([0-9]{1,18})")
 
 
 @dataclass(frozen=True)
@@ -51,22 +48,6 @@ class Page:
 
     data: list[dict[str, Any]]
     next_cursor: str | None
-
-
-def _encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{pk}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        text = ""
-    match = _CURSOR_RE.fullmatch(text) if len(cursor) <= 40 else None
-    if match is None:
-        raise Invalid("cursor is not valid: pass the next_cursor of a previous page, "
-                      "or omit it to start from the first page")
-    return int(match.group(1))
 
 
 def _request_hash(given: Mapping[str, Any]) -> str:
@@ -140,7 +121,7 @@ class Webhooks:
         """The Webhooks list with the Backoffice's four filters, page by page."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise Invalid(f"limit must be between 1 and {MAX_PAGE}")
-        after = _decode_cursor(cursor) if cursor is not None else 0
+        after = cursors.decode("v1", cursor, start="the first page") if cursor is not None else 0
         if notification is not None:
             notification = rules.notification_type("notification", notification)
         if type is not None:
@@ -163,7 +144,7 @@ class Webhooks:
         more = len(records) > limit
         records = records[:limit]
         return Page([public(r) for r in records],
-                    _encode_cursor(records[-1].pk) if more else None)
+                    cursors.encode("v1", records[-1].pk) if more else None)
 
     def get_webhook(self, merchant_id: str, webhook_id: str) -> dict[str, Any]:
         return public(self._get(merchant_id, id=webhook_id))

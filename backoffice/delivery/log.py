@@ -9,11 +9,10 @@ out) is left alone: a resend of it is refused (409), a recover skips it.
 
 from __future__ import annotations
 
-import base64
-import re
 from collections.abc import Callable
 from typing import Any, Final
 
+from backoffice import cursors
 from backoffice.clock import Clock
 from backoffice.db import delivery_queries as dq
 from backoffice.db import log_queries as lq
@@ -27,7 +26,6 @@ from contract import times
 STATUSES: Final = ("pending", "delivered", "failed", "gave_up")
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 1000
-_CURSOR_RE: Final = re.compile(r"d1:([0-9]{1,18})")
 
 
 def attempt_dict(row: dq.AttemptRow) -> dict[str, Any]:
@@ -36,22 +34,6 @@ def attempt_dict(row: dq.AttemptRow) -> dict[str, Any]:
             "duration_ms": row.duration_ms, "outcome": row.outcome,
             "status_code": row.status_code, "error": row.error,
             "response_excerpt": row.response_excerpt}
-
-
-def encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"d1:{pk}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        text = ""
-    match = _CURSOR_RE.fullmatch(text) if len(cursor) <= 40 else None
-    if match is None:
-        raise Invalid("cursor is not valid: pass the next_cursor of a previous page, "
-                      "or omit it to start from the newest delivery")
-    return int(match.group(1))
 
 
 class DeliveryLog:
@@ -88,7 +70,8 @@ class DeliveryLog:
             raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
         if status is not None and status not in STATUSES:
             raise Invalid(f"status must be one of {', '.join(STATUSES)}")
-        before = decode_cursor(cursor) if cursor is not None else None
+        before = (cursors.decode("d1", cursor, start="the newest delivery")
+                  if cursor is not None else None)
         after = self.since_moment(since) if since is not None else None
         with self.db.read() as conn:
             webhook_pk = None
@@ -103,7 +86,7 @@ class DeliveryLog:
             more = len(rows) > limit
             rows = rows[:limit]
             data = self._with_attempts(conn, rows)
-        return {"data": data, "next_cursor": encode_cursor(rows[-1].pk) if more else None}
+        return {"data": data, "next_cursor": cursors.encode("d1", rows[-1].pk) if more else None}
 
     def get_delivery(self, merchant_id: str, delivery_id: str) -> dict[str, Any]:
         """One delivery with its attempts."""
