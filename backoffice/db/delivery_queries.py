@@ -58,7 +58,7 @@ class ClaimedDelivery(NamedTuple):
 
 
 _d, _w, _n = t.deliveries.c, t.webhooks.c, t.notifications.c
-_SELECT_DELIVERIES = (
+SELECT_DELIVERIES = (
     select(_d.pk, _d.id, _d.webhook_pk, _w.id, _n.id, _n.type, _d.test, _d.status, _d.attempts,
            _d.created_at, _d.last_attempt_at, _d.next_attempt_at, _d.last_status_code,
            _d.last_error, _d.response_excerpt)
@@ -111,7 +111,7 @@ def delivery_targets(conn: Connection, merchant_id: str, terminal_id: str,
 
 def list_deliveries(conn: Connection, webhook_pk: int, limit: int) -> list[DeliveryRow]:
     """A webhook's deliveries, newest first."""
-    query = (_SELECT_DELIVERIES.where(t.deliveries.c.webhook_pk == webhook_pk)
+    query = (SELECT_DELIVERIES.where(t.deliveries.c.webhook_pk == webhook_pk)
              .order_by(t.deliveries.c.pk.desc()).limit(limit))
     return [DeliveryRow._make(row) for row in conn.execute(query)]
 
@@ -271,7 +271,7 @@ def unreported_failures(conn: Connection,
     address has not been told about, by webhook; each with the webhook's facts."""
     d, w = t.deliveries.c, t.webhooks.c
     query = (
-        _SELECT_DELIVERIES.add_columns(w.support_email, w.name, w.url, w.email)
+        SELECT_DELIVERIES.add_columns(w.support_email, w.name, w.url, w.email)
         .where(d.status.in_(("failed", "gave_up")), d.test.is_(False),
                d.attempts > d.reported_attempts, w.support_email.is_not(None))
         .order_by(d.webhook_pk, d.pk).limit(limit)

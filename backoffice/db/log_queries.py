@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, or_, update
 
 from backoffice.db import tables as t
-from backoffice.db.delivery_queries import DeliveryRow
+from backoffice.db.delivery_queries import SELECT_DELIVERIES, DeliveryRow
 
 _d, _w, _n = t.deliveries.c, t.webhooks.c, t.notifications.c
-_SELECT = (
-    select(_d.pk, _d.id, _d.webhook_pk, _w.id, _n.id, _n.type, _d.test, _d.status, _d.attempts,
-           _d.created_at, _d.last_attempt_at, _d.next_attempt_at, _d.last_status_code,
-           _d.last_error, _d.response_excerpt)
-    .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
-)
+_SELECT = SELECT_DELIVERIES  # the rows DeliveryRow reads
 RECOVERABLE = ("failed", "gave_up")
 
 
