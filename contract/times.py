@@ -51,11 +51,12 @@ def parse_moment(text: str, *, now: datetime | None = None) -> datetime:
 
 
 def iso_seconds(moment: datetime) -> str:
-    """``2026-11-29T10:00:00Z``: how the API shows a moment."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-11-29T10:00:00Z``: how the API shows a moment (the year always 4 digits)."""
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
 
 
 def iso_millis(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and a fixed width, so text order is time order."""
     moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"

@@ -68,7 +68,8 @@ def find(webhooks: Iterable[RemoteWebhook], name: str, where: str) -> RemoteWebh
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     if not names:
         hint = " It has no webhooks at all."
-    raise NotFound(f"no webhook named {printable(name)!r} in the {where}.{hint}")
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    raise NotFound(f"no webhook named {printable(shown)!r} in the {where}.{hint}")
 
 
 async def gather(

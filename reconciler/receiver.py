@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -104,7 +104,10 @@ def create_receiver(
         if declared.isdigit() and int(declared) > MAX_BODY:
             return rejected(request, f"body of {declared} bytes is too large "
                             f"(at most {MAX_BODY})", 413)
-        body = await read_body(request, MAX_BODY)
+        try:
+            body = await read_body(request, MAX_BODY)
+        except ClientDisconnect:
+            return rejected(request, "the client went away before its body was complete")
         if body is None:
             return rejected(request, f"body is too large (over {MAX_BODY} bytes)", 413)
         try:

@@ -28,6 +28,7 @@ def run(g: Globals, config_file: Path, name: str, *, since: str, fmt: str) -> in
         return EXIT_OK
     count = result.get("recovered")
     noun = "delivery" if count == 1 else "deliveries"
+    then = ": due now." if count else " (nothing to resend)."
     click.echo(printable(f"Recovered {count} failed or given-up {noun} of {name} since "
-                         f"{result.get('since')}: due now."))
+                         f"{result.get('since')}{then}"))
     return EXIT_OK

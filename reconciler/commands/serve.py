@@ -93,7 +93,10 @@ def delivery_settings(*, allow_private_targets: bool = False, smtp_url: str | No
             parse_smtp_url(smtp_url)
         except ValueError as exc:
             raise ReconcilerError(f"--smtp-url: {exc}") from None
-    if mail_from is not None and (problem := email_problem(mail_from)) is not None:
+    # A sender on this machine's own domain (the default, ...@localhost) is fine as From.
+    local = mail_from is not None and mail_from.endswith("@localhost") \
+        and email_problem(mail_from.removesuffix("localhost") + "localhost.example") is None
+    if mail_from is not None and not local and (problem := email_problem(mail_from)):
         raise ReconcilerError(f"--mail-from {mail_from[:100]!r} {problem}")
     chosen = DeliverySettings(allow_private_targets=allow_private_targets, smtp_url=smtp_url,
                               retry_schedule=schedule, timeout_s=delivery_timeout,

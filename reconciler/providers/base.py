@@ -139,7 +139,7 @@ def error_for_status(status: int, detail: str, what: str, where: str) -> Provide
             f"changed since plan: {detail}" if detail else "changed since plan", status=status
         )
     if status in (400, 413, 422):
-        return InvalidRequest(f"the backoffice refused {what}: {detail}", status=status)
+        return InvalidRequest(f"the backoffice refused to {what}: {detail}", status=status)
     if status == 429:
         return Unavailable(f"the {where} is busy (429), still after retrying: "
                            f"{detail or 'too many requests'}", status=status)

@@ -13,6 +13,7 @@ import email.utils
 import random
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -88,7 +89,7 @@ class HttpProvider:
                 return out
 
     async def get(self, webhook_id: str) -> RemoteWebhook:
-        response = await self._request("GET", f"/v1/webhooks/{webhook_id}")
+        response = await self._request("GET", f"/v1/webhooks/{_seg(webhook_id)}")
         return RemoteWebhook.from_api(_object(response, "webhook"))
 
     async def catalog(self) -> Catalog:
@@ -109,18 +110,18 @@ class HttpProvider:
     ) -> RemoteWebhook:
         headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
         response = await self._request(
-            "PATCH", f"/v1/webhooks/{webhook_id}", json=patch, headers=headers
+            "PATCH", f"/v1/webhooks/{_seg(webhook_id)}", json=patch, headers=headers
         )
         return RemoteWebhook.from_api(_object(response, "webhook"))
 
     async def delete(self, webhook_id: str, *, if_match: int | None) -> None:
         headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
-        await self._request("DELETE", f"/v1/webhooks/{webhook_id}", headers=headers)
+        await self._request("DELETE", f"/v1/webhooks/{_seg(webhook_id)}", headers=headers)
 
     async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
         body = {"notification": notification} if notification is not None else {}
         response = await self._request(
-            "POST", f"/v1/webhooks/{webhook_id}/test", json=body, repeatable=False,
+            "POST", f"/v1/webhooks/{_seg(webhook_id)}/test", json=body, repeatable=False,
             timeout=httpx.Timeout(self._test_timeout, connect=5.0),
         )
         return _object(response, "test result")
@@ -131,7 +132,7 @@ class HttpProvider:
 
     async def deliveries(self, webhook_id: str, limit: int = 20) -> list[dict[str, Any]]:
         response = await self._request(
-            "GET", f"/v1/webhooks/{webhook_id}/deliveries", params={"limit": limit}
+            "GET", f"/v1/webhooks/{_seg(webhook_id)}/deliveries", params={"limit": limit}
         )
         data = _object(response, "delivery log").get("data")
         if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
@@ -157,15 +158,16 @@ class HttpProvider:
         return out[:limit]
 
     async def get_delivery(self, delivery_id: str) -> dict[str, Any]:
-        return _object(await self._request("GET", f"/v1/deliveries/{delivery_id}"), "delivery")
+        response = await self._request("GET", f"/v1/deliveries/{_seg(delivery_id)}")
+        return _object(response, "delivery")
 
     async def resend(self, delivery_id: str) -> dict[str, Any]:
-        response = await self._request("POST", f"/v1/deliveries/{delivery_id}/resend",
+        response = await self._request("POST", f"/v1/deliveries/{_seg(delivery_id)}/resend",
                                        repeatable=False)
         return _object(response, "delivery")
 
     async def recover(self, webhook_id: str, since: str) -> dict[str, Any]:
-        response = await self._request("POST", f"/v1/webhooks/{webhook_id}/recover",
+        response = await self._request("POST", f"/v1/webhooks/{_seg(webhook_id)}/recover",
                                        json={"since": since}, repeatable=False)
         return _object(response, "recover result")
 
@@ -220,6 +222,11 @@ class HttpProvider:
         return error_for_status(
             response.status_code, _problem_detail(response), f"{method} {path}", self.description
         )
+
+
+def _seg(value: str) -> str:
+    """One path segment: an id is data, never more path (``../x`` or ``x?y`` stay in it)."""
+    return quote(value, safe="")
 
 
 def _object(response: httpx.Response, what: str) -> dict[str, Any]:

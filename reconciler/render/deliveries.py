@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.render.terminal import printable
 
 COLUMNS = ("id", "created", "type", "status", "attempts", "http", "detail")
-DETAIL_WIDTH = 60
+DETAIL_WIDTH = 160  # an error keeps its cause (the JSON format has it whole)
 
 
 def render_emitted(result: Mapping[str, Any]) -> str:

@@ -271,3 +271,13 @@ def test_serve_refuses_mail_settings_that_do_not_go_together(
     assert result.returncode == 1, result.stderr
     assert says in result.stderr
     assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_the_default_sender_on_localhost_may_be_given_again() -> None:
+    from reconciler.commands.serve import delivery_settings
+    from reconciler.errors import ReconcilerError
+
+    assert delivery_settings(mail_from="webhooks-backoffice@localhost").mail_from == \
+        "webhooks-backoffice@localhost"
+    with pytest.raises(ReconcilerError, match="--mail-from"):
+        delivery_settings(mail_from="not-an-address")

@@ -87,3 +87,38 @@ def test_validate_refuses_an_email_with_a_nul(
     out, err = capsys.readouterr()
     assert code == 1
     assert "webhooks.mail.email:" in out + err and "must be an e-mail address" in out + err
+
+
+def test_an_id_is_one_path_segment_and_cannot_reach_another_endpoint(tmp_path: Path) -> None:
+    from reconciler.errors import NotFound
+    from tests.support.backoffice import url_webhook
+    from tests.support.providers import HttpBackoffice
+
+    backoffice = HttpBackoffice(tmp_path / "bo.db")
+    hook = backoffice.office.webhooks.create_webhook("demo", url_webhook("orders"))
+
+    async def attempt() -> None:
+        provider = backoffice.provider()
+        try:
+            for crafted in (f"../webhooks/{hook['id']}/test?", "x?y=1", "../x", "a/b"):
+                with pytest.raises(NotFound):
+                    await provider.resend(crafted)
+        finally:
+            await provider.aclose()
+
+    try:
+        asyncio.run(attempt())
+        assert backoffice.office.deliveries.list_deliveries("demo", hook["id"]) == []  # no fire
+    finally:
+        backoffice.office.close()
+
+
+def test_moments_before_the_year_1000_keep_four_digits() -> None:
+    from datetime import UTC, datetime
+
+    from contract import times
+
+    old = datetime(999, 1, 1, tzinfo=UTC)
+    assert times.iso_seconds(old) == "0999-01-01T00:00:00Z"
+    assert times.iso_millis(old) == "0999-01-01T00:00:00.000Z"
+    assert times.parse_moment(times.iso_millis(old)) == old

@@ -87,3 +87,21 @@ def test_serve_refuses_a_huge_chunked_body_while_reading(tmp_path: Path,
     assert sent < BODY // 2  # it stopped reading and closed: the rest was never sent
     assert httpx.get(server.base + "/healthz", timeout=10).status_code == 200
     assert "POST /v1/webhooks 413 " in server.log_text()
+
+
+def test_listen_says_one_line_when_a_client_goes_away_mid_body(tmp_path: Path,
+                                                                processes: Processes) -> None:
+    import socket
+    import time
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hooks"
+    listener = Process(processes, tmp_path, "listen", ["listen", "--port", str(port)],
+                       clean_env(WEBHOOKS_LISTEN_SECRET=SIBS_SECRET), url)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /hooks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n"
+                     b"Content-Type: text/plain\r\n\r\nhello")
+        time.sleep(0.2)  # let the receiver start reading before the client goes away
+    assert httpx.get(url, timeout=10).status_code == 200  # still serving
+    listener.stop()
+    assert "Traceback" not in listener.err and "ClientDisconnect" not in listener.err

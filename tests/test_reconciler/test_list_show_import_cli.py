@@ -96,7 +96,7 @@ def test_list_errors(cfg: Path, run: Run) -> None:
     assert code == 2 and "--owner and --unmanaged are mutually exclusive" in err
     code, out, err = run("list", "-f", str(cfg), "--credential", "nope")
     assert code == 1 and out == ""
-    assert err == "Error: the backoffice refused list webhooks: credential 'nope' is not one " \
+    assert err == "Error: the backoffice refused to list webhooks: credential 'nope' is not one " \
                   "of this merchant's\n"
     code, _, err = run("list", "-f", str(cfg), "--notification", "bogus")
     assert code == 1 and "unknown notification type 'bogus'" in err
