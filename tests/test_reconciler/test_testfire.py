@@ -93,7 +93,7 @@ def test_summaries_of_the_delivery_log() -> None:
     failing = {"id": "dl_2", "notification_type": "xpay", "test": False, "status": "failed",
                "attempts": 3, "created_at": "2026-11-28T03:00:00Z", "last_attempt_at": None,
                "next_attempt_at": "2026-11-28T05:00:00Z", "last_status_code": None,
-               "last_error": "connection\nrefused " + "x" * 100}
+               "last_error": "connection\nrefused " + "x" * 300}
     first = summarize(ok)
     assert (first.at, first.notification_type, first.status, first.detail) == (
         "2026-11-28T04:00:01Z", "mbway (test)", "delivered", "HTTP 200")
