@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from backoffice.db.copy import copy_database, open_for_copy, shown
 from backoffice.db.engine import parse_url
@@ -81,11 +82,15 @@ def resolve(side: Side, env: Mapping[str, str]) -> URL:
 
 @contextlib.contextmanager
 def _refusals() -> Iterator[None]:
-    """A backoffice refusal (a non-empty target, a schema version) as a one-line error."""
+    """A refusal (a non-empty target, a schema version) or a database that cannot be
+    used (unreachable, not a database) as a one-line error; no SQL, no password."""
     try:
         yield
     except BackofficeError as exc:
         raise ReconcilerError(f"cannot copy: {exc.detail}") from None
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise ReconcilerError(f"cannot copy: the database refused: {reason}") from None
 
 
 def _remove(created: Path | None) -> None:

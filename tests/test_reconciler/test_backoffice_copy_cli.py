@@ -104,6 +104,17 @@ def test_a_refused_copy_names_the_reason(run: Run, source: tuple[Path, dict[str,
     assert "cannot copy: the source and the target are the same database" in err
 
 
+def test_a_file_that_is_not_a_database_is_one_line(run: Run, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all, " * 100)
+    code, _, err = run("backoffice", "copy", "--from", f"sqlite:///{junk}",
+                       "--to", f"sqlite:///{tmp_path / 'new.db'}")
+    assert code == 1
+    assert err.startswith("Error: cannot copy: the database refused: file is not a database")
+    assert "Traceback" not in err and "SELECT" not in err
+    assert not (tmp_path / "new.db").exists()
+
+
 def test_passwords_come_from_the_environment_or_a_file(tmp_path: Path) -> None:
     with_password = f"postgresql+psycopg://webhooks:{DB_PASSWORD}@db.internal/webhooks"
     bare = "postgresql+psycopg://webhooks@db.internal/webhooks"
