@@ -384,3 +384,9 @@ def deliver(ctx: click.Context, seconds: float, config_file: Path) -> int:
 
 
 COMMANDS += (resend, recover, deliver)
+
+
+# `webhooks backoffice ...` (operations on a backoffice's database) is declared apart.
+from reconciler.cli_database import backoffice_group  # noqa: E402
+
+COMMANDS += (backoffice_group,)

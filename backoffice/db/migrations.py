@@ -27,6 +27,11 @@ def _add_column(conn: Connection, column: Column[Any]) -> None:
                          f"ADD COLUMN {prep.quote(column.name)} {kind}")
 
 
+def create_schema(conn: Connection) -> None:
+    """Every table of this version, in an empty database (a new one, or a copy's target)."""
+    t.metadata.create_all(conn)
+
+
 def migrate(db: Database, on_create: Callable[[Connection], None] | None,
             on_upgrade: Callable[[Connection, int], None]) -> bool:
     """Create or upgrade the schema; True when the database was empty and got created.
@@ -43,7 +48,7 @@ def migrate(db: Database, on_create: Callable[[Connection], None] | None,
                     "the database has tables but no schema_version: "
                     "it is not a webhooks backoffice database"
                 )
-            t.metadata.create_all(conn)
+            create_schema(conn)
             conn.execute(insert(t.schema_version).values(version=t.SCHEMA_VERSION))
             if on_create is not None:
                 on_create(conn)

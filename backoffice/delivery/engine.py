@@ -82,6 +82,7 @@ class Deliveries:
         self.settings = settings
         # Set by emit: a worker waiting for its next round starts it now.
         self.work_available = threading.Event()
+        self.tally = recorder.Tally()  # outcomes committed since this process started
         self.sender = Sender(timeout_s=settings.timeout_s,
                              allow_private_targets=settings.allow_private_targets,
                              resolver=settings.resolver)
@@ -274,7 +275,8 @@ class Deliveries:
         """Attempt what is due now, up to ``limit`` (each at most once; ``per_webhook``
         of a webhook and ``concurrency`` in all at once) and record every outcome before
         returning; returns how many attempts were made."""
-        dispatcher = Dispatcher(self.db, self.settings, self.clock, self._attempt, now=now)
+        dispatcher = Dispatcher(self.db, self.settings, self.clock, self._attempt, now=now,
+                                tally=self.tally)
         return dispatcher.drain(limit)
 
     def _attempt(self, item: ClaimedDelivery, record: WebhookRecord) -> tuple[Outcome, bool]:
@@ -298,6 +300,7 @@ class Deliveries:
             ((kept, next_attempt),) = recorder.write(conn, [done],
                                                      self.settings.retry_schedule)
         recorder.report(done, kept, next_attempt)
+        self.tally.note(done, kept, next_attempt)
 
     # --- support summaries -----------------------------------------------------------
 

@@ -10,6 +10,8 @@ so nothing is said about an outcome a crash could still lose.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,3 +94,29 @@ def report(done: Finished, kept: bool, next_attempt: str | None) -> None:
         then = f"retry at {next_attempt}" if next_attempt else "no more retries"
         log.warning("delivery %s to webhook %s: attempt %d failed: %s; %s",
                     done.delivery_id, done.webhook_id, attempts, done.outcome.reason, then)
+
+
+class Tally:
+    """Committed outcomes since this process started, for the metrics: attempts by the
+    state they left the delivery in (delivered, failed: a retry is due, gave_up) and
+    test or not; failed attempts by the class of the answer (none, 2xx, ... 5xx)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.attempts: Counter[tuple[str, bool]] = Counter()
+        self.failures: Counter[str] = Counter()
+
+    def note(self, done: Finished, kept: bool, next_attempt: str | None) -> None:
+        if not kept:  # the claim was lost: the worker that holds it now counts it
+            return
+        outcome = done.outcome
+        state = "delivered" if outcome.delivered else "failed" if next_attempt else "gave_up"
+        with self._lock:
+            self.attempts[state, done.test] += 1
+            if not outcome.delivered:
+                answer = "none" if outcome.status is None else f"{outcome.status // 100}xx"
+                self.failures[answer] += 1
+
+    def counts(self) -> tuple[dict[tuple[str, bool], int], dict[str, int]]:
+        with self._lock:
+            return dict(self.attempts), dict(self.failures)

@@ -91,8 +91,9 @@ class Dispatcher:
 
     def __init__(self, db: Database, settings: DeliverySettings, clock: Clock,
                  attempt: Attempt, *, wake: threading.Event | None = None,
-                 now: datetime | None = None) -> None:
+                 now: datetime | None = None, tally: recorder.Tally | None = None) -> None:
         self.db, self.settings, self.clock = db, settings, clock
+        self._tally = tally  # counts the committed outcomes (for the metrics)
         self._attempt = attempt
         self._now = now  # a fixed moment (deliver_due(now=...)), else the clock
         self._wake = wake if wake is not None else threading.Event()
@@ -161,6 +162,8 @@ class Dispatcher:
                     del self._held[done.pk]
         for done, (kept, next_attempt) in zip(group, written, strict=True):
             recorder.report(done, kept, next_attempt)
+            if self._tally is not None:
+                self._tally.note(done, kept, next_attempt)
         self.cycles += 1
         for item in claimed:
             if exclude is not None:

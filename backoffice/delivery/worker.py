@@ -42,13 +42,20 @@ class DeliveryWorker:
     def running(self) -> bool:
         return any(thread.is_alive() for thread in self._threads)
 
+    def not_running(self) -> list[str]:
+        """Why the worker is not delivering, for readiness: [] while both threads live."""
+        if not self._threads:
+            return ["the delivery worker is not started"]
+        return [f"the delivery worker's {thread.name} thread is not running"
+                for thread in self._threads if not thread.is_alive()]
+
     def start(self) -> None:
         if self.running:
             return
         self._stopping.clear()
         d = self.deliveries
         self.dispatcher = Dispatcher(d.db, d.settings, d.clock, d._attempt,
-                                     wake=d.work_available)
+                                     wake=d.work_available, tally=d.tally)
         self._threads = [
             threading.Thread(target=self.dispatcher.run, args=(self._stopping, self.interval_s),
                              name="delivery-dispatcher", daemon=True),

@@ -10,9 +10,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backoffice.auth import MANAGE, READ, Principal
+from backoffice.delivery.worker import DeliveryWorker
 from backoffice.errors import BadRequest, Invalid, PreconditionFailed, Unauthorized
 from backoffice.facade import Backoffice
-from backoffice.http import bodies
+from backoffice.http import bodies, ops
 from backoffice.http.problems import (
     PROBLEM_JSON,
     AccessLogMiddleware,
@@ -155,10 +156,9 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
 router = APIRouter()
 
 
-@router.get("/healthz", response_model=bodies.Health, tags=["health"], responses=_errors(503))
-def healthz(office: Office) -> dict[str, str]:
-    """Liveness and database reachability; needs no token."""
-    office.db.ping()
+@router.get("/healthz", response_model=bodies.Health, tags=["health"])
+async def healthz() -> dict[str, str]:
+    """Liveness, needs no token: 200 while the process serves (readiness: /readyz)."""
     return {"status": "ok"}
 
 
@@ -321,10 +321,12 @@ def recover_deliveries(office: Office, principal: Manager, webhook_id: WebhookId
 
 
 def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
-               test_fires_per_merchant: int = DEFAULT_PER_MERCHANT) -> FastAPI:
+               test_fires_per_merchant: int = DEFAULT_PER_MERCHANT,
+               worker: DeliveryWorker | None = None) -> FastAPI:
     """The backoffice's HTTP API over ``backoffice`` (which the caller opens and closes).
 
     ``test_fires_per_merchant``: test-fires a merchant may have in flight at once here.
+    ``worker``: the delivery worker this process runs, if any (``/readyz`` checks it).
     """
     app = BackofficeAPI(
         title="Webhooks backoffice",
@@ -340,6 +342,7 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.state.test_fires = FireGate(per_merchant=test_fires_per_merchant)
     install_problem_handlers(app)
     app.include_router(router)
+    ops.install(app, backoffice, worker)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AccessLogMiddleware)  # added last: outermost, so it sees every status
     return app

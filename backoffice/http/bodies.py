@@ -159,6 +159,13 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, str] = Field(
+        description='Each check ("database", "worker") and its state: "ok", or '
+                    '"not run in this process" for a worker this process does not run.')
+
+
 class FieldProblem(BaseModel):
     field: str
     message: str

@@ -46,7 +46,10 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     ``worker_interval``: seconds between delivery rounds; None runs no worker.
     ``test_fires_per_merchant``: test-fires a merchant may have in flight (429 beyond).
     """
-    app = create_app(backoffice, test_fires_per_merchant=test_fires_per_merchant)
+    settings = backoffice.deliveries.settings
+    worker = None if worker_interval is None else DeliveryWorker(
+        backoffice.deliveries, interval_s=worker_interval)
+    app = create_app(backoffice, test_fires_per_merchant=test_fires_per_merchant, worker=worker)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=log_config(log_level),
         access_log=False, server_header=False, lifespan="off",
@@ -58,9 +61,6 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     if tokens == 0:
         log.warning("no API tokens yet: create one with `webhooks token create --scope manage "
                     "--db %s`", backoffice.db.url)
-    settings = backoffice.deliveries.settings
-    worker = None if worker_interval is None else DeliveryWorker(
-        backoffice.deliveries, interval_s=worker_interval)
     if worker is not None:
         log.info("delivery worker: a round every %g s; %s; e-mail %s", worker_interval,
                  "private and loopback targets ALLOWED" if settings.allow_private_targets

@@ -41,6 +41,8 @@ class Operation:
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/healthz"): Operation(PUBLIC, 200, 200),
+    ("GET", "/readyz"): Operation(PUBLIC, 200, 200),
+    ("GET", "/metrics"): Operation(PUBLIC, 200, 200),
     ("GET", "/v1/catalog"): Operation(READ, 200, 200),
     ("GET", "/v1/webhooks"): Operation(READ, 200, 200),
     ("POST", "/v1/webhooks"): Operation(

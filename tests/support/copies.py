@@ -1,0 +1,72 @@
+"""A backoffice database with rows in every table, and the full contents of one, for the
+tests of `webhooks backoffice copy`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+from backoffice.db import tables as t
+from backoffice.db.copy import rows_of
+from backoffice.db.engine import Database
+from backoffice.delivery.settings import DeliverySettings
+from backoffice.facade import Backoffice
+from tests.support.backoffice import email_webhook, loopback_resolver, url_webhook
+from tests.support.receivers import Receiver
+from tests.support.secrets import SIBS_SECRET
+
+URL_PASSWORD = "Pw-copy-5e1f0c9a"
+
+
+def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
+    """Seed ``db_url`` so that every table has rows: the demo merchant and another, tokens,
+    webhooks (a sealed secret, a URL with credentials, an e-mail one), an idempotency
+    record, notifications, deliveries and their attempts (one delivered, one failed).
+    Returns what the tests need again: the tokens and the webhooks' ids."""
+    office = Backoffice.open(db_url, delivery=DeliverySettings(resolver=loopback_resolver,
+                                                               timeout_s=2.0),
+                             allow_private_targets=True)
+    try:
+        office.merchants.create_merchant("acme", "Acme Corp")
+        office.merchants.add_store("acme", "ACM-01", "Acme HQ")
+        office.merchants.add_terminal("acme", "90001", "ACM-01")
+        office.merchants.add_credential("acme", "acme-client-1", "90001")
+        manage = office.tokens.create_token("demo", "manage")
+        office.tokens.create_token("demo", "read")
+        office.tokens.create_token("acme", "manage")
+        sealed = office.webhooks.create_webhook(
+            "demo", url_webhook("orders", url=receiver.url("/orders"), secret=SIBS_SECRET,
+                                labels={"team": "payments"}),
+            idempotency_key="copy-1")
+        with_password = receiver.url("/creds").replace("://", f"://shop:{URL_PASSWORD}@")
+        creds = office.webhooks.create_webhook(
+            "demo", url_webhook("with-creds", url=with_password, secret=SIBS_SECRET,
+                                notifications=["mbway"]))
+        office.webhooks.create_webhook("demo", email_webhook("lisbon-mail"))
+        office.webhooks.create_webhook(
+            "demo", url_webhook("broken", url="http://127.0.0.1:9/nobody",
+                                secret=SIBS_SECRET, notifications=["mbway"]))
+        office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway",
+                                                     "amount": {"value": 12.5, "currency": "EUR"}})
+        office.deliveries.deliver_due()
+        office.deliveries.test_webhook("demo", sealed["id"])
+        return {"manage": manage, "orders": sealed["id"], "with-creds": creds["id"]}
+    finally:
+        office.close()
+
+
+def contents(conn: Connection, table: Table) -> list[tuple[Any, ...]]:
+    """Every row of a table, in key order, as the database gives them back."""
+    return [tuple(row[c.name] for c in table.columns)
+            for batch in rows_of(conn, table) for row in batch]
+
+
+def snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The full contents of every table of the schema."""
+    db = Database.open(db_url)
+    try:
+        with db.read() as conn:
+            return {table.name: contents(conn, table) for table in t.metadata.sorted_tables}
+    finally:
+        db.close()
