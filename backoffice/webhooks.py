@@ -347,6 +347,7 @@ def _check_application(conn: Connection, merchant_id: str, kind: str, ref: str |
 
 def _for_write(conn: Connection, merchant_id: str, webhook_id: str,
                if_match: int | None) -> WebhookRecord:
+    q.lock_webhook(conn, merchant_id, webhook_id)  # then read it as it is now
     record = q.get_webhook(conn, merchant_id, id=webhook_id)
     if record is None:
         raise NotFound(_missing(webhook_id, None))
