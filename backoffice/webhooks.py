@@ -219,6 +219,7 @@ class Webhooks:
         moment = self.clock()
         now = iso(moment)
         with self.db.write() as conn:
+            mq.lock_merchant(conn, merchant_id)
             if key is not None:
                 seen = q.get_idempotency(conn, merchant_id, key)
                 if seen is not None:

@@ -102,6 +102,7 @@ class Database:
             except Exception as exc:  # a bad option
                 raise SetupError(f"cannot use database {url.render_as_string()}: {exc}") from exc
             event.listen(engine, "connect", postgres.on_connect)
+            event.listen(engine, "before_cursor_execute", postgres.without_nul, retval=True)
             return cls(engine)
         if url.get_backend_name() != "sqlite":
             raise SetupError(f"cannot use database {url.render_as_string()}: the backoffice "

@@ -94,6 +94,29 @@ def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.autocommit = was
 
 
+def _clean(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value \
+        else value
+
+
+def without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                executemany: bool) -> tuple[str, Any]:
+    """PostgreSQL text cannot hold NUL, and a parameter with one fails the statement.
+    The rules refuse NUL in whatever is stored, so what still carries one is a lookup
+    (an id or a filter from a request): with U+FFFD in its place it matches nothing, as
+    on SQLite, instead of failing with a 500."""
+    def clean(params: Any) -> Any:
+        if isinstance(params, dict):
+            return {k: _clean(v) for k, v in params.items()}
+        if isinstance(params, list | tuple):
+            return type(params)(_clean(v) for v in params)
+        return params
+
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, type(parameters)(clean(p) for p in parameters)
+    return statement, clean(parameters)
+
+
 def is_transient(orig: BaseException | None) -> bool:
     """A psycopg error that a later retry may not meet: a serialization failure, a
     deadlock, a lock timeout, a server going down, a lost or refused connection."""
