@@ -23,7 +23,7 @@ from backoffice.delivery.engine import Deliveries
 from backoffice.delivery.log import DeliveryLog
 from backoffice.delivery.mail import SmtpAccess
 from backoffice.delivery.settings import DeliverySettings
-from backoffice.errors import SetupError
+from backoffice.errors import SetupError, Unavailable
 from backoffice.merchants import Merchants
 from backoffice.sealing import Sealing
 from backoffice.tokens import Tokens
@@ -84,10 +84,13 @@ class Backoffice:
                          delivery=delivery, allow_private_targets=allow_private_targets,
                          data_dir=folder, smtp=smtp)
             setup.prepare(db, sealing, clock=clock, seed_demo=seed_demo)
-        except OperationalError as exc:  # cannot connect, cannot open the file, read-only
-            db.close()
-            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            raise SetupError(f"cannot use database {db.url}: {reason}") from None
+        except (OperationalError, Unavailable) as exc:  # cannot connect, cannot open the
+            db.close()                                    # file, read-only, no server
+            cause = exc.__cause__ if isinstance(exc, Unavailable) else exc
+            orig = getattr(cause, "orig", None)
+            reason = (str(orig).strip().splitlines() or [""])[0] if orig else str(exc)
+            raise SetupError(f"cannot use database {db.url}: "
+                             f"{reason or type(orig).__name__}") from None
         except BaseException:
             db.close()
             raise

@@ -6,6 +6,8 @@ them through ``require_merchant`` and the merchant queries, never through this c
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection
@@ -36,7 +38,8 @@ class Merchants:
         with self.db.write() as conn:
             if q.merchant_exists(conn, merchant_id):
                 raise Conflict(f"merchant {merchant_id!r} already exists")
-            q.insert_merchant(conn, merchant_id, name, iso(self.clock()))
+            with _taken(f"merchant {merchant_id!r} already exists"):
+                q.insert_merchant(conn, merchant_id, name, iso(self.clock()))
 
     def add_store(self, merchant_id: str, code: str, name: str) -> None:
         code = rules.identifier("store code", code, rules.CODE_RE)
@@ -44,7 +47,8 @@ class Merchants:
             require_merchant(conn, merchant_id)
             if q.store_exists(conn, merchant_id, code):
                 raise Conflict(f"store {code!r} already exists")
-            q.insert_store(conn, merchant_id, code, rules.description(name))
+            with _taken(f"store {code!r} already exists"):
+                q.insert_store(conn, merchant_id, code, rules.description(name))
 
     def add_terminal(self, merchant_id: str, terminal_id: str, store_code: str) -> None:
         terminal_id = rules.identifier("terminal id", terminal_id, rules.CODE_RE)
@@ -54,7 +58,8 @@ class Merchants:
                 raise NotFound(f"no store {store_code!r}")
             if q.terminal_store(conn, merchant_id, terminal_id) is not None:
                 raise Conflict(f"terminal {terminal_id!r} already exists")
-            q.insert_terminal(conn, merchant_id, terminal_id, store_code)
+            with _taken(f"terminal {terminal_id!r} already exists"):
+                q.insert_terminal(conn, merchant_id, terminal_id, store_code)
 
     def add_credential(self, merchant_id: str, client_id: str, terminal_id: str) -> None:
         client_id = rules.identifier("client id", client_id, rules.ID_RE)
@@ -82,3 +87,13 @@ class Merchants:
                 "credentials": [{"client_id": c, "terminal": term}
                                 for c, term in q.credentials(conn, merchant_id)],
             }
+
+
+@contextlib.contextmanager
+def _taken(message: str) -> Iterator[None]:
+    """A key another writer inserted between the check and the insert (PostgreSQL, where
+    writers do not take turns): the same Conflict the check gives."""
+    try:
+        yield
+    except IntegrityError:
+        raise Conflict(message) from None

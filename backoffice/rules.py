@@ -57,6 +57,8 @@ def _string(field: str, value: object, max_length: int) -> str:
         raise Invalid(f"{field} must be a string")
     if len(value) > max_length:
         raise Invalid(f"{field} is too long ({len(value)} characters; at most {max_length})")
+    if "\x00" in value:  # PostgreSQL text cannot hold it; no rule needs it
+        raise Invalid(f"{field} must not contain a NUL character (\\x00)")
     return value
 
 

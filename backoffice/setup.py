@@ -62,7 +62,7 @@ def prepare(db: Database, sealing: Sealing, *, clock: Clock, seed_demo: bool) ->
 
 
 def _check_key(db: Database, sealing: Sealing) -> None:
-    with db.write() as conn:
+    with db.exclusive() as conn:
         known = get_meta(conn, "server_key_id")
         if known == sealing.key_id:
             return

@@ -200,6 +200,7 @@ class Webhooks:
         moment = self.clock()
         now = iso(moment)
         with self.db.write() as conn:
+            mq.lock_merchant(conn, merchant_id)
             if key is not None:
                 seen = q.get_idempotency(conn, merchant_id, key)
                 if seen is not None:
@@ -328,6 +329,7 @@ def _check_application(conn: Connection, merchant_id: str, kind: str, ref: str |
 
 def _for_write(conn: Connection, merchant_id: str, webhook_id: str,
                if_match: int | None) -> WebhookRecord:
+    q.lock_webhook(conn, merchant_id, webhook_id)  # then read it as it is now
     record = q.get_webhook(conn, merchant_id, id=webhook_id)
     if record is None:
         raise NotFound(_missing(webhook_id, None))

@@ -65,4 +65,6 @@ def description_problem(text: str) -> str | None:
     """Why ``text`` cannot be a webhook's description, or None."""
     if len(text) > MAX_DESCRIPTION:
         return f"is too long ({len(text)} characters; at most {MAX_DESCRIPTION})"
+    if "\x00" in text:
+        return "must not contain a NUL character (\\x00)"
     return None

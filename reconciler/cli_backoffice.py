@@ -11,7 +11,15 @@ from pathlib import Path
 import click
 
 from contract import formats
-from reconciler.cli_options import SINCE_HELP, config_option, globals_of, since_moment
+from reconciler.cli_options import (
+    DB_HELP,
+    DB_PASSWORD_FILE_HELP,
+    SINCE_HELP,
+    config_option,
+    db_url_of,
+    globals_of,
+    since_moment,
+)
 
 
 @click.command(name="list")
@@ -109,7 +117,12 @@ def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
-              default="sqlite:///.webhooks/backoffice.db", show_default=True)
+              default="sqlite:///.webhooks/backoffice.db", show_default=True, help=DB_HELP)
+@click.option("--db-password-file", metavar="PATH", default=None,
+              type=click.Path(dir_okay=False, path_type=Path), help=DB_PASSWORD_FILE_HELP)
+@click.option("--db-pool-size", metavar="N", default=None, type=click.IntRange(1, 1000),
+              help="PostgreSQL connections kept open (default 10, or the URL's pool_size; "
+                   "up to as many again while busy: max_overflow).")
 @click.option("--allow-private-targets", is_flag=True,
               help="Deliver to loopback, private and link-local addresses too "
                    "(local development; refused by default: SSRF guard).")
@@ -149,15 +162,18 @@ def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_t
           smtp_url: str | None, retry_schedule: str | None, worker_interval: float,
           delivery_timeout: float, summary_interval: float, test_fire_limit: int,
           smtp_starttls: bool, smtp_password_file: Path | None, smtp_ca_file: Path | None,
-          mail_from: str | None) -> int:
+          mail_from: str | None, db_password_file: Path | None,
+          db_pool_size: int | None) -> int:
     """Run the backoffice API (and its delivery worker).
 
     \b
-    Example:
+    Examples:
       webhooks serve --port 8080 --db sqlite:///var/lib/webhooks/backoffice.db
+      PGPASSWORD=... webhooks serve --db postgresql+psycopg://webhooks@127.0.0.1:5432/webhooks
     """
     from reconciler.commands import serve as command
 
+    db_url = db_url_of(ctx, db_url, db_password_file, db_pool_size)
     return command.run(globals_of(ctx), host=host, port=port, db_url=db_url,
                        allow_private_targets=allow_private_targets, smtp_url=smtp_url,
                        retry_schedule=retry_schedule, worker_interval=worker_interval,
@@ -176,11 +192,14 @@ def token() -> None:
 @token.command(name="create")
 @click.option("--scope", type=click.Choice(["read", "manage"]), required=True)
 @click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
-              default="sqlite:///.webhooks/backoffice.db", show_default=True)
+              default="sqlite:///.webhooks/backoffice.db", show_default=True, help=DB_HELP)
+@click.option("--db-password-file", metavar="PATH", default=None,
+              type=click.Path(dir_okay=False, path_type=Path), help=DB_PASSWORD_FILE_HELP)
 @click.option("--merchant", metavar="ID", default=None,
               help="The merchant the token belongs to (default: the demo merchant).")
 @click.pass_context
-def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | None) -> int:
+def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | None,
+                 db_password_file: Path | None) -> int:
     """Print a new API token, once, on the last line of standard output.
 
     \b
@@ -189,6 +208,7 @@ def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | No
     """
     from reconciler.commands import token as command
 
+    db_url = db_url_of(ctx, db_url, db_password_file)
     return command.run(globals_of(ctx), scope=scope, db_url=db_url, merchant=merchant)
 
 

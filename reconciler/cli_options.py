@@ -47,3 +47,24 @@ def since_moment(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 
 SINCE_HELP = "A duration ago (2h, 90m, 7d) or an ISO-8601 moment (2026-11-29T10:00:00Z)."
+
+
+DB_HELP = ("The database: sqlite:///PATH or postgresql+psycopg://USER@HOST:5432/NAME "
+           "(env WEBHOOKS_DB_URL). A password never goes in --db: put it in "
+           "WEBHOOKS_DB_URL, PGPASSWORD or --db-password-file.")
+DB_PASSWORD_FILE_HELP = "A file holding the PostgreSQL password (instead of PGPASSWORD)."
+
+
+def db_url_of(ctx: click.Context, db_url: str, password_file: Path | None,
+              pool_size: int | None = None) -> str:
+    """``--db`` (or WEBHOOKS_DB_URL) with the password file and pool size put in; a
+    password typed in --db is refused."""
+    import os
+
+    from click.core import ParameterSource
+
+    from reconciler.commands.database import database_url
+
+    typed = ctx.get_parameter_source("db_url") == ParameterSource.COMMANDLINE
+    return database_url(db_url, from_command_line=typed, password_file=password_file,
+                        pool_size=pool_size, env=os.environ)

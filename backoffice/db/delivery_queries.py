@@ -138,7 +138,12 @@ def due_candidates(conn: Connection, *, now: str, per_webhook: int, limit: int,
                    ) -> list[Candidate]:
     """Due deliveries, at most ``per_webhook`` of each webhook (its oldest), leaving out
     the webhooks in ``full`` and the deliveries in ``exclude``: each webhook's oldest
-    first (by due time), then each one's second, and so on; ``limit`` rows at most."""
+    first (by due time), then each one's second, and so on; ``limit`` rows at most.
+
+    A plain read on either database: candidates, not claims. The ranking needs a window
+    function, which PostgreSQL cannot lock rows under, and locking every due row to rank
+    them would stall the other workers; ``claim_rows`` locks what it takes (skipping what
+    another worker holds) and re-checks that each row is still due."""
     d, w = t.deliveries.c, t.webhooks.c
     rank = func.row_number().over(partition_by=d.webhook_pk,
                                   order_by=(d.next_attempt_at, d.pk)).label("rank")
@@ -161,11 +166,19 @@ def claim_rows(conn: Connection, pks: Collection[int], *, now: str, lease_until:
     """Take the given deliveries for this worker (``claim``) until ``lease_until``, those
     still due: one UPDATE whose WHERE re-checks the due condition and the lease, so two
     workers on one database never both take a row (a row another worker just claimed,
-    or just recorded, no longer matches). Returns what was taken, in due order."""
+    or just recorded, no longer matches; on PostgreSQL the rows are locked first, FOR
+    UPDATE SKIP LOCKED). Returns what was taken, in due order."""
     if not pks:
         return []
     d = t.deliveries.c
-    conn.execute(update(t.deliveries).where(d.pk.in_(list(pks)), _due(now))
+    taken: ColumnElement[bool] = d.pk.in_(list(pks))
+    if conn.dialect.name == "postgresql":
+        # Lock the rows first, passing over those another worker is claiming right now
+        # (FOR UPDATE SKIP LOCKED): no worker waits on another's claim.
+        free = (select(d.pk).where(d.pk.in_(list(pks)), _due(now))
+                .with_for_update(skip_locked=True))
+        taken = d.pk.in_(free.scalar_subquery())
+    conn.execute(update(t.deliveries).where(taken, _due(now))
                  .values(lease_until=lease_until, claim=claim))
     return [ClaimedDelivery._make(row)
             for row in conn.execute(_SELECT_CLAIMED.where(d.claim == claim)
@@ -174,9 +187,12 @@ def claim_rows(conn: Connection, pks: Collection[int], *, now: str, lease_until:
 
 def claim_due(conn: Connection, *, now: str, lease_until: str, claim: str,
               limit: int) -> list[ClaimedDelivery]:
-    """Take up to ``limit`` of the oldest due deliveries, whatever their webhook."""
+    """Take up to ``limit`` of the oldest due deliveries, whatever their webhook (on
+    PostgreSQL the oldest no other worker is claiming: FOR UPDATE SKIP LOCKED)."""
     d = t.deliveries.c
     oldest = select(d.pk).where(_due(now)).order_by(d.next_attempt_at, d.pk).limit(limit)
+    if conn.dialect.name == "postgresql":
+        oldest = oldest.with_for_update(skip_locked=True)
     pks = [int(pk) for pk in conn.execute(oldest).scalars()]
     return claim_rows(conn, pks, now=now, lease_until=lease_until, claim=claim)
 

@@ -1,10 +1,15 @@
 """The database connection: engine setup and short transactions (the queries live beside).
 
 SQLite by default (WAL, ``synchronous=FULL``: a committed write survives a killed
-process and a power cut; foreign keys on; a busy timeout) through SQLAlchemy Core,
-with no SQLite-only SQL in the queries, so PostgreSQL is a change of URL.
+process and a power cut; foreign keys on; a busy timeout) or PostgreSQL (``postgres``:
+psycopg, a pool, a lock timeout) through SQLAlchemy Core.
 Write transactions on SQLite start with ``BEGIN IMMEDIATE``: the read-then-write rules
 (unique names, idempotency keys, versions) then cannot interleave between processes.
+PostgreSQL runs READ COMMITTED: those rules rest there on unique constraints (a losing
+writer gets an IntegrityError and looks again), compare-and-set updates and row locks
+(``lock_for_write``); schema changes take an advisory lock (``exclusive``).
+A transaction that meets a busy database (SQLite's lock; PostgreSQL's serialization
+failures, deadlocks, lock timeouts, lost connections, a full pool) raises ``Unavailable``.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
+from backoffice.db import postgres
 from backoffice.db import tables as t
 from backoffice.errors import SetupError, Unavailable
 
@@ -63,7 +70,12 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _is_busy(exc: OperationalError) -> bool:
+def _is_busy(exc: DBAPIError, dialect: str) -> bool:
+    """Whether the error says "busy, retry later" rather than "wrong"."""
+    if dialect == "postgresql":
+        return exc.connection_invalidated or postgres.is_transient(exc.orig)
+    if not isinstance(exc, OperationalError):
+        return False
     text = str(exc.orig).lower()
     return "locked" in text or "busy" in text
 
@@ -79,14 +91,23 @@ class Database:
         )
 
     @classmethod
-    def open(cls, db_url: str) -> Database:
-        """Connect (creating a SQLite file's directory); the caller then runs ``migrate``."""
+    def open(cls, db_url: str, *, pool_size: int | None = None) -> Database:
+        """Connect (creating a SQLite file's directory); the caller then runs ``migrate``.
+        ``pool_size``: PostgreSQL's connection pool (else the URL's, else 10)."""
         url = parse_url(db_url)
-        if url.get_backend_name() != "sqlite":
+        if url.get_backend_name() == "postgresql":
+            url, options = postgres.engine_options(url, pool_size)
             try:
-                return cls(create_engine(url, pool_pre_ping=True))
-            except Exception as exc:  # a missing driver, a bad option
+                engine = create_engine(url, **options)
+            except Exception as exc:  # a bad option
                 raise SetupError(f"cannot use database {url.render_as_string()}: {exc}") from exc
+            event.listen(engine, "connect", postgres.on_connect)
+            event.listen(engine, "before_cursor_execute", postgres.without_nul, retval=True)
+            return cls(engine)
+        if url.get_backend_name() != "sqlite":
+            raise SetupError(f"cannot use database {url.render_as_string()}: the backoffice "
+                             "runs on sqlite:///path/backoffice.db or "
+                             "postgresql+psycopg://user@host:5432/name")
         path = sqlite_file(url)
         memory = url.database in (None, "", ":memory:")
         if path is not None:
@@ -111,19 +132,30 @@ class Database:
     def close(self) -> None:
         self.engine.dispose()
 
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
     @contextlib.contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+    def _transaction(self, *, write: bool, exclusive: bool = False) -> Iterator[Connection]:
         with self._lock:
             try:
                 with self.engine.connect() as conn:
                     if write:
                         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
                     with conn.begin():
+                        if exclusive and self.dialect == "postgresql":
+                            conn.execute(select(func.pg_advisory_xact_lock(
+                                postgres.SETUP_LOCK_KEY)))
                         yield conn
-            except OperationalError as exc:
-                if _is_busy(exc):
+            except DBAPIError as exc:
+                if _is_busy(exc, self.dialect):
                     raise Unavailable("the database is busy; retry in a moment") from exc
                 raise
+            except PoolTimeout as exc:
+                raise Unavailable("every database connection is in use; "
+                                  "retry in a moment") from exc
 
     def read(self) -> contextlib.AbstractContextManager[Connection]:
         return self._transaction(write=False)
@@ -131,6 +163,12 @@ class Database:
     def write(self) -> contextlib.AbstractContextManager[Connection]:
         """A write transaction, committed when the block ends without error."""
         return self._transaction(write=True)
+
+    def exclusive(self) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction that no other ``exclusive`` one overlaps, across processes
+        (schema changes, the server key check): on SQLite every write is; PostgreSQL
+        takes a transaction-level advisory lock."""
+        return self._transaction(write=True, exclusive=True)
 
     def ping(self) -> None:
         """Raise when the database cannot be read (for health checks): a table read, so a

@@ -11,6 +11,16 @@ def insert_merchant(conn: Connection, merchant_id: str, name: str, now: str) -> 
     conn.execute(insert(t.merchants).values(id=merchant_id, name=name, created_at=now))
 
 
+def lock_merchant(conn: Connection, merchant_id: str) -> None:
+    """PostgreSQL: hold the merchant's row (FOR NO KEY UPDATE: rows that only reference it
+    still go in) until the transaction ends, so two writes whose checks read the
+    merchant's other rows first (a free name, an unused idempotency key) take turns and
+    each reads what the other committed. SQLite's ``BEGIN IMMEDIATE`` already does."""
+    if conn.dialect.name == "postgresql":
+        c = t.merchants.c
+        conn.execute(select(c.id).where(c.id == merchant_id).with_for_update(key_share=True))
+
+
 def merchant_exists(conn: Connection, merchant_id: str) -> bool:
     query = select(t.merchants.c.id).where(t.merchants.c.id == merchant_id)
     return conn.execute(query).first() is not None

@@ -40,7 +40,7 @@ def migrate(db: Database, on_create: Callable[[Connection], None] | None,
     ``on_upgrade(conn, step)`` runs after each step's DDL, in the same transaction,
     for the data a step has to rewrite.
     """
-    with db.write() as conn:
+    with db.exclusive() as conn:  # two processes opening a new database take turns
         names = set(inspect(conn).get_table_names())
         if "schema_version" not in names:
             if names:

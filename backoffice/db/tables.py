@@ -1,5 +1,9 @@
 """The SQL tables (SQLAlchemy Core), portable between SQLite and PostgreSQL.
 
+On PostgreSQL: Integer primary keys are SERIAL, LargeBinary BYTEA, JSON json, Boolean
+boolean, and the String lengths are enforced (the rules and the engine keep within them);
+moments compare in the "C" collation, so text order stays time order under any locale.
+
 Notifications live in a child table with a (webhook, notification) key, so the list
 filter by notification is an indexed EXISTS probe rather than a scan of JSON text.
 Moments are stored as the ISO-8601 UTC text the API returns ("2026-11-28T04:00:00Z"):
@@ -36,8 +40,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 SCHEMA_VERSION: Final = 4
-Timestamp = String(20)
-Moment = String(24)
+# Text order must be time order on PostgreSQL too, whatever the database's locale.
+Timestamp = String(20).with_variant(String(20, collation="C"), "postgresql")
+Moment = String(24).with_variant(String(24, collation="C"), "postgresql")
 
 
 @lru_cache(maxsize=4096)

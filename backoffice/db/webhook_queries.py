@@ -98,6 +98,15 @@ def get_webhook(conn: Connection, merchant_id: str, *, id: str | None = None,
     return None if row is None else _record(row)
 
 
+def lock_webhook(conn: Connection, merchant_id: str, webhook_id: str) -> None:
+    """PostgreSQL: hold the webhook's row until the transaction ends, so two
+    read-modify-writes of it take turns (on SQLite, ``BEGIN IMMEDIATE`` already does)."""
+    if conn.dialect.name == "postgresql":
+        w = t.webhooks.c
+        conn.execute(select(w.pk).where(w.merchant_id == merchant_id, w.id == webhook_id)
+                     .with_for_update())
+
+
 def insert_webhook(conn: Connection, values: dict[str, Any],
                    notifications: Sequence[str]) -> int:
     result = conn.execute(insert(t.webhooks).values(**values))

@@ -56,8 +56,8 @@ def rows(done: Finished, schedule: Sequence[float]) -> tuple[dict[str, Any], dic
     values = {
         "status": status, "attempts": attempts, "last_attempt_at": iso_millis(done.finished),
         "next_attempt_at": next_attempt, "last_status_code": outcome.status,
-        "last_error": None if outcome.delivered else outcome.reason[:500],
-        "response_excerpt": outcome.body_excerpt or None,
+        "last_error": None if outcome.delivered else _text(outcome.reason[:500]),
+        "response_excerpt": _text(outcome.body_excerpt) or None,
     }
     took = max(0, round(outcome.duration_ms))
     attempt = {
@@ -65,10 +65,15 @@ def rows(done: Finished, schedule: Sequence[float]) -> tuple[dict[str, Any], dic
         "started_at": iso_millis(done.finished - timedelta(milliseconds=took)),
         "duration_ms": took, "outcome": "delivered" if outcome.delivered else "failed",
         "status_code": outcome.status,
-        "error": None if outcome.delivered else outcome.reason[:2000],
-        "response_excerpt": outcome.body_excerpt or None,
+        "error": None if outcome.delivered else _text(outcome.reason[:2000]),
+        "response_excerpt": _text(outcome.body_excerpt) or None,
     }
     return values, attempt
+
+
+def _text(text: str) -> str:
+    """A receiver's words as a database can store them: PostgreSQL text holds no NUL."""
+    return text.replace("\x00", "\ufffd")
 
 
 def write(conn: Connection, group: Sequence[Finished],

@@ -56,3 +56,17 @@ def loopback_resolver(host: str, port: int) -> list[str]:
 def delivering_backoffice(path: Path) -> Backoffice:
     """A backoffice (for the HTTP API in-process) that may deliver to loopback receivers."""
     return Backoffice.open(f"sqlite:///{path}", allow_private_targets=True)
+
+
+def stored_bytes(office: Backoffice, folder: Path, name: str = "backoffice.db") -> bytes:
+    """What the database holds at rest: the SQLite files' bytes (``name*`` in ``folder``),
+    or on PostgreSQL every row of every table as the server returns it."""
+    if office.db.dialect == "sqlite":
+        return b"".join(p.read_bytes() for p in sorted(folder.glob(f"{name}*")))
+    from sqlalchemy import select
+
+    from backoffice.db.tables import metadata
+
+    with office.db.read() as conn:
+        return b"".join(repr(tuple(row)).encode() for table in metadata.sorted_tables
+                        for row in conn.execute(select(table)))

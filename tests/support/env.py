@@ -2,7 +2,8 @@
 
 ``CLEARED`` is the one list: every ``WEBHOOKS_*`` variable the code reads, click's completion
 switch, the CI markers (``CI`` changes behaviour: a CI job is not trusted like a terminal),
-the CI workspace roots ``validate`` reads, and ``NO_COLOR``.
+the CI workspace roots ``validate`` reads, ``NO_COLOR``, and the libpq variables that would
+change how a PostgreSQL database is reached.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ CLEARED = (
     "WEBHOOKS_COPY_FROM", "WEBHOOKS_COPY_TO",
     "_WEBHOOKS_COMPLETE",
     "CI", "GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_WORKSPACE", "CI_PROJECT_DIR", "NO_COLOR",
+    "PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGOPTIONS",
 )
 
 

@@ -23,9 +23,16 @@ from tests.support.processes import Processes, free_port, wait_ready
 CLI_TIMEOUT = 60.0
 
 
-def seed(db_path: Path, *, merchant: str = "demo") -> tuple[str, str]:
-    """Create the database (with the demo merchant) and (manage, read) tokens for it."""
-    office = Backoffice.open(f"sqlite:///{db_path}")
+def db_url_of(db: Path | str) -> str:
+    """A database file's URL; a URL as it is."""
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def seed(db: Path | str, *, merchant: str = "demo",
+         data_dir: Path | None = None) -> tuple[str, str]:
+    """Create the database (with the demo merchant) and (manage, read) tokens for it;
+    ``db`` is a file or a URL (``data_dir`` then holds the server key)."""
+    office = Backoffice.open(db_url_of(db), data_dir=data_dir)
     try:
         if merchant != "demo":
             office.merchants.create_merchant(merchant, merchant.title())
@@ -59,7 +66,7 @@ class Server:
                  debug: bool = False, env: Mapping[str, str] | None = None,
                  args: Sequence[str] = ()) -> None:
         self.db = db
-        self.db_url = db if isinstance(db, str) else f"sqlite:///{db}"
+        self.db_url = db_url_of(db)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log_dir / f"serve-{self.port}.log"

@@ -1,5 +1,6 @@
-"""Fixtures: a real backoffice on a temp SQLite file, its API over httpx.ASGITransport, and a
-webhook receiver on loopback."""
+"""Fixtures: a real backoffice (on a temp SQLite file, and again on a fresh PostgreSQL
+database: ``backend``), its API over httpx.ASGITransport, and a webhook receiver on
+loopback."""
 
 from __future__ import annotations
 
@@ -27,11 +28,20 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def office(db_path: Path, clock: Clock) -> Iterator[Backoffice]:
+def db_url(backend: str, db_path: Path, request: pytest.FixtureRequest) -> str:
+    """The database of this run of the test: the SQLite file ``db_path``, or a fresh
+    PostgreSQL database (its server key and outbox then still go in ``db_path``'s folder)."""
+    if backend == "sqlite":
+        return f"sqlite:///{db_path}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def office(db_url: str, db_path: Path, clock: Clock) -> Iterator[Backoffice]:
     # The safe delivery defaults, and a resolver that never asks DNS: a test (or the
     # API fuzzer's POST .../test) can reach no address beyond loopback, which the
     # default settings refuse anyway.
-    backoffice = Backoffice.open(f"sqlite:///{db_path}", clock=clock,
+    backoffice = Backoffice.open(db_url, clock=clock, data_dir=db_path.parent,
                                  delivery=DeliverySettings(resolver=loopback_resolver))
     backoffice.merchants.create_merchant("acme", "Acme Corp")
     backoffice.merchants.add_store("acme", "ACM-01", "Acme HQ")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from backoffice import Backoffice
-from tests.support.backoffice import Tokens, email_webhook, url_webhook
+from tests.support.backoffice import Tokens, email_webhook, stored_bytes, url_webhook
 from tests.support.secrets import CRED_10001, CRED_10002, CRED_20001, SIBS_SECRET
 
 pytestmark = pytest.mark.anyio
@@ -258,7 +258,7 @@ async def test_another_merchants_webhook_is_404(client: httpx.AsyncClient,
 
 
 async def test_secret_is_never_returned_nor_stored_in_clear(
-        client: httpx.AsyncClient, tokens: Tokens, db_path: Path) -> None:
+        client: httpx.AsyncClient, tokens: Tokens, office: Backoffice, db_path: Path) -> None:
     created = await create(client, url_webhook(secret=SIBS_SECRET))
     path = f"/v1/webhooks/{created['id']}"
     rotated = "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM="
@@ -274,7 +274,7 @@ async def test_secret_is_never_returned_nor_stored_in_clear(
     for response in responses:
         assert SIBS_SECRET not in response.text and rotated not in response.text
         assert SIBS_SECRET[:-2] not in response.text
-    stored = b"".join(p.read_bytes() for p in db_path.parent.glob("backoffice.db*"))
+    stored = stored_bytes(office, db_path.parent)
     assert len(stored) > 0
     for secret in (SIBS_SECRET, rotated):
         assert secret.encode() not in stored

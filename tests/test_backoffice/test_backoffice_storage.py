@@ -153,6 +153,7 @@ def test_a_foreign_database_is_refused(db_path: Path) -> None:
         Backoffice.open(f"sqlite:///{db_path}")
 
 
+@pytest.mark.sqlite_only("SQLite's PRAGMAs")
 def test_pragmas_on_every_connection(office: Backoffice) -> None:
     with office.db.read() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

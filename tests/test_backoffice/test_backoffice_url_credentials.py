@@ -17,7 +17,7 @@ from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import SetupError
 from contract.fingerprints import url_fingerprint
 from contract.urls import redact_url
-from tests.support.backoffice import loopback_resolver, url_webhook
+from tests.support.backoffice import loopback_resolver, stored_bytes, url_webhook
 from tests.support.receivers import Receiver
 from tests.support.secrets import SIBS_SECRET
 
@@ -28,7 +28,7 @@ OTHER_URL = f"https://ops:{OTHER_PASSWORD}@hooks.shop.example/basic?x=1"
 REDACTED = "https://ops:***@hooks.shop.example/basic?x=1"
 
 
-def stored_bytes(folder: Path, name: str = "backoffice.db") -> bytes:
+def file_bytes(folder: Path, name: str = "backoffice.db") -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.glob(f"{name}*")))
 
 
@@ -78,7 +78,7 @@ async def test_the_api_never_returns_the_password(
     assert office.sealing.delivery_url(office.webhooks._get("demo", id=hook["id"])) == \
         "https://hooks.shop.example/basic"
     office.close()
-    stored = stored_bytes(db_path.parent)
+    stored = stored_bytes(office, db_path.parent)
     assert b"hooks.shop.example" in stored  # not vacuous: the URLs were written
     assert PASSWORD.encode() not in stored and OTHER_PASSWORD.encode() not in stored
 
@@ -112,7 +112,7 @@ def test_deliveries_still_use_the_whole_url(tmp_path: Path, receiver: Receiver) 
     assert shown["request"]["url"] == hook["url"]
     assert [d["status"] for d in deliveries] == ["delivered", "delivered"]
     assert PASSWORD not in repr(shown) + repr(deliveries)
-    assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
+    assert PASSWORD.encode() not in file_bytes(tmp_path, "bo.db")
 
 
 # --- the migration from version 2 -------------------------------------------------------
@@ -127,7 +127,7 @@ def as_version_2(db: Path, webhook_id: str, url: str, response_url: str) -> None
         conn.execute("UPDATE idempotency SET response = json_remove(json_set(response, "
                      "'$.url', ?), '$.url_fingerprint')", (response_url,))
         conn.execute("UPDATE schema_version SET version = 2")
-    assert PASSWORD.encode() in stored_bytes(db.parent, db.name)
+    assert PASSWORD.encode() in file_bytes(db.parent, db.name)
 
 
 def test_the_migration_seals_urls_stored_in_clear(tmp_path: Path) -> None:
@@ -145,11 +145,11 @@ def test_the_migration_seals_urls_stored_in_clear(tmp_path: Path) -> None:
         replay = office.webhooks.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
         assert replay["url"] == REDACTED and replay["url_fingerprint"] == url_fingerprint(URL)
         # The server still runs, its WAL already holds no clear page.
-        assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
+        assert PASSWORD.encode() not in file_bytes(tmp_path, "bo.db")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (
             tables.SCHEMA_VERSION,)
-    assert PASSWORD.encode() not in stored_bytes(tmp_path, "bo.db")
+    assert PASSWORD.encode() not in file_bytes(tmp_path, "bo.db")
 
 
 def test_the_migration_refuses_another_server_key(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect
 
 from backoffice import Backoffice
 from backoffice.db import delivery_queries, tables
@@ -21,7 +21,13 @@ from backoffice.delivery.engine import parse_moment
 from backoffice.delivery.settings import DEFAULT_SCHEDULE, DeliverySettings
 from backoffice.delivery.ssrf import GUARD_PREFIX
 from backoffice.errors import Invalid, NotFound
-from tests.support.backoffice import Clock, email_webhook, loopback_resolver, url_webhook
+from tests.support.backoffice import (
+    Clock,
+    email_webhook,
+    loopback_resolver,
+    stored_bytes,
+    url_webhook,
+)
 from tests.support.receivers import Receiver
 from tests.support.secrets import SIBS_SECRET, WHSEC
 
@@ -29,14 +35,15 @@ OpenOffice = Callable[..., Backoffice]
 
 
 @pytest.fixture
-def open_office(tmp_path: Path) -> Iterator[OpenOffice]:
-    """Opens backoffices on one database file that may deliver to loopback."""
+def open_office(db_url: str, db_path: Path) -> Iterator[OpenOffice]:
+    """Opens backoffices on one database (SQLite, or PostgreSQL) that may deliver to
+    loopback."""
     opened: list[Backoffice] = []
 
     def make(clock: Clock | None = None, **settings: Any) -> Backoffice:
         delivery = DeliverySettings(**{"resolver": loopback_resolver, "timeout_s": 2.0,
                                        **settings})
-        office = Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}", delivery=delivery,
+        office = Backoffice.open(db_url, data_dir=db_path.parent, delivery=delivery,
                                  allow_private_targets=settings.get("allow_private_targets",
                                                                     True),
                                  **({"clock": clock} if clock else {}))
@@ -368,7 +375,7 @@ def test_the_guard_applies_unless_private_targets_are_allowed(open_office: OpenO
 
 
 def test_secrets_stay_out_of_logs_rows_and_responses(
-        open_office: OpenOffice, receiver: Receiver, tmp_path: Path,
+        open_office: OpenOffice, receiver: Receiver, db_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     receiver.script = ["ack", "500", "204", "slow"]
@@ -387,7 +394,8 @@ def test_secrets_stay_out_of_logs_rows_and_responses(
     text = json.dumps(shown)
     assert shown[0]["request"]["url"] == receiver.url().replace("http://", "http://ops:***@")
     assert receiver.received[0].headers["authorization"].startswith("Basic ")
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("bo.db*"))
+    stored = stored_bytes(office, db_path.parent)
+    assert b"sibs" in stored  # not vacuous
     for secret in (SIBS_SECRET, WHSEC, WHSEC.removeprefix("whsec_")):
         assert secret not in text
         assert secret not in caplog.text
@@ -396,25 +404,26 @@ def test_secrets_stay_out_of_logs_rows_and_responses(
     assert "delivered" in caplog.text and "failed" in caplog.text  # the log did say things
 
 
-def test_a_version_1_database_is_migrated(tmp_path: Path, open_office: OpenOffice,
-                                          receiver: Receiver) -> None:
+def test_a_version_1_database_is_migrated(open_office: OpenOffice, receiver: Receiver) -> None:
     office = open_office()
     hook = office.webhooks.create_webhook(
         "demo", url_webhook(url=receiver.url(), secret=SIBS_SECRET))
+    with office.db.write() as conn:  # as the first release left it
+        for table in ("attempts", "deliveries", "notifications"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+        for column in ("url_sealed", "url_fingerprint"):
+            conn.exec_driver_sql(f"ALTER TABLE webhooks DROP COLUMN {column}")
+        conn.exec_driver_sql("DELETE FROM schema_version")
+        conn.exec_driver_sql("INSERT INTO schema_version (version) VALUES (1)")
     office.close()
-    with sqlite3.connect(tmp_path / "bo.db") as db:  # as the first release left it
-        db.execute("DROP TABLE attempts")
-        db.execute("DROP TABLE deliveries")
-        db.execute("DROP TABLE notifications")
-        db.execute("DELETE FROM schema_version")
-        db.execute("INSERT INTO schema_version VALUES (1)")
     migrated = open_office()
-    with sqlite3.connect(tmp_path / "bo.db") as db:
-        assert db.execute("SELECT max(version) FROM schema_version").fetchone() == (
-            tables.SCHEMA_VERSION,)
-        indexes = {row[0] for row in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'")}
+    with migrated.db.read() as conn:
+        version = conn.exec_driver_sql("SELECT max(version) FROM schema_version").scalar()
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("deliveries")}
+        columns = {c["name"] for c in inspect(conn).get_columns("webhooks")}
+    assert version == tables.SCHEMA_VERSION
     assert {"ix_deliveries_due", "ix_deliveries_webhook"} <= indexes
+    assert {"url_sealed", "url_fingerprint"} <= columns
     emit(migrated)
     assert migrated.deliveries.deliver_due() == 1
     assert only_delivery(migrated, hook["id"])["status"] == "delivered"

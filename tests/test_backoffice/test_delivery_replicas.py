@@ -26,11 +26,12 @@ import pytest
 from backoffice.db import delivery_queries
 from backoffice.db.webhook_queries import get_webhook
 from backoffice.facade import Backoffice
+from tests.support.env import clean_env
 from tests.support.intervals import IntervalReceiver, Visit
 from tests.support.processes import Processes
 from tests.support.receivers import Receiver
 from tests.support.secrets import SIBS_SECRET
-from tests.support.serve import Server, seed
+from tests.support.serve import Server, db_url_of, seed
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 5.0
@@ -54,10 +55,11 @@ def deliveries(base: str, token: str, webhook_id: str) -> dict[str, dict[str, An
     return {d["notification_id"]: d for d in answer.json()["data"]}
 
 
-def make_hooks(db: Path, urls: list[str], count: int) -> tuple[list[str], list[str]]:
+def make_hooks(db: Path | str, urls: list[str], count: int,
+               data_dir: Path | None = None) -> tuple[list[str], list[str]]:
     """Webhooks (one per URL) and ``count`` notifications for each, queued before any
     server starts, so the servers' first claims race for them."""
-    with Backoffice.open(f"sqlite:///{db}") as office:
+    with Backoffice.open(db_url_of(db), data_dir=data_dir) as office:
         hooks = [office.webhooks.create_webhook("demo", {
             "name": f"orders-{i}", "type": "url", "url": url, "application": "terminal:10001",
             "notifications": ["mbway"], "secret": SIBS_SECRET, "format": "sibs"})["id"]
@@ -76,11 +78,15 @@ def slow() -> Iterator[IntervalReceiver]:
 
 
 def test_three_servers_never_overlap_attempts_of_one_delivery(
-        processes: Processes, slow: IntervalReceiver, tmp_path: Path) -> None:
-    db = tmp_path / "bo.db"
-    token, _ = seed(db)
-    hooks, emitted = make_hooks(db, [slow.url("/a"), slow.url("/b")], 90)
-    servers = [Server(processes, db, tmp_path, args=SERVE_ARGS) for _ in range(3)]
+        processes: Processes, slow: IntervalReceiver, tmp_path: Path, backend: str,
+        request: pytest.FixtureRequest) -> None:
+    """On SQLite, and on PostgreSQL (claims with FOR UPDATE SKIP LOCKED)."""
+    db: Path | str = (tmp_path / "bo.db" if backend == "sqlite"
+                      else str(request.getfixturevalue("postgres_url")))
+    token, _ = seed(db, data_dir=tmp_path)
+    hooks, emitted = make_hooks(db, [slow.url("/a"), slow.url("/b")], 90, data_dir=tmp_path)
+    env = clean_env(WEBHOOKS_DATA_DIR=str(tmp_path))  # one server key for the three
+    servers = [Server(processes, db, tmp_path, args=SERVE_ARGS, env=env) for _ in range(3)]
     # More while they run, through each server's API in turn (each wakes its worker).
     for i in range(30):
         answer = httpx.post(f"{servers[i % 3].base}/v1/notifications",

@@ -12,9 +12,12 @@ from tests.support.providers import HttpBackoffice, providers
 
 
 @pytest.fixture(params=["embedded", "http"])
-async def provider(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Provider]:
-    """Each provider in turn, on a fresh backoffice with the demo merchant."""
-    async for p in providers(request.param, tmp_path):
+async def provider(request: pytest.FixtureRequest, tmp_path: Path,
+                   backend: str) -> AsyncIterator[Provider]:
+    """Each provider in turn, on a fresh backoffice with the demo merchant: on SQLite, and
+    again on a fresh PostgreSQL database (``backend``)."""
+    db_url = None if backend == "sqlite" else str(request.getfixturevalue("postgres_url"))
+    async for p in providers(request.param, tmp_path, db_url=db_url):
         yield p
 
 
