@@ -90,12 +90,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    private = "--allow-private-targets" in serve_help()
+    options = serve_help()
+    private = "--allow-private-targets" in options
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
         token = seeded(work, args.webhooks)
         rcv = stack.enter_context(receiver())
         extra = ["--allow-private-targets"] if private else []
+        if "--test-fire-limit" in options:  # 8 in flight: the default bound (4) would 429
+            extra += ["--test-fire-limit", "8"]
         ours = stack.enter_context(backoffice_server(work / "bo.db", *extra, cpus=SERVER_CPU))
         auth = {"Authorization": f"Bearer {token}"}
         spec = httpx.get(ours.url + "/openapi.json").json()
