@@ -8,6 +8,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from backoffice.auth import MANAGE, READ, Principal
 from backoffice.errors import BadRequest, Invalid, PreconditionFailed, Unauthorized
@@ -117,13 +118,17 @@ async def _backoffice(request: Request) -> Backoffice:
 Office = Annotated[Backoffice, Depends(_backoffice)]
 
 
-def _reader(
+async def _reader(
     office: Office,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
+    # async: a token seen in the last few seconds needs no database, so no thread hop
     if credentials is None:
         raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
-    principal = office.tokens.authenticate(credentials.credentials)
+    principal = office.tokens.cached(credentials.credentials)
+    if principal is None:
+        principal = await run_in_threadpool(office.tokens.authenticate,
+                                            credentials.credentials)
     principal.require(READ)
     return principal
 
