@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 
@@ -52,6 +52,13 @@ _NOTIFICATIONS = (
 )
 _RECORD_COLUMNS = [t.webhooks.c[name] for name in WebhookRecord._fields if name != "notifications"]
 _SELECT_RECORDS = select(*_RECORD_COLUMNS, _NOTIFICATIONS)
+# What a page of the list shows, in this order, notifications last: no sealed values, so
+# a page reads and converts less than whole records.
+PAGE_COLUMNS: Final = ("pk", "id", "name", "type", "url", "url_fingerprint", "email",
+                       "app_kind", "app_ref", "support_email", "format", "enabled",
+                       "description", "secret_fingerprint", "labels", "version", "created_at",
+                       "updated_at")
+_SELECT_PAGE = select(*[t.webhooks.c[name] for name in PAGE_COLUMNS], _NOTIFICATIONS)
 
 
 def _record(row: Sequence[Any]) -> WebhookRecord:
@@ -64,10 +71,11 @@ def list_webhooks(
     conn: Connection, merchant_id: str, *, after_pk: int, limit: int,
     covering: tuple[str, str] | None = None, notification: str | None = None,
     type: str | None = None, text: str | None = None,
-) -> list[WebhookRecord]:
-    """One page in creation order; ``covering`` is (terminal id, its store code)."""
+) -> Sequence[Sequence[Any]]:
+    """One page in creation order, as rows of ``PAGE_COLUMNS`` then the notifications
+    ("a,b" or None); ``covering`` is (terminal id, its store code)."""
     w, wn = t.webhooks.c, t.webhook_notifications.c
-    query = _SELECT_RECORDS.where(w.merchant_id == merchant_id, w.pk > after_pk)
+    query = _SELECT_PAGE.where(w.merchant_id == merchant_id, w.pk > after_pk)
     if type is not None:
         query = query.where(w.type == type)
     if text is not None:
@@ -86,7 +94,7 @@ def list_webhooks(
             and_(w.app_kind == "store", w.app_ref == store_code),
             and_(w.app_kind == "terminal", w.app_ref == terminal_id),
         ))
-    return [_record(row) for row in conn.execute(query.order_by(w.pk).limit(limit))]
+    return conn.execute(query.order_by(w.pk).limit(limit)).all()
 
 
 def get_webhook(conn: Connection, merchant_id: str, *, id: str | None = None,
