@@ -1,0 +1,91 @@
+"""The webhook bodies the API sends pre-serialised are what its OpenAPI document says.
+
+The list, get, create and update routes skip FastAPI's response validation (the parts
+build the documented shape), so this holds them to it: each body validates against the
+schema in /openapi.json, and is byte for byte what validating it through the route's
+response model and serialising it would send.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel
+
+from backoffice.http import bodies
+from tests.support.backoffice import email_webhook, url_webhook
+from tests.support.secrets import SIBS_SECRET
+
+pytestmark = pytest.mark.anyio
+
+
+async def schema_of(client: httpx.AsyncClient, component: str) -> Draft202012Validator:
+    spec = (await client.get("/openapi.json")).json()
+    return Draft202012Validator({"$ref": f"#/components/schemas/{component}",
+                                 "components": spec["components"]})
+
+
+def as_documented(model: type[BaseModel], response: httpx.Response) -> None:
+    """JSON, valid for the model, and the bytes the model would serialise it to."""
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-length"] == str(len(response.content))
+    assert response.content == model.model_validate_json(response.content).model_dump_json(
+        ).encode()
+
+
+async def some_webhooks(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    made = []
+    for body in (url_webhook("plain", secret=SIBS_SECRET),
+                 url_webhook("with-credentials", url="https://user:pa55@hooks.shop.example/x",
+                             labels={"owner": "team-a", "managed-by": "webhooks-reconciler"},
+                             description="Ünïcode \"quoted\" \\ and a line\nbreak"),
+                 email_webhook("by-mail", application="merchant", support_email="s@shop.example"),
+                 url_webhook("standard", format="standard-webhooks", enabled=False,
+                             notifications=["qr-code", "mbway", "xpay"])):
+        response = await client.post("/v1/webhooks", json=body)
+        assert response.status_code == 201, response.text
+        as_documented(bodies.Webhook, response)
+        assert response.headers["etag"] == '"1"'
+        assert response.headers["location"] == f"/v1/webhooks/{response.json()['id']}"
+        made.append(response.json())
+    return made
+
+
+async def test_list_pages_are_the_documented_json(client: httpx.AsyncClient) -> None:
+    made = await some_webhooks(client)
+    validator = await schema_of(client, "WebhookPage")
+    first = await client.get("/v1/webhooks", params={"limit": 3})
+    assert first.status_code == 200
+    as_documented(bodies.WebhookPage, first)
+    validator.validate(first.json())
+    assert first.json()["next_cursor"]
+    rest = await client.get("/v1/webhooks", params={"cursor": first.json()["next_cursor"]})
+    as_documented(bodies.WebhookPage, rest)
+    validator.validate(rest.json())
+    assert rest.json()["next_cursor"] is None
+    listed = first.json()["data"] + rest.json()["data"]
+    assert listed == made
+    assert [w["notifications"] for w in listed][3] == ["mbway", "qr-code", "xpay"]
+    empty = await client.get("/v1/webhooks", params={"type": "email", "webhook": "nothing"})
+    as_documented(bodies.WebhookPage, empty)
+    assert empty.json() == {"data": [], "next_cursor": None}
+
+
+async def test_get_and_patch_bodies_are_the_documented_json(client: httpx.AsyncClient) -> None:
+    made = await some_webhooks(client)
+    validator = await schema_of(client, "Webhook")
+    page = (await client.get("/v1/webhooks")).content
+    for webhook in made:
+        got = await client.get(f"/v1/webhooks/{webhook['id']}")
+        assert got.status_code == 200 and got.headers["etag"] == '"1"'
+        as_documented(bodies.Webhook, got)
+        validator.validate(got.json())
+        assert got.content in page  # the same bytes as in the list
+    patched = await client.patch(f"/v1/webhooks/{made[0]['id']}", json={"enabled": False},
+                                 headers={"If-Match": '"1"'})
+    assert patched.status_code == 200 and patched.headers["etag"] == '"2"'
+    as_documented(bodies.Webhook, patched)
+    validator.validate(patched.json())
