@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, delete, exists, func, insert, or_, select, update
 
 from backoffice.db import tables as t
 
@@ -67,6 +67,9 @@ def _record(row: Sequence[Any]) -> WebhookRecord:
     return WebhookRecord._make(values)
 
 
+_SELECT_VERSIONS = select(t.webhooks.c.pk, t.webhooks.c.id, t.webhooks.c.version)
+
+
 def list_webhooks(
     conn: Connection, merchant_id: str, *, after_pk: int, limit: int,
     covering: tuple[str, str] | None = None, notification: str | None = None,
@@ -74,8 +77,30 @@ def list_webhooks(
 ) -> Sequence[Sequence[Any]]:
     """One page in creation order, as rows of ``PAGE_COLUMNS`` then the notifications
     ("a,b" or None); ``covering`` is (terminal id, its store code)."""
+    query = _page(_SELECT_PAGE, merchant_id, after_pk, covering, notification, type, text)
+    return conn.execute(query.limit(limit)).all()
+
+
+def list_versions(
+    conn: Connection, merchant_id: str, *, after_pk: int, limit: int,
+    covering: tuple[str, str] | None = None, notification: str | None = None,
+    type: str | None = None, text: str | None = None,
+) -> Sequence[Sequence[Any]]:
+    """The same page as ``list_webhooks``, as (pk, id, version) rows only."""
+    query = _page(_SELECT_VERSIONS, merchant_id, after_pk, covering, notification, type, text)
+    return conn.execute(query.limit(limit)).all()
+
+
+def page_rows(conn: Connection, pks: Sequence[int]) -> Sequence[Sequence[Any]]:
+    """The rows of ``list_webhooks`` for these webhooks (those that still exist)."""
+    return conn.execute(_SELECT_PAGE.where(t.webhooks.c.pk.in_(pks))).all()
+
+
+def _page(query: Select[Any], merchant_id: str, after_pk: int,
+          covering: tuple[str, str] | None, notification: str | None, type: str | None,
+          text: str | None) -> Select[Any]:
     w, wn = t.webhooks.c, t.webhook_notifications.c
-    query = _SELECT_PAGE.where(w.merchant_id == merchant_id, w.pk > after_pk)
+    query = query.where(w.merchant_id == merchant_id, w.pk > after_pk)
     if type is not None:
         query = query.where(w.type == type)
     if text is not None:
@@ -94,7 +119,7 @@ def list_webhooks(
             and_(w.app_kind == "store", w.app_ref == store_code),
             and_(w.app_kind == "terminal", w.app_ref == terminal_id),
         ))
-    return conn.execute(query.order_by(w.pk).limit(limit)).all()
+    return query.order_by(w.pk)
 
 
 def get_webhook(conn: Connection, merchant_id: str, *, id: str | None = None,

@@ -177,8 +177,8 @@ def list_webhooks(office: Office, principal: Reader, request: Request,
     if repeated := sorted({name for name in names if names.count(name) > 1}):
         # FastAPI would keep one of them; which one the client meant is unknowable.
         raise Invalid(f"query.{repeated[0]}: give this parameter once")
-    page = office.webhooks.list_webhooks(principal.merchant_id, **query.model_dump())
-    return json_response({"data": page.data, "next_cursor": page.next_cursor})
+    page = office.webhooks.list_json(principal.merchant_id, **query.model_dump())
+    return Response(page, media_type="application/json")
 
 
 @router.post("/v1/webhooks", status_code=201, response_model=bodies.Webhook, tags=["webhooks"],

@@ -8,18 +8,20 @@ response model and serialising it would send.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
+from pydantic_core import to_json
 
+from backoffice import Backoffice
 from backoffice.http import bodies
-from tests.support.backoffice import email_webhook, url_webhook
+from tests.support.backoffice import Clock, email_webhook, url_webhook
 from tests.support.secrets import SIBS_SECRET
-
-pytestmark = pytest.mark.anyio
 
 
 async def schema_of(client: httpx.AsyncClient, component: str) -> Draft202012Validator:
@@ -54,6 +56,7 @@ async def some_webhooks(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     return made
 
 
+@pytest.mark.anyio
 async def test_list_pages_are_the_documented_json(client: httpx.AsyncClient) -> None:
     made = await some_webhooks(client)
     validator = await schema_of(client, "WebhookPage")
@@ -74,6 +77,7 @@ async def test_list_pages_are_the_documented_json(client: httpx.AsyncClient) -> 
     assert empty.json() == {"data": [], "next_cursor": None}
 
 
+@pytest.mark.anyio
 async def test_get_and_patch_bodies_are_the_documented_json(client: httpx.AsyncClient) -> None:
     made = await some_webhooks(client)
     validator = await schema_of(client, "Webhook")
@@ -89,3 +93,60 @@ async def test_get_and_patch_bodies_are_the_documented_json(client: httpx.AsyncC
     assert patched.status_code == 200 and patched.headers["etag"] == '"2"'
     as_documented(bodies.Webhook, patched)
     validator.validate(patched.json())
+
+
+# --- the list's JSON, from bodies kept by (id, version) ---------------------------------------
+
+FILTERS: list[dict[str, Any]] = [
+    {}, {"limit": 1}, {"limit": 2}, {"type": "email"}, {"type": "url", "limit": 1},
+    {"notification": "xpay"}, {"webhook": "USER"}, {"webhook": "hooks.shop"},
+    {"credential": "acme-client-1"},
+]
+
+
+def same_as_the_list(office: Backoffice, merchant_id: str = "demo") -> None:
+    for filters in FILTERS:
+        if "credential" in filters and merchant_id != "acme":
+            continue
+        page = office.webhooks.list_webhooks(merchant_id, **filters)
+        expected = to_json({"data": page.data, "next_cursor": page.next_cursor})
+        assert office.webhooks.list_json(merchant_id, **filters) == expected, filters
+        if page.next_cursor:
+            rest = office.webhooks.list_webhooks(merchant_id, **filters,
+                                                 cursor=page.next_cursor)
+            assert office.webhooks.list_json(merchant_id, **filters, cursor=page.next_cursor) \
+                == to_json({"data": rest.data, "next_cursor": rest.next_cursor})
+
+
+def test_list_json_is_the_list_serialised(office: Backoffice) -> None:
+    for i, body in enumerate([url_webhook("a"), email_webhook("b", application="merchant"),
+                              url_webhook("c", url="https://user:pw@hooks.shop.example/c",
+                                          notifications=["xpay", "mbway"])]):
+        office.webhooks.create_webhook("demo", body)
+        office.webhooks.create_webhook("acme", {**body, "name": f"acme-{i}"})
+    same_as_the_list(office)  # cold
+    same_as_the_list(office)  # warm
+    same_as_the_list(office, "acme")
+    office.webhooks.pages.max_entries = 2  # past the bound it starts over, still right
+    same_as_the_list(office)
+    same_as_the_list(office, "acme")
+
+
+def test_list_json_sees_writes_from_another_process(office: Backoffice, db_path: Path,
+                                                    clock: Clock) -> None:
+    first = office.webhooks.create_webhook("demo", url_webhook("first"))
+    second = office.webhooks.create_webhook("demo", url_webhook("second"))
+    same_as_the_list(office)
+    other = Backoffice.open(f"sqlite:///{db_path}", clock=clock)  # another server, a CLI
+    try:
+        clock.advance(seconds=5)
+        other.webhooks.update_webhook("demo", first["id"], {"description": "changed",
+                                                            "notifications": ["xpay"]})
+        other.webhooks.delete_webhook("demo", second["id"])
+        other.webhooks.create_webhook("demo", url_webhook("third"))
+    finally:
+        other.close()
+    data = json.loads(office.webhooks.list_json("demo"))["data"]
+    assert [(w["name"], w["version"], w["description"], w["notifications"]) for w in data] == [
+        ("first", 2, "changed", ["xpay"]), ("third", 1, "", ["authorised-payment", "mbway"])]
+    same_as_the_list(office)
