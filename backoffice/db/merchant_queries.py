@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from backoffice.db import tables as t
 
@@ -11,9 +11,12 @@ def insert_merchant(conn: Connection, merchant_id: str, name: str, now: str) -> 
     conn.execute(insert(t.merchants).values(id=merchant_id, name=name, created_at=now))
 
 
+_MERCHANT_EXISTS = select(t.merchants.c.id).where(t.merchants.c.id == bindparam("m"))
+
+
 def merchant_exists(conn: Connection, merchant_id: str) -> bool:
-    query = select(t.merchants.c.id).where(t.merchants.c.id == merchant_id)
-    return conn.execute(query).first() is not None
+    # built once: every write and every list checks the merchant
+    return conn.execute(_MERCHANT_EXISTS, {"m": merchant_id}).first() is not None
 
 
 def merchant_name(conn: Connection, merchant_id: str) -> str | None:

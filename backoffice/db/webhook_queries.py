@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Connection, Select, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from backoffice.db import tables as t
 
@@ -122,18 +134,25 @@ def _page(query: Select[Any], merchant_id: str, after_pk: int,
     return query.order_by(w.pk)
 
 
+# The create path's statements are built once, with bound parameters: building one per
+# call (coercing every value, computing its cache key) cost more than running it.
+_w = t.webhooks.c
+_BY_ID = _SELECT_RECORDS.where(_w.merchant_id == bindparam("m"), _w.id == bindparam("v"))
+_BY_NAME = _SELECT_RECORDS.where(_w.merchant_id == bindparam("m"), _w.name == bindparam("v"))
+_INSERT_WEBHOOK = insert(t.webhooks)
+_INSERT_NOTIFICATIONS = insert(t.webhook_notifications)
+
+
 def get_webhook(conn: Connection, merchant_id: str, *, id: str | None = None,
                 name: str | None = None) -> WebhookRecord | None:
-    w = t.webhooks.c
-    query = _SELECT_RECORDS.where(w.merchant_id == merchant_id)
-    query = query.where(w.id == id) if id is not None else query.where(w.name == name)
-    row = conn.execute(query).first()
+    query = _BY_ID if id is not None else _BY_NAME
+    row = conn.execute(query, {"m": merchant_id, "v": id if id is not None else name}).first()
     return None if row is None else _record(row)
 
 
 def insert_webhook(conn: Connection, values: dict[str, Any],
                    notifications: Sequence[str]) -> int:
-    result = conn.execute(insert(t.webhooks).values(**values))
+    result = conn.execute(_INSERT_WEBHOOK, values)
     pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
     assert pk is not None
     _set_notifications(conn, int(pk), notifications, replace=False)
@@ -168,7 +187,7 @@ def _set_notifications(conn: Connection, pk: int, notifications: Sequence[str],
         conn.execute(delete(t.webhook_notifications)
                      .where(t.webhook_notifications.c.webhook_pk == pk))
     if notifications:
-        conn.execute(insert(t.webhook_notifications),
+        conn.execute(_INSERT_NOTIFICATIONS,
                      [{"webhook_pk": pk, "notification": n} for n in notifications])
 
 
@@ -198,24 +217,28 @@ def set_url(conn: Connection, pk: int, values: dict[str, Any]) -> None:
 # --- idempotency ----------------------------------------------------------------------
 
 
+_i = t.idempotency.c
+_GET_IDEMPOTENCY = select(_i.request_hash, _i.response).where(
+    _i.merchant_id == bindparam("m"), _i.key == bindparam("k"))
+_PUT_IDEMPOTENCY = insert(t.idempotency)
+_PURGE_IDEMPOTENCY = delete(t.idempotency).where(_i.created_at < bindparam("before"))
+
+
 def get_idempotency(conn: Connection, merchant_id: str,
                     key: str) -> tuple[str, dict[str, Any]] | None:
-    c = t.idempotency.c
-    query = select(c.request_hash, c.response).where(c.merchant_id == merchant_id,
-                                                     c.key == key)
-    row = conn.execute(query).first()
+    row = conn.execute(_GET_IDEMPOTENCY, {"m": merchant_id, "k": key}).first()
     return None if row is None else (str(row.request_hash), dict(row.response))
 
 
 def put_idempotency(conn: Connection, merchant_id: str, key: str, request_hash: str,
                     response: dict[str, Any], now: str) -> None:
-    conn.execute(insert(t.idempotency).values(
-        merchant_id=merchant_id, key=key, request_hash=request_hash, response=response,
-        created_at=now))
+    conn.execute(_PUT_IDEMPOTENCY, {
+        "merchant_id": merchant_id, "key": key, "request_hash": request_hash,
+        "response": response, "created_at": now})
 
 
 def purge_idempotency(conn: Connection, before: str) -> int:
-    result = conn.execute(delete(t.idempotency).where(t.idempotency.c.created_at < before))
+    result = conn.execute(_PURGE_IDEMPOTENCY, {"before": before})
     return int(result.rowcount)
 
 
