@@ -49,14 +49,15 @@ class PageCache:
         self.max_entries = max_entries
         self._bodies: dict[tuple[str, int], bytes] = {}
 
-    def page(self, conn: Connection, versions: Sequence[Sequence[Any]],
+    def page(self, conn: Connection, merchant_id: str, versions: Sequence[Sequence[Any]],
              next_cursor: str | None) -> bytes:
-        """``{"data": [...], "next_cursor": ...}`` for the (pk, id, version) rows given."""
+        """``{"data": [...], "next_cursor": ...}`` for the merchant's (pk, id, version)
+        rows given."""
         bodies = self._bodies
         parts = [bodies.get((id_, version)) for _pk, id_, version in versions]
         missing = [row[0] for row, part in zip(versions, parts, strict=True) if part is None]
         if missing:
-            fresh = {row[0]: row for row in q.page_rows(conn, missing)}
+            fresh = {row[0]: row for row in q.page_rows(conn, merchant_id, missing)}
             for i, row in enumerate(versions):
                 if parts[i] is None and (found := fresh.get(row[0])) is not None:
                     # the row as read now (on PostgreSQL, maybe a version newer)

@@ -159,7 +159,7 @@ class Webhooks:
             versions = q.list_versions(conn, merchant_id, covering=covering, **filters)
             more = len(versions) > limit
             versions = versions[:limit]
-            return self.pages.page(conn, versions,
+            return self.pages.page(conn, merchant_id, versions,
                                    _encode_cursor(versions[-1][0]) if more else None)
 
     def get_webhook(self, merchant_id: str, webhook_id: str) -> dict[str, Any]:

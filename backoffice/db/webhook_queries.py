@@ -103,9 +103,12 @@ def list_versions(
     return conn.execute(query.limit(limit)).all()
 
 
-def page_rows(conn: Connection, pks: Sequence[int]) -> Sequence[Sequence[Any]]:
-    """The rows of ``list_webhooks`` for these webhooks (those that still exist)."""
-    return conn.execute(_SELECT_PAGE.where(t.webhooks.c.pk.in_(pks))).all()
+def page_rows(conn: Connection, merchant_id: str,
+              pks: Sequence[int]) -> Sequence[Sequence[Any]]:
+    """The rows of ``list_webhooks`` for these webhooks of the merchant (those that still
+    exist)."""
+    w = t.webhooks.c
+    return conn.execute(_SELECT_PAGE.where(w.merchant_id == merchant_id, w.pk.in_(pks))).all()
 
 
 def _page(query: Select[Any], merchant_id: str, after_pk: int,
