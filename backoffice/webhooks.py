@@ -32,6 +32,7 @@ from backoffice.errors import (
 )
 from backoffice.merchants import require_merchant
 from backoffice.sealing import Sealing
+from backoffice.webhook_pages import PageCache, public_rows
 from contract import formats
 from contract.fingerprints import secret_fingerprint, url_fingerprint
 from contract.formats import secret_problem as _secret_problem
@@ -111,6 +112,7 @@ class Webhooks:
         self.sealing = sealing
         self.clock = clock
         self.allow_http_loopback = allow_http_loopback
+        self.pages = PageCache()
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -119,32 +121,27 @@ class Webhooks:
                       webhook: str | None = None, limit: int = 100,
                       cursor: str | None = None) -> Page:
         """The Webhooks list with the Backoffice's four filters, page by page."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise Invalid(f"limit must be between 1 and {MAX_PAGE}")
-        after = cursors.decode("v1", cursor, start="the first page") if cursor is not None else 0
-        if notification is not None:
-            notification = rules.notification_type("notification", notification)
-        if type is not None:
-            type = rules.webhook_type(type)
-        if webhook is not None and len(webhook) > rules.MAX_SEARCH:
-            raise Invalid(f"webhook is too long (at most {rules.MAX_SEARCH} characters)")
+        filters = _filters(notification, type, webhook, limit, cursor)
         with self.db.read() as conn:
-            require_merchant(conn, merchant_id)
-            covering = None
-            if credential is not None:
-                terminal_id = mq.credential_terminal(conn, merchant_id, credential)
-                store_code = (None if terminal_id is None
-                              else mq.terminal_store(conn, merchant_id, terminal_id))
-                if terminal_id is None or store_code is None:
-                    raise Invalid(f"credential {credential[:64]!r} is not one of this merchant's")
-                covering = (terminal_id, store_code)
-            records = q.list_webhooks(
-                conn, merchant_id, after_pk=after, limit=limit + 1, covering=covering,
-                notification=notification, type=type, text=webhook or None)
-        more = len(records) > limit
-        records = records[:limit]
-        return Page([public(r) for r in records],
-                    cursors.encode("v1", records[-1].pk) if more else None)
+            covering = _covering(conn, merchant_id, credential)
+            rows = q.list_webhooks(conn, merchant_id, covering=covering, **filters)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(public_rows(rows), cursors.encode("v1", rows[-1][0]) if more else None)
+
+    def list_json(self, merchant_id: str, *, credential: str | None = None,
+                  notification: str | None = None, type: str | None = None,
+                  webhook: str | None = None, limit: int = 100,
+                  cursor: str | None = None) -> bytes:
+        """The page ``list_webhooks`` returns, as the API's JSON bytes (``PageCache``)."""
+        filters = _filters(notification, type, webhook, limit, cursor)
+        with self.db.read() as conn:
+            covering = _covering(conn, merchant_id, credential)
+            versions = q.list_versions(conn, merchant_id, covering=covering, **filters)
+            more = len(versions) > limit
+            versions = versions[:limit]
+            return self.pages.page(conn, merchant_id, versions,
+                                   cursors.encode("v1", versions[-1][0]) if more else None)
 
     def get_webhook(self, merchant_id: str, webhook_id: str) -> dict[str, Any]:
         return public(self._get(merchant_id, id=webhook_id))
@@ -312,6 +309,36 @@ class Webhooks:
             if not q.delete_webhook(conn, record.pk, record.version):
                 raise PreconditionFailed("the webhook changed while this delete ran; "
                                          "read it again and retry")
+
+
+def _filters(notification: str | None, type: str | None, webhook: str | None, limit: int,
+             cursor: str | None) -> dict[str, Any]:
+    """The list's arguments checked, as the list queries take them (one row past the page)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be between 1 and {MAX_PAGE}")
+    after = cursors.decode("v1", cursor, start="the first page") if cursor is not None else 0
+    if notification is not None:
+        notification = rules.notification_type("notification", notification)
+    if type is not None:
+        type = rules.webhook_type(type)
+    if webhook is not None and len(webhook) > rules.MAX_SEARCH:
+        raise Invalid(f"webhook is too long (at most {rules.MAX_SEARCH} characters)")
+    return {"after_pk": after, "limit": limit + 1, "notification": notification,
+            "type": type, "text": webhook or None}
+
+
+def _covering(conn: Connection, merchant_id: str,
+              credential: str | None) -> tuple[str, str] | None:
+    """The merchant must exist; a credential filter becomes (its terminal, that store)."""
+    require_merchant(conn, merchant_id)
+    if credential is None:
+        return None
+    terminal_id = mq.credential_terminal(conn, merchant_id, credential)
+    store_code = None if terminal_id is None else mq.terminal_store(conn, merchant_id,
+                                                                     terminal_id)
+    if terminal_id is None or store_code is None:
+        raise Invalid(f"credential {credential[:64]!r} is not one of this merchant's")
+    return (terminal_id, store_code)
 
 
 def _check_application(conn: Connection, merchant_id: str, kind: str, ref: str | None) -> None:

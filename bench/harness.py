@@ -41,9 +41,14 @@ def config_text(count: int, *, changed: int = 0) -> str:
 
 def seed(db_path: Path, count: int) -> str:
     """Create ``count`` webhooks matching ``config_text(count)``; returns a manage token."""
+    return seed_url(f"sqlite:///{db_path}", count)
+
+
+def seed_url(db_url: str, count: int, data_dir: Path | None = None) -> str:
+    """``seed`` into any database URL (its server key in ``data_dir``, for other backends)."""
     from backoffice.facade import Backoffice
 
-    office = Backoffice.open(f"sqlite:///{db_path}")
+    office = Backoffice.open(db_url, data_dir=data_dir)
     labels = {"managed-by": "webhooks-reconciler", "owner": OWNER}
     try:
         for i in range(count):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from backoffice.db import tables as t
 
@@ -21,9 +21,12 @@ def lock_merchant(conn: Connection, merchant_id: str) -> None:
         conn.execute(select(c.id).where(c.id == merchant_id).with_for_update(key_share=True))
 
 
+_MERCHANT_EXISTS = select(t.merchants.c.id).where(t.merchants.c.id == bindparam("m"))
+
+
 def merchant_exists(conn: Connection, merchant_id: str) -> bool:
-    query = select(t.merchants.c.id).where(t.merchants.c.id == merchant_id)
-    return conn.execute(query).first() is not None
+    # built once: every write and every list checks the merchant
+    return conn.execute(_MERCHANT_EXISTS, {"m": merchant_id}).first() is not None
 
 
 def merchant_name(conn: Connection, merchant_id: str) -> str | None:

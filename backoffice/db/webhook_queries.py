@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from backoffice.db import tables as t
 
@@ -52,6 +64,13 @@ _NOTIFICATIONS = (
 )
 _RECORD_COLUMNS = [t.webhooks.c[name] for name in WebhookRecord._fields if name != "notifications"]
 _SELECT_RECORDS = select(*_RECORD_COLUMNS, _NOTIFICATIONS)
+# What a page of the list shows, in this order, notifications last: no sealed values, so
+# a page reads and converts less than whole records.
+PAGE_COLUMNS: Final = ("pk", "id", "name", "type", "url", "url_fingerprint", "email",
+                       "app_kind", "app_ref", "support_email", "format", "enabled",
+                       "description", "secret_fingerprint", "labels", "version", "created_at",
+                       "updated_at")
+_SELECT_PAGE = select(*[t.webhooks.c[name] for name in PAGE_COLUMNS], _NOTIFICATIONS)
 
 
 def _record(row: Sequence[Any]) -> WebhookRecord:
@@ -60,14 +79,43 @@ def _record(row: Sequence[Any]) -> WebhookRecord:
     return WebhookRecord._make(values)
 
 
+_SELECT_VERSIONS = select(t.webhooks.c.pk, t.webhooks.c.id, t.webhooks.c.version)
+
+
 def list_webhooks(
     conn: Connection, merchant_id: str, *, after_pk: int, limit: int,
     covering: tuple[str, str] | None = None, notification: str | None = None,
     type: str | None = None, text: str | None = None,
-) -> list[WebhookRecord]:
-    """One page in creation order; ``covering`` is (terminal id, its store code)."""
+) -> Sequence[Sequence[Any]]:
+    """One page in creation order, as rows of ``PAGE_COLUMNS`` then the notifications
+    ("a,b" or None); ``covering`` is (terminal id, its store code)."""
+    query = _page(_SELECT_PAGE, merchant_id, after_pk, covering, notification, type, text)
+    return conn.execute(query.limit(limit)).all()
+
+
+def list_versions(
+    conn: Connection, merchant_id: str, *, after_pk: int, limit: int,
+    covering: tuple[str, str] | None = None, notification: str | None = None,
+    type: str | None = None, text: str | None = None,
+) -> Sequence[Sequence[Any]]:
+    """The same page as ``list_webhooks``, as (pk, id, version) rows only."""
+    query = _page(_SELECT_VERSIONS, merchant_id, after_pk, covering, notification, type, text)
+    return conn.execute(query.limit(limit)).all()
+
+
+def page_rows(conn: Connection, merchant_id: str,
+              pks: Sequence[int]) -> Sequence[Sequence[Any]]:
+    """The rows of ``list_webhooks`` for these webhooks of the merchant (those that still
+    exist)."""
+    w = t.webhooks.c
+    return conn.execute(_SELECT_PAGE.where(w.merchant_id == merchant_id, w.pk.in_(pks))).all()
+
+
+def _page(query: Select[Any], merchant_id: str, after_pk: int,
+          covering: tuple[str, str] | None, notification: str | None, type: str | None,
+          text: str | None) -> Select[Any]:
     w, wn = t.webhooks.c, t.webhook_notifications.c
-    query = _SELECT_RECORDS.where(w.merchant_id == merchant_id, w.pk > after_pk)
+    query = query.where(w.merchant_id == merchant_id, w.pk > after_pk)
     if type is not None:
         query = query.where(w.type == type)
     if text is not None:
@@ -86,15 +134,22 @@ def list_webhooks(
             and_(w.app_kind == "store", w.app_ref == store_code),
             and_(w.app_kind == "terminal", w.app_ref == terminal_id),
         ))
-    return [_record(row) for row in conn.execute(query.order_by(w.pk).limit(limit))]
+    return query.order_by(w.pk)
+
+
+# The create path's statements are built once, with bound parameters: building one per
+# call (coercing every value, computing its cache key) cost more than running it.
+_w = t.webhooks.c
+_BY_ID = _SELECT_RECORDS.where(_w.merchant_id == bindparam("m"), _w.id == bindparam("v"))
+_BY_NAME = _SELECT_RECORDS.where(_w.merchant_id == bindparam("m"), _w.name == bindparam("v"))
+_INSERT_WEBHOOK = insert(t.webhooks)
+_INSERT_NOTIFICATIONS = insert(t.webhook_notifications)
 
 
 def get_webhook(conn: Connection, merchant_id: str, *, id: str | None = None,
                 name: str | None = None) -> WebhookRecord | None:
-    w = t.webhooks.c
-    query = _SELECT_RECORDS.where(w.merchant_id == merchant_id)
-    query = query.where(w.id == id) if id is not None else query.where(w.name == name)
-    row = conn.execute(query).first()
+    query = _BY_ID if id is not None else _BY_NAME
+    row = conn.execute(query, {"m": merchant_id, "v": id if id is not None else name}).first()
     return None if row is None else _record(row)
 
 
@@ -109,7 +164,7 @@ def lock_webhook(conn: Connection, merchant_id: str, webhook_id: str) -> None:
 
 def insert_webhook(conn: Connection, values: dict[str, Any],
                    notifications: Sequence[str]) -> int:
-    result = conn.execute(insert(t.webhooks).values(**values))
+    result = conn.execute(_INSERT_WEBHOOK, values)
     pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
     assert pk is not None
     _set_notifications(conn, int(pk), notifications, replace=False)
@@ -144,7 +199,7 @@ def _set_notifications(conn: Connection, pk: int, notifications: Sequence[str],
         conn.execute(delete(t.webhook_notifications)
                      .where(t.webhook_notifications.c.webhook_pk == pk))
     if notifications:
-        conn.execute(insert(t.webhook_notifications),
+        conn.execute(_INSERT_NOTIFICATIONS,
                      [{"webhook_pk": pk, "notification": n} for n in notifications])
 
 
@@ -174,24 +229,28 @@ def set_url(conn: Connection, pk: int, values: dict[str, Any]) -> None:
 # --- idempotency ----------------------------------------------------------------------
 
 
+_i = t.idempotency.c
+_GET_IDEMPOTENCY = select(_i.request_hash, _i.response).where(
+    _i.merchant_id == bindparam("m"), _i.key == bindparam("k"))
+_PUT_IDEMPOTENCY = insert(t.idempotency)
+_PURGE_IDEMPOTENCY = delete(t.idempotency).where(_i.created_at < bindparam("before"))
+
+
 def get_idempotency(conn: Connection, merchant_id: str,
                     key: str) -> tuple[str, dict[str, Any]] | None:
-    c = t.idempotency.c
-    query = select(c.request_hash, c.response).where(c.merchant_id == merchant_id,
-                                                     c.key == key)
-    row = conn.execute(query).first()
+    row = conn.execute(_GET_IDEMPOTENCY, {"m": merchant_id, "k": key}).first()
     return None if row is None else (str(row.request_hash), dict(row.response))
 
 
 def put_idempotency(conn: Connection, merchant_id: str, key: str, request_hash: str,
                     response: dict[str, Any], now: str) -> None:
-    conn.execute(insert(t.idempotency).values(
-        merchant_id=merchant_id, key=key, request_hash=request_hash, response=response,
-        created_at=now))
+    conn.execute(_PUT_IDEMPOTENCY, {
+        "merchant_id": merchant_id, "key": key, "request_hash": request_hash,
+        "response": response, "created_at": now})
 
 
 def purge_idempotency(conn: Connection, before: str) -> int:
-    result = conn.execute(delete(t.idempotency).where(t.idempotency.c.created_at < before))
+    result = conn.execute(_PURGE_IDEMPOTENCY, {"before": before})
     return int(result.rowcount)
 
 
