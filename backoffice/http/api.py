@@ -17,9 +17,10 @@ from backoffice.facade import Backoffice
 from backoffice.http import bodies, ops
 from backoffice.http.problems import (
     PROBLEM_JSON,
-    AccessLogMiddleware,
     BodyLimitMiddleware,
+    RequestTimingMiddleware,
     install_problem_handlers,
+    log_request,
 )
 from backoffice.http.responses import json_response
 from backoffice.http.testfires import DEFAULT_PER_MERCHANT, FireGate
@@ -343,7 +344,8 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.state.test_fires = FireGate(per_merchant=test_fires_per_merchant)
     install_problem_handlers(app)
     app.include_router(router)
-    ops.install(app, backoffice, worker)
+    metrics = ops.install(app, backoffice, worker)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(AccessLogMiddleware)  # added last: outermost, so it sees every status
+    # Added last: outermost, so it sees every status (and the route, once routed).
+    app.add_middleware(RequestTimingMiddleware, observers=(log_request, metrics.observe_request))
     return app

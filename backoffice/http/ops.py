@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from backoffice.delivery.worker import DeliveryWorker
 from backoffice.facade import Backoffice
 from backoffice.http import bodies
-from backoffice.http.metrics import Metrics, MetricsMiddleware
+from backoffice.http.metrics import Metrics
 from backoffice.http.problems import problem
 
 log = logging.getLogger("backoffice.server")
@@ -67,9 +67,10 @@ def metrics(request: Request) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def install(app: FastAPI, office: Backoffice, worker: DeliveryWorker | None) -> None:
-    """Add the operations routes and the request timing to ``app``."""
+def install(app: FastAPI, office: Backoffice, worker: DeliveryWorker | None) -> Metrics:
+    """Add the operations routes to ``app``; returns its metrics, to observe requests."""
+    metrics = Metrics(office)
     app.state.worker = worker
-    app.state.metrics = Metrics(office)
+    app.state.metrics = metrics
     app.include_router(router)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return metrics

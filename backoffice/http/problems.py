@@ -5,7 +5,7 @@ from __future__ import annotations
 import http
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -163,11 +163,23 @@ def _printable(path: str) -> str:
     return cleaned if len(cleaned) <= 200 else cleaned[:200] + "..."
 
 
-class AccessLogMiddleware:
-    """One line per request: method, path (no query: it may carry a token), status, time."""
+RequestObserver = Callable[[Scope, int, float], None]  # (scope, status, seconds)
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def log_request(scope: Scope, status: int, seconds: float) -> None:
+    """One access-log line: method, path (no query: it may carry a token), status, time."""
+    access_log.info("%s %s %d %.1fms", scope["method"], _printable(scope["path"]), status,
+                    seconds * 1000)
+
+
+class RequestTimingMiddleware:
+    """Times every request and tells each observer its status and duration (the access
+    log, the metrics). Outermost, so it sees every status, and after the inner app ran,
+    so the route template is known."""
+
+    def __init__(self, app: ASGIApp, observers: Sequence[RequestObserver]) -> None:
         self.app = app
+        self.observers = tuple(observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,5 +197,6 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            access_log.info("%s %s %d %.1fms", scope["method"], _printable(scope["path"]),
-                            status, (time.perf_counter() - start) * 1000)
+            took = time.perf_counter() - start
+            for observe in self.observers:
+                observe(scope, status, took)
