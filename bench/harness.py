@@ -162,11 +162,14 @@ def serve_process(argv: Sequence[str], *, health: str = "/healthz", cpus: str | 
 
 
 @contextmanager
-def backoffice_server(db_path: Path, *args: str, cpus: str | None = None) -> Iterator[Served]:
-    """``webhooks serve`` on ``db_path`` (optionally pinned to ``cpus``)."""
+def backoffice_server(db_path: Path | str, *args: str, cpus: str | None = None,
+                      env: dict[str, str] | None = None) -> Iterator[Served]:
+    """``webhooks serve`` on ``db_path`` (a SQLite file, or a database URL as it is),
+    optionally pinned to ``cpus``."""
+    db_url = db_path if isinstance(db_path, str) else f"sqlite:///{db_path}"
     argv = [sys.executable, "-m", "reconciler", "serve", "--host", "127.0.0.1",
-            "--port", "{port}", "--db", f"sqlite:///{db_path}", *args]
-    with serve_process(argv, cpus=cpus) as served:
+            "--port", "{port}", "--db", db_url, *args]
+    with serve_process(argv, cpus=cpus, env=env) as served:
         yield served
 
 

@@ -135,11 +135,13 @@ class Cluster:
         build(self.url(TEMPLATE))
         self._admin(f"ALTER DATABASE {TEMPLATE} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
 
-    def create_database(self) -> str:
-        """A new database copied from the template; its URL."""
+    def create_database(self, *, empty: bool = False) -> str:
+        """A new database copied from the template (or, ``empty``, one with no table at
+        all: a copy's target); its URL."""
         with self._lock:
             name = f"t_{next(self._names)}"
-        self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
+        template = "template0" if empty else TEMPLATE
+        self._admin(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
         return self.url(name)
 
     def drop_database(self, url: str) -> None:

@@ -2,8 +2,8 @@
 
 The tables come from ``tables.metadata.sorted_tables``: a table added later fails
 ``test_the_seed_fills_every_table`` until the seed gives it rows, and is then compared
-like the others. The target is a URL (``target_url``): today a new SQLite file; a
-PostgreSQL database joins by adding a parameter that makes a new, empty one.
+like the others. The target is a URL (``target_url``): a new SQLite file, or a new,
+empty database on the session's throwaway PostgreSQL (tests/support/postgres.py).
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from backoffice.db import tables as t
 from backoffice.db.copy import copy_database
 from backoffice.db.engine import Database
 from backoffice.errors import SetupError
 from tests.support.copies import fill, snapshot
+from tests.support.postgres import Cluster
 from tests.support.receivers import Receiver
 
-TARGETS = ["sqlite"]  # with a PostgreSQL fixture: "postgresql", a new empty database
+TARGETS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,18 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(params=TARGETS)
 def target_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new, empty database of the parameter's kind."""
-    assert request.param == "sqlite"
-    return f"sqlite:///{tmp_path / 'copy' / 'backoffice.db'}"
+    """A new, empty database of the parameter's kind (no table at all)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'copy' / 'backoffice.db'}"
+    return empty_postgres(request)
+
+
+def empty_postgres(request: pytest.FixtureRequest) -> str:
+    """A new PostgreSQL database with no table, dropped when the test ends."""
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.create_database(empty=True)
+    request.addfinalizer(lambda: cluster.drop_database(url))
+    return url
 
 
 def copy(source: str, target: str) -> dict[str, int]:
@@ -79,6 +89,31 @@ def test_a_round_trip_leaves_the_data_equal(seeded: str, tmp_path: Path) -> None
     copy(seeded, middle)
     copy(middle, last)
     assert snapshot(last) == snapshot(seeded)
+
+
+def test_a_round_trip_through_postgresql_leaves_the_data_equal(
+        seeded: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """SQLite -> PostgreSQL -> SQLite: every value comes back as it was (times, bytes,
+    JSON, booleans), and the serial keys on PostgreSQL continue after the copied ones."""
+    middle = empty_postgres(request)
+    last = f"sqlite:///{tmp_path / 'last.db'}"
+    copy(seeded, middle)
+    copy(middle, last)
+    assert snapshot(last) == snapshot(seeded)
+    db = Database.open(middle)
+    try:
+        with db.write() as conn:
+            for table in t.metadata.sorted_tables:
+                for column in table.primary_key.columns:
+                    if column.autoincrement is not True:
+                        continue
+                    top = conn.execute(select(func.max(column))).scalar_one()
+                    following = conn.exec_driver_sql(
+                        f"SELECT nextval(pg_get_serial_sequence('{table.name}', "
+                        f"'{column.name}'))").scalar_one()
+                    assert following == (top or 0) + 1, (table.name, top, following)
+    finally:
+        db.close()
 
 
 def test_a_target_that_is_not_empty_is_refused(seeded: str, target_url: str) -> None:

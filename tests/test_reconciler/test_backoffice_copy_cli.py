@@ -17,8 +17,10 @@ from reconciler.errors import ReconcilerError
 from tests.support.cli import Run
 from tests.support.copies import URL_PASSWORD, fill, snapshot
 from tests.support.env import clean_env
+from tests.support.postgres import Cluster
 from tests.support.processes import Processes
 from tests.support.receivers import Receiver
+from tests.support.secrets import SIBS_SECRET
 from tests.support.serve import Server, remote
 
 DB_PASSWORD = "Db-copy-9f2e71c4"
@@ -170,3 +172,53 @@ def test_a_server_on_the_copy_answers_and_delivers(
     (creds,) = [r for r in fresh if r.path == "/creds"]
     pair = base64.b64decode(creds.headers["authorization"].removeprefix("Basic ")).decode()
     assert pair == f"shop:{URL_PASSWORD}"
+
+
+@pytest.mark.slow
+def test_a_server_on_a_postgresql_copy_lists_the_same_webhooks_and_delivers(
+        run: Run, source: tuple[Path, dict[str, str]], receiver: Receiver, tmp_path: Path,
+        processes: Processes, request: pytest.FixtureRequest) -> None:
+    """The migration path from SQLite: stop the server, copy into a new, empty PostgreSQL
+    database (the password in a file, never on the command line), serve the copy with the
+    same server key given in WEBHOOKS_SERVER_KEY."""
+    path, seeded = source
+    original = Server(processes, path, tmp_path, args=["--allow-private-targets"])
+    expected = remote(original.base, seeded["manage"])
+    assert original.stop() == 0
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    target = cluster.create_database(empty=True)
+    request.addfinalizer(lambda: cluster.drop_database(target))
+    password_file = tmp_path / "db-password"
+    password_file.write_text(DB_PASSWORD + "\n")  # the cluster trusts loopback: any will do
+    code, out, err = run("backoffice", "copy", "--from", f"sqlite:///{path}", "--to", target,
+                         "--to-password-file", str(password_file))
+    assert code == 0, err
+    assert DB_PASSWORD not in out + err
+    assert snapshot(target) == snapshot(f"sqlite:///{path}")
+    key = (path.parent / "server.key").read_text().strip()
+    server = Server(processes, target, tmp_path, env=clean_env(WEBHOOKS_SERVER_KEY=key),
+                    args=["--allow-private-targets", "--worker-interval", "0.1"])
+    assert remote(server.base, seeded["manage"]) == expected
+    headers = {"Authorization": f"Bearer {seeded['manage']}"}
+    # A webhook created on the copy takes the next serial key (the sequences continued).
+    created = httpx.post(server.base + "/v1/webhooks", headers=headers, timeout=10, json={
+        "name": "after-copy", "type": "url", "url": receiver.url("/after"),
+        "application": "merchant", "notifications": ["mbway"], "format": "sibs",
+        "secret": SIBS_SECRET})
+    assert created.status_code == 201, created.text
+    before = len(receiver.received)
+    emitted = httpx.post(server.base + "/v1/notifications",
+                         json={"terminal": "10001", "type": "mbway"}, headers=headers,
+                         timeout=10)
+    assert emitted.status_code == 201, emitted.text
+    nid = emitted.json()["notification"]["notificationID"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(receiver.received) < before + 3:
+        time.sleep(0.05)
+    fresh = receiver.received[before:]
+    assert sorted(r.path for r in fresh) == ["/after", "/creds", "/orders"]
+    assert all(r.nid == nid for r in fresh), [r.problem for r in fresh]
+    (creds,) = [r for r in fresh if r.path == "/creds"]
+    pair = base64.b64decode(creds.headers["authorization"].removeprefix("Basic ")).decode()
+    assert pair == f"shop:{URL_PASSWORD}"
+    assert server.stop() == 0
