@@ -1,7 +1,7 @@
 """Planner CPU: 10,000 unchanged pairs (and, for scale, 10,000 changed ones).
 
 Not a test: prints numbers. Run: .venv/bin/python bench/plan_engine.py [N]
-The budget (DESIGN.md section 5): unchanged pairs cost near zero; 10,000 well under 100 ms.
+The budget: unchanged pairs cost near zero; 10,000 well under 100 ms (bench/README.md).
 """
 
 from __future__ import annotations

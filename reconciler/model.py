@@ -81,7 +81,8 @@ class Catalog:
         return cls(dict(NOTIFICATION_TYPES), frozenset(), {}, {})
 
 
-# Labels the reconciler writes on the webhooks it manages (see DESIGN.md, "Plan").
+# Labels the reconciler writes on the webhooks it manages: ownership, and prevent_destroy
+# recorded on the webhook itself (see docs/ARCHITECTURE.md and the README's config notes).
 MANAGER = "webhooks-reconciler"
 LABEL_MANAGED_BY = "managed-by"
 LABEL_OWNER = "owner"
