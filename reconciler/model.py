@@ -81,8 +81,9 @@ class Catalog:
         return cls(dict(NOTIFICATION_TYPES), frozenset(), {}, {})
 
 
-# Labels the reconciler writes on the webhooks it manages: ownership, and prevent_destroy
-# recorded on the webhook itself (see docs/ARCHITECTURE.md and the README's config notes).
+# Labels the reconciler writes on the webhooks it manages: who manages it and which owner
+# (a plan deletes only its owner's webhooks), and prevent_destroy, kept on the webhook so
+# that removing its block from the config cannot delete it.
 MANAGER = "webhooks-reconciler"
 LABEL_MANAGED_BY = "managed-by"
 LABEL_OWNER = "owner"
