@@ -35,6 +35,7 @@ from harness import (
     REPO,
     backoffice_server,
     clean_env,
+    queue_deliveries,
     record,
     run_process,
     seeded,
@@ -92,13 +93,7 @@ def drain_rate(work: Path, receiver: str, webhooks: int, emits: int) -> tuple[fl
     seeded(folder, 0)
     office = Backoffice.open(f"sqlite:///{folder / 'bo.db'}")
     try:
-        for i in range(webhooks):
-            office.webhooks.create_webhook("demo", {
-                "name": f"receiver-{i:02d}", "type": "url", "url": f"{receiver}/hook/{i}",
-                "application": "merchant", "notifications": ["mbway"],
-                "format": "standard-webhooks"})
-        for _ in range(emits):
-            office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+        queue_deliveries(office, receiver, webhooks, emits)
     finally:
         office.close()
     httpx.post(receiver + "/reset")

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -60,6 +61,18 @@ def seed_url(db_url: str, count: int, data_dir: Path | None = None) -> str:
         return office.tokens.create_token("demo", "manage")
     finally:
         office.close()
+
+
+def queue_deliveries(office: Any, receiver: str, webhooks: int, emits: int) -> None:
+    """``webhooks`` standard-webhooks URL webhooks at ``receiver``/hook/<i>, and ``emits``
+    notifications that fan out to all of them: webhooks x emits deliveries, due now."""
+    for i in range(webhooks):
+        office.webhooks.create_webhook("demo", {
+            "name": f"receiver-{i:02d}", "type": "url", "url": f"{receiver}/hook/{i}",
+            "application": "merchant", "notifications": ["mbway"],
+            "format": "standard-webhooks"})
+    for _ in range(emits):
+        office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
 
 
 def free_port() -> int:

@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from harness import REPO, backoffice_server, clean_env, record, serve_process
+from harness import REPO, backoffice_server, clean_env, queue_deliveries, record, serve_process
 from postgres import Cluster, throwaway_cluster
 from sqlalchemy import func, select, update
 
@@ -35,13 +35,7 @@ def queue(url: str, folder: Path, receiver: str, webhooks: int, emits: int) -> N
     from backoffice.facade import Backoffice
 
     with Backoffice.open(url, data_dir=folder) as office:
-        for i in range(webhooks):
-            office.webhooks.create_webhook("demo", {
-                "name": f"receiver-{i:02d}", "type": "url", "url": f"{receiver}/hook/{i}",
-                "application": "merchant", "notifications": ["mbway"],
-                "format": "standard-webhooks"})
-        for _ in range(emits):
-            office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
+        queue_deliveries(office, receiver, webhooks, emits)
         with office.db.write() as conn:
             conn.execute(update(t.deliveries).values(next_attempt_at=HELD))
 
