@@ -23,6 +23,7 @@ from backoffice.db.engine import parse_url
 from backoffice.errors import BackofficeError
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_OK, ReconcilerError
+from reconciler.password_files import read_password_file
 
 FROM_ENV = "WEBHOOKS_COPY_FROM"
 TO_ENV = "WEBHOOKS_COPY_TO"
@@ -36,19 +37,6 @@ class Side:
     env_name: str
     url: str | None
     password_file: Path | None
-
-
-def _read_password(side: Side, file: Path) -> str:
-    option = f"{side.flag}-password-file"
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise ReconcilerError(f"{option}: cannot read {file}: {reason}") from None
-    password = text.rstrip("\r\n")
-    if not password:
-        raise ReconcilerError(f"{option}: {file} is empty")
-    return password
 
 
 def resolve(side: Side, env: Mapping[str, str]) -> URL:
@@ -76,7 +64,8 @@ def resolve(side: Side, env: Mapping[str, str]) -> URL:
         if url.password is not None:
             raise ReconcilerError(f"{side.flag}-password-file: the URL in {side.env_name} "
                                   "has a password already: give it one way only")
-        url = url.set(password=_read_password(side, side.password_file))
+        url = url.set(password=read_password_file(f"{side.flag}-password-file",
+                                                         side.password_file))
     return url
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from reconciler.errors import ReconcilerError
+from reconciler.password_files import read_password_file
 
 PASSWORD_PLACES = "WEBHOOKS_DB_URL, PGPASSWORD or --db-password-file"
 
@@ -40,19 +41,8 @@ def database_url(db_url: str, *, from_command_line: bool, password_file: Path | 
             where = "the database URL" if url.password is not None else "PGPASSWORD"
             raise ReconcilerError(f"the database password is given twice: in {where} "
                                   "and in --db-password-file; give it in one place")
-        url = url.set(password=_read_password(password_file))
+        url = url.set(password=read_password_file("--db-password-file", password_file))
     if pool_size is not None:
         url = url.update_query_dict({"pool_size": str(pool_size)})
     return url.render_as_string(hide_password=False)
 
-
-def _read_password(file: Path) -> str:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise ReconcilerError(f"--db-password-file: cannot read {file}: {reason}") from None
-    password = text.rstrip("\r\n")
-    if not password:
-        raise ReconcilerError(f"--db-password-file: {file} is empty")
-    return password

@@ -18,6 +18,7 @@ from backoffice.http.server import serve
 from contract.rules import email_problem
 from reconciler.commands import Globals
 from reconciler.errors import ReconcilerError
+from reconciler.password_files import read_password_file
 from reconciler.providers.errors import backoffice_errors
 
 SMTP_PASSWORD_ENV = "WEBHOOKS_SMTP_PASSWORD"
@@ -49,15 +50,7 @@ def _password(file: Path | None, env: Mapping[str, str]) -> str | None:
     if given is not None:
         raise ReconcilerError(f"the SMTP password is given twice: set {SMTP_PASSWORD_ENV} "
                               "or --smtp-password-file, not both")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise ReconcilerError(f"--smtp-password-file: cannot read {file}: {reason}") from None
-    password = text.rstrip("\r\n")
-    if not password:
-        raise ReconcilerError(f"--smtp-password-file: {file} is empty")
-    return password
+    return read_password_file("--smtp-password-file", file)
 
 
 def mail_settings(smtp_url: str | None, options: MailOptions,
