@@ -21,7 +21,6 @@ from backoffice.errors import Invalid
 from contract import catalogue, payloads
 from contract.catalogue import PAYMENT_STATUSES, Scenario
 
-DEFAULT_AMOUNT: Final = payloads.DEFAULT_AMOUNT
 EMIT_FIELDS: Final = frozenset({"terminal", "type", "scenario", "payment_method", "status",
                                 "amount"})
 MAX_AMOUNT: Final = 1e12

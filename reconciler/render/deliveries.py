@@ -26,8 +26,8 @@ def render_emitted(result: Mapping[str, Any]) -> str:
     lines = [printable(f"Notification {notification.get('notificationID')} "
                        f"({', '.join(facts)})")]
     if result.get("scenario"):
-        lines.append(printable(f"  scenario {result['scenario']} "
-                               f"(type {result.get('notification_type') or '?'})"))
+        lines.append(printable(f"Scenario {result['scenario']} "
+                               f"(type {result.get('notification_type') or '?'}), to:"))
     deliveries = result.get("deliveries") or []
     if not deliveries:
         lines.append("  No webhook receives it: none enabled covers the terminal and "

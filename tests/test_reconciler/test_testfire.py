@@ -146,7 +146,7 @@ def test_emit_body_and_result() -> None:
     assert text.splitlines()[:2] == [
         "Notification 6f1c2a (MB WAY purchase (MBWAY/PURS), Success, 12.50 EUR, "
         "token MobilePhone 351#9*****78, terminal 10001)",
-        "  scenario mbway-purchase (type mbway)"]
+        "Scenario mbway-purchase (type mbway), to:"]
     assert "351#912345678" not in text
     assert "  orders-backend  delivered  (dl_1)\n" in text
     assert "  mail            pending    (dl_2)\n" in text
