@@ -17,6 +17,7 @@ from contract import catalogue, kinds, payloads
 from contract.catalogue import SCENARIO_NAMES, SCENARIOS
 from contract.formats import standard_webhooks
 
+ARCHITECTURE = Path(__file__).parents[2] / "docs" / "ARCHITECTURE.md"
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sibs_notification.schema.json")
                     .read_text(encoding="utf-8"))
 WHEN = datetime(2026, 11, 28, 10, 48, 44, 127000, tzinfo=UTC)
@@ -183,3 +184,15 @@ def test_scenario_problems_say_what_is_close() -> None:
     assert "\u202e" not in nothing_close and len(nothing_close) < 1000
     assert "belongs to notification type 'mbway', not 'xpay'" in str(
         catalogue.scenario_problem("mbway-purchase", "xpay"))
+
+
+def test_the_architecture_documents_every_scenario_as_the_catalogue_has_it() -> None:
+    row = r"^\| `([a-z0-9-]+)`( \(default\))? \| `([a-z-]+)` \| (\w+) / (\w+) \| (.+) \|$"
+    rows = re.findall(row, ARCHITECTURE.read_text(encoding="utf-8"), re.M)
+    documented = [(name, bool(default), code, method, ptype) for name, default, code, method,
+                  ptype, _ in rows]
+    assert documented == [
+        (s.name, catalogue.default_scenario(s.type.code).name == s.name, s.type.code,
+         s.variant.payment_method, s.variant.payment_type) for s in SCENARIOS.values()]
+    for (name, *_, example) in rows:
+        assert SCENARIOS[name].variant.documented in example
