@@ -163,6 +163,9 @@ def test_kinds_masks_and_facts() -> None:
         "mbway.purchase", "mbway.authorisation", "multibanco.reference",
         "card.merchant-initiated"]
     assert kinds.kind({"paymentMethod": "SEPA DD", "paymentType": None}) == "sepa-dd.unknown"
+    legacy = {"type": "mb-reference", "paymentMethod": "REFERENCE", "test": False}  # stored
+    assert kinds.kind(legacy) == "multibanco.unknown"  # by an earlier version
+    assert kinds.label(legacy) == "MB Reference notification"
     assert kinds.mask("351#912345678") == "351#9*****78"
     assert kinds.mask("351#12") == "351#*****"
     assert kinds.mask("tok_4f8a9c2e7b") == "to*****7b" and kinds.mask("short") == "*****"
