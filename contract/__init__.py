@@ -4,7 +4,10 @@ Both ``reconciler/`` and ``backoffice/`` import these modules, and neither keeps
 of what is here. Nothing in this package imports SQLAlchemy, FastAPI or the two
 packages above it, so ``webhooks listen`` and ``validate --offline`` stay light.
 
-- ``catalogue``: the notification types (codes, names, payment methods, payload variants)
+- ``catalogue``: the notification types (codes, names, payment methods, payload variants,
+  which are the scenarios ``emit`` and ``test`` send)
+- ``payloads``: the notification JSON, built from a variant in the gateway's structure
+- ``kinds``: what a notification is, from paymentMethod and paymentType; token masking
 - ``rules``: webhook names, store and terminal codes, applications, e-mail addresses
 - ``urls``: URL splitting, credentials (userinfo) and their redaction, the URL rule
 - ``addresses``: which IP addresses a delivery may never reach (the SSRF rules)

@@ -87,12 +87,15 @@ def show(ctx: click.Context, name: str, fmt: str, config_file: Path) -> int:
 @click.argument("name")
 @click.option("--notification", metavar="TYPE",
               help="The notification type to send (default: the webhook's first).")
+@click.option("--scenario", metavar="NAME",
+              help="The documented case to send, of a type the webhook subscribes to "
+              "(`webhooks emit --list-scenarios`; default: the type's successful purchase).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: the backoffice's test result, for scripts.")
 @config_option
 @click.pass_context
-def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
-         config_file: Path) -> int:
+def test(ctx: click.Context, name: str, notification: str | None, scenario: str | None,
+         fmt: str, config_file: Path) -> int:
     """Test-fire a URL webhook: show what was sent and what the receiver answered.
 
     \b
@@ -105,19 +108,26 @@ def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
     Examples:
       webhooks test orders-backend
       webhooks test orders-backend --notification mbway --format json
+      webhooks test orders-backend --scenario multibanco-reference-generation
     """
     from reconciler.commands import test as command
 
-    return command.run(globals_of(ctx), config_file, name, notification=notification, fmt=fmt)
+    return command.run(globals_of(ctx), config_file, name, notification=notification,
+                       scenario=scenario, fmt=fmt)
 
 
 @click.command()
-@click.option("--terminal", required=True, metavar="ID",
-              help="The terminal the payment happened on (e.g. 10001).")
-@click.option("--type", "notification_type", required=True, metavar="TYPE",
-              help="The notification type, e.g. mbway, authorised-payment.")
+@click.option("--terminal", metavar="ID",
+              help="The terminal the payment happened on (e.g. 10001); required.")
+@click.option("--type", "notification_type", metavar="TYPE",
+              help="The notification type, e.g. mbway, authorised-payment (or --scenario).")
+@click.option("--scenario", metavar="NAME",
+              help="The documented case to send, e.g. mbway-purchase-declined; it says its "
+              "type (default: the type's successful purchase).")
+@click.option("--list-scenarios", is_flag=True,
+              help="List the scenarios (name, notification type, description) and exit.")
 @click.option("--status", metavar="STATUS",
-              help="paymentStatus: Success (default), Pending, InProcessing, Declined, "
+              help="Override paymentStatus: Success, Pending, InProcessing, Declined, "
               "Error or Timeout.")
 @click.option("--amount", metavar="VALUE", help="The amount, e.g. 12.50.")
 @click.option("--currency", metavar="CODE", help="ISO 4217 code, e.g. EUR.")
@@ -130,16 +140,21 @@ def test(ctx: click.Context, name: str, notification: str | None, fmt: str,
               type=click.FloatRange(min=0.1, max=3600), help="How long --wait waits.")
 @config_option
 @click.pass_context
-def emit(ctx: click.Context, terminal: str, notification_type: str, status: str | None,
+def emit(ctx: click.Context, terminal: str | None, notification_type: str | None,
+         scenario: str | None, list_scenarios: bool, status: str | None,
          amount: str | None, currency: str | None, method: str | None, fmt: str,
          wait: bool, wait_seconds: float, config_file: Path) -> int:
     """Emit a payment notification; it fans out to the matching webhooks.
 
     \b
     Every enabled webhook that covers the terminal and subscribes to the type gets a
-    delivery. Prints the notification id and each delivery (webhook, status). On the
-    embedded backoffice the first attempt happens before this returns; `webhooks serve`
-    delivers in the background.
+    delivery. The notification is one of the gateway's documented cases, a scenario
+    (`--list-scenarios`): by default the type's successful purchase. A scenario that
+    continues another (a reference paid, a purchase under an authorised payment)
+    carries the latest one's reference, mandate or card token.
+    Prints the notification id and each delivery (webhook, status). On the embedded
+    backoffice the first attempt happens before this returns; `webhooks serve` delivers
+    in the background.
 
     \b
     With --wait, it waits (up to --wait-seconds) until every delivery has its first
@@ -149,12 +164,15 @@ def emit(ctx: click.Context, terminal: str, notification_type: str, status: str 
     Examples:
       webhooks emit --terminal 10001 --type mbway --amount 12.50 --currency EUR
       webhooks emit --terminal 10001 --type mbway --wait --wait-seconds 20
+      webhooks emit --terminal 10001 --scenario multibanco-reference-generation
+      webhooks emit --list-scenarios
     """
     from reconciler.commands import emit as command
 
     return command.run(globals_of(ctx), config_file, terminal=terminal, type=notification_type,
                        status=status, amount=amount, currency=currency, method=method, fmt=fmt,
-                       wait=wait, wait_seconds=wait_seconds)
+                       wait=wait, wait_seconds=wait_seconds, scenario=scenario,
+                       list_scenarios=list_scenarios)
 
 
 @click.command()

@@ -7,7 +7,11 @@ one a real receiver holding the same secret accepts: each format decodes (``sibs
 decrypts, ``standard-webhooks`` verifies the signature and timestamp) and says how to
 acknowledge.
 
-A delivery that does not decrypt or verify gets 400 and one line on the error stream.
+Each notification is one summary line (what it is, from paymentMethod and paymentType;
+status; amount; the MULTIBANCO entity/reference, the mandate, the token masked), then its
+JSON with the token values and MB WAY alias masked: a payment token is never printed
+whole. A delivery that does not decrypt or verify gets 400 and one line on the error
+stream.
 The secret is never printed: not in lines, not in errors (only its fingerprint, which
 ``webhooks show`` prints too, so the two can be compared).
 """
@@ -24,7 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from contract import formats
+from contract import formats, kinds
 from contract.formats import DeliveryFormat, FormatError
 from reconciler.errors import ReconcilerError
 from reconciler.render.terminal import printable
@@ -56,20 +60,14 @@ async def read_body(request: Request, limit: int) -> bytes | None:
 
 
 def header_line(notification: Mapping[str, Any], when: datetime) -> str:
-    """One line per notification: time, type, status, amount, terminal, id, test mark."""
-    amount = notification.get("amount")
-    money = ""
-    if isinstance(amount, Mapping):
-        value = amount.get("value")
-        shown = f"{value:.2f}" if isinstance(value, int | float) else str(value)
-        money = f"{shown} {amount.get('currency') or ''}".strip()
+    """One line per notification: time, what it is (method and paymentType), status,
+    amount, the method's details (reference, mandate, token masked), terminal, id, and
+    the test mark."""
     merchant = notification.get("merchant")
     terminal = merchant.get("terminalId") if isinstance(merchant, Mapping) else None
     parts = [
         when.strftime("%H:%M:%S"),
-        str(notification.get("type") or "?"),
-        str(notification.get("paymentStatus") or "?"),
-        money,
+        *kinds.facts(notification),
         f"terminal {terminal}" if terminal is not None else "",
         f"id {notification.get('notificationID')}",
         "(test)" if notification.get("test") is True else "",
@@ -115,7 +113,7 @@ def create_receiver(
         except FormatError as exc:
             return rejected(request, f"not a valid {fmt} delivery: {exc}")
         out(header_line(notification, clock()))
-        pretty = json.dumps(notification, indent=2, ensure_ascii=False)
+        pretty = json.dumps(kinds.masked(notification), indent=2, ensure_ascii=False)
         out("\n".join(printable(line) for line in pretty.splitlines()))
         status, answer = delivery.reply(notification)
         if answer is None:

@@ -21,15 +21,17 @@ class EmailWebhookNotTestable(InvalidRequest):
     """Only URL webhooks have a test (the SIBS Backoffice offers none for e-mail ones)."""
 
 
-async def fire(provider: Provider, name: str, notification: str | None = None) -> Fired:
-    """Test-fire the webhook called ``name`` (NotFound with close names when there is none)."""
+async def fire(provider: Provider, name: str, notification: str | None = None,
+               scenario: str | None = None) -> Fired:
+    """Test-fire the webhook called ``name`` (NotFound with close names when there is none)
+    with a scenario, or a type's default one."""
     webhook = find(await provider.fetch(), name, provider.description)
     if webhook.type != "url":
         raise EmailWebhookNotTestable(
             f"{printable(name)!r} is an e-mail webhook: only URL webhooks can be test-fired "
             "(the backoffice e-mails its notifications; there is no receiver to answer)"
         )
-    return Fired(webhook, await provider.test(webhook.id, notification))
+    return Fired(webhook, await provider.test(webhook.id, notification, scenario))
 
 
 def reason(result: Mapping[str, Any]) -> str:

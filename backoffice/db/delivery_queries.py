@@ -78,6 +78,23 @@ def insert_notification(conn: Connection, values: dict[str, Any]) -> int:
     return int(pk)
 
 
+def recent_payloads(conn: Connection, merchant_id: str, notification_type: str,
+                    terminal_id: str, *, test: bool, window: int) -> list[dict[str, Any]]:
+    """The payloads of the merchant's notifications of a type at a terminal, newest
+    first, among the latest ``window`` notifications of the database (a range of the
+    primary key, so the search stays bounded however many there are)."""
+    n = t.notifications.c
+    newest = conn.execute(select(func.max(n.pk))).scalar()
+    if newest is None:
+        return []
+    query = (select(n.payload)
+             .where(n.pk > int(newest) - window, n.merchant_id == merchant_id,
+                    n.type == notification_type, n.terminal_id == terminal_id,
+                    n.test.is_(test))
+             .order_by(n.pk.desc()))
+    return [row.payload for row in conn.execute(query) if isinstance(row.payload, dict)]
+
+
 def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(t.deliveries), [{"reported_attempts": 0, **row} for row in rows])

@@ -40,7 +40,8 @@ from backoffice.delivery.sender import Outcome, Sender
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import Invalid, NotFound, SetupError
 from backoffice.sealing import Sealing
-from contract import formats, times
+from contract import catalogue, formats, payloads, times
+from contract.catalogue import Scenario
 from contract.times import iso_millis
 from contract.urls import redact_url
 
@@ -107,7 +108,10 @@ class Deliveries:
     def emit_notification(self, merchant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a notification and a pending delivery for every webhook it concerns."""
         given = notification.parse_emit(body)
-        now = moment(self._clock())
+        chosen: Scenario = given["scenario"]
+        code = chosen.type.code
+        started = self._clock()
+        now = moment(started)
         with self.db.write() as conn:
             if not mq.merchant_exists(conn, merchant_id):
                 raise NotFound(f"no merchant {merchant_id!r}")
@@ -116,14 +120,16 @@ class Deliveries:
                 known = [tid for tid, _ in mq.terminals(conn, merchant_id)]
                 raise Invalid(f"terminal {given['terminal']!r} is not one of this merchant's; "
                               f"known terminals: {', '.join(known[:20]) or 'none'}")
-            targets = dq.delivery_targets(conn, merchant_id, given["terminal"], store_code,
-                                          given["type"])
-            payload = notification.build(
-                code=given["type"], terminal=given["terminal"], status=given["status"],
-                method=given["payment_method"], amount=given["amount"], moment=now[:19] + "Z",
-                test=False)
+            targets = dq.delivery_targets(conn, merchant_id, given["terminal"], store_code, code)
+            payload = payloads.build(
+                chosen.variant, terminal=given["terminal"],
+                merchant_name=mq.merchant_name(conn, merchant_id) or merchant_id,
+                when=started, amount=given["amount"], status=given["status"],
+                method=given["payment_method"],
+                previous=notification.previous(conn, merchant_id, chosen, given["terminal"],
+                                               test=False))
             pk = dq.insert_notification(conn, self._notification_row(
-                merchant_id, payload, given["terminal"], now))
+                merchant_id, payload, code, given["terminal"], now, test=False))
             rows = [self._delivery_row(webhook_pk, pk, now, test=False, next_attempt_at=now)
                     for webhook_pk, _, _ in targets]
             dq.insert_deliveries(conn, rows)
@@ -131,16 +137,18 @@ class Deliveries:
             self.work_available.set()
         return {
             "notification": payload,
+            "notification_type": code,
+            "scenario": chosen.name,
             "deliveries": [{"id": row["id"], "webhook": name, "webhook_id": webhook_id,
                             "status": "pending"}
                            for row, (_, webhook_id, name) in zip(rows, targets, strict=True)],
         }
 
     @staticmethod
-    def _notification_row(merchant_id: str, payload: dict[str, Any], terminal: str,
-                          now: str) -> dict[str, Any]:
+    def _notification_row(merchant_id: str, payload: dict[str, Any], code: str, terminal: str,
+                          now: str, *, test: bool) -> dict[str, Any]:
         return {"id": payload["notificationID"], "merchant_id": merchant_id,
-                "type": payload["type"], "terminal_id": terminal, "test": payload["test"],
+                "type": code, "terminal_id": terminal, "test": test,
                 "payload": payload, "created_at": now}
 
     @staticmethod
@@ -170,9 +178,12 @@ class Deliveries:
     # --- test ------------------------------------------------------------------------
 
     def test_webhook(self, merchant_id: str, webhook_id: str, *,
-                     notification_type: str | None = None) -> dict[str, Any]:
+                     notification_type: str | None = None,
+                     scenario: str | None = None) -> dict[str, Any]:
         """Send one test notification now and say what happened (recorded as a test
-        delivery; never retried)."""
+        delivery; never retried). ``scenario`` names what to send (its type must be one
+        the webhook subscribes to); else the default scenario of ``notification_type``,
+        else of the webhook's first type."""
         started = self._clock()
         now = moment(started)
         claim = secrets.token_hex(16)
@@ -182,13 +193,15 @@ class Deliveries:
                 raise NotFound(f"no webhook with id {webhook_id[:64]!r}")
             if record.type != "url":
                 raise Invalid("an e-mail webhook can't be tested; only URL webhooks have a test")
-            code = self._test_type(record, notification_type)
-            payload = notification.build(
-                code=code, terminal=self._sample_terminal(conn, merchant_id, record),
-                status="Success", method=notification.DEFAULT_METHODS[code],
-                amount=notification.DEFAULT_AMOUNT, moment=now[:19] + "Z", test=True)
+            chosen = self._test_scenario(record, notification_type, scenario)
+            terminal = self._sample_terminal(conn, merchant_id, record)
+            payload = payloads.build(
+                chosen.variant, terminal=terminal,
+                merchant_name=mq.merchant_name(conn, merchant_id) or merchant_id,
+                when=started, test=True,
+                previous=notification.previous(conn, merchant_id, chosen, terminal, test=True))
             pk = dq.insert_notification(conn, self._notification_row(
-                merchant_id, payload, payload["merchant"]["terminalId"], now))
+                merchant_id, payload, chosen.type.code, terminal, now, test=True))
             row = self._delivery_row(
                 record.pk, pk, now, test=True, next_attempt_at=None, claim=claim,
                 lease_until=moment(started + timedelta(seconds=self.settings.lease_s)))
@@ -201,6 +214,8 @@ class Deliveries:
             "delivered": outcome.delivered,
             "reason": outcome.reason,
             "notification": payload,
+            "notification_type": chosen.type.code,
+            "scenario": chosen.name,
             "request": request,
             "response": {"status": outcome.status, "headers": outcome.headers,
                          "body_excerpt": outcome.body_excerpt,
@@ -209,14 +224,15 @@ class Deliveries:
         }
 
     @staticmethod
-    def _test_type(record: WebhookRecord, wanted: str | None) -> str:
-        if wanted is None:
-            return record.notifications[0]
-        code = rules.notification_type("notification", wanted)
-        if code not in record.notifications:
-            raise Invalid(f"notification {code!r} is not one this webhook subscribes to; "
-                          f"it subscribes to: {', '.join(record.notifications)}")
-        return code
+    def _test_scenario(record: WebhookRecord, wanted: str | None,
+                       scenario: str | None) -> Scenario:
+        code = None if wanted is None else rules.notification_type("notification", wanted)
+        chosen = (notification.scenario("scenario", scenario, code) if scenario is not None
+                  else catalogue.default_scenario(code or record.notifications[0]))
+        if chosen.type.code not in record.notifications:
+            raise Invalid(f"notification {chosen.type.code!r} is not one this webhook "
+                          f"subscribes to; it subscribes to: {', '.join(record.notifications)}")
+        return chosen
 
     def _sample_terminal(self, conn: Connection, merchant_id: str, record: WebhookRecord) -> str:
         """A terminal the webhook covers, for the test notification."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
-from contract.catalogue import NOTIFICATION_TYPES
+from contract import kinds
 from contract.urls import is_loopback_host
 
 DEFAULT_FROM: Final = "webhooks-backoffice@localhost"
@@ -195,45 +195,40 @@ def _answer(exc: smtplib.SMTPResponseException) -> str:
     return f"{exc.smtp_code} {first}".rstrip()
 
 
-def _amount(notification: Mapping[str, Any]) -> str:
-    amount = notification.get("amount") or {}
-    value = amount.get("value")
-    shown = f"{value:.2f}" if isinstance(value, int | float) else str(value)
-    return f"{shown} {amount.get('currency', '')}".strip()
-
-
 def notification_email(notification: Mapping[str, Any], *, to: str, webhook_name: str,
                        merchant_name: str) -> EmailMessage:
-    """A readable e-mail for one notification, with the JSON at the end."""
-    code = str(notification.get("type"))
-    label = NOTIFICATION_TYPES.get(code, code)
+    """A readable e-mail for one notification, with the JSON at the end (tokens masked:
+    an inbox is no place for them)."""
+    what = kinds.label(notification)
     merchant = notification.get("merchant") or {}
     test = " [test]" if notification.get("test") else ""
+    amount = kinds.money(notification.get("amount"))
     message = EmailMessage()
     message["To"] = to
-    message["Subject"] = (f"{label} payment {notification.get('paymentStatus')}: "
-                          f"{_amount(notification)} (terminal {merchant.get('terminalId')})"
-                          f"{test}")
+    message["Subject"] = (f"{what} {notification.get('paymentStatus')}: "
+                          f"{amount} (terminal {merchant.get('terminalId')}){test}")
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid("notification")
     message["X-Notification-ID"] = str(notification.get("notificationID"))
     rows = [
-        ("Notification", f"{label} ({code})"),
+        ("Notification", f"{what} ({kinds.kind(notification)})"),
         ("Payment status", notification.get("paymentStatus")),
         ("Payment method", notification.get("paymentMethod")),
-        ("Amount", _amount(notification)),
+        ("Payment type", notification.get("paymentType")),
+        ("Amount", amount),
         ("Terminal", merchant.get("terminalId")),
         ("Transaction ID", notification.get("transactionID")),
         ("Merchant transaction ID", merchant.get("transactionId")),
         ("Date and time", notification.get("transactionDateTime")),
         ("Notification ID", notification.get("notificationID")),
     ]
+    rows += [("Details", fact) for fact in kinds.details(notification)]
     if notification.get("test"):
         rows.append(("Test", "yes: a test notification, not a real payment"))
     width = max(len(name) for name, _ in rows) + 2
     lines = [f"A payment notification for {merchant_name}, sent by webhook {webhook_name}.", ""]
     lines += [f"{name + ':':<{width}}{value}" for name, value in rows]
     lines += ["", "The notification as JSON:", "",
-              json.dumps(notification, indent=2, ensure_ascii=False), ""]
+              json.dumps(kinds.masked(notification), indent=2, ensure_ascii=False), ""]
     message.set_content("\n".join(lines))
     return message

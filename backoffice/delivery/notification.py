@@ -1,49 +1,73 @@
-"""Payment notifications: the emit body's rules and the JSON a receiver gets."""
+"""Payment notifications: the emit and test bodies' rules, the scenario they name, and
+the notification a scenario continues.
+
+The JSON itself is built in one place, ``contract.payloads``, from the catalogue's
+variants (``contract.catalogue``); this module checks what the API was given and
+finds, for a scenario that follows another, the notification it continues.
+"""
 
 from __future__ import annotations
 
 import math
 import re
-import secrets
-import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
-from backoffice import rules
-from backoffice.errors import Invalid
-from contract.catalogue import NOTIFICATIONS, PAYMENT_STATUSES
+from sqlalchemy import Connection
 
-DEFAULT_METHODS: Final[dict[str, str]] = {n.code: n.payment_method for n in NOTIFICATIONS}
-DEFAULT_AMOUNT: Final[dict[str, Any]] = {"value": 10.0, "currency": "EUR"}
-EMIT_FIELDS: Final = frozenset({"terminal", "type", "payment_method", "status", "amount"})
+from backoffice import rules
+from backoffice.db import delivery_queries as dq
+from backoffice.errors import Invalid
+from contract import catalogue, payloads
+from contract.catalogue import PAYMENT_STATUSES, Scenario
+
+EMIT_FIELDS: Final = frozenset({"terminal", "type", "scenario", "payment_method", "status",
+                                "amount"})
 MAX_AMOUNT: Final = 1e12
+FOLLOW_WINDOW: Final = 2000  # a follower looks among this many of the latest notifications
 _METHOD_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _CURRENCY_RE: Final = re.compile(r"[A-Z]{3}")
 
 
+def scenario(field: str, name: object, code: str | None = None) -> Scenario:
+    """The scenario called ``name`` (of type ``code`` when given), or Invalid with a
+    "did you mean" and the list."""
+    if not isinstance(name, str) or not name:
+        raise Invalid(f"{field} must be a scenario name, such as 'mbway-purchase'")
+    problem = catalogue.scenario_problem(name, code)
+    if problem is not None:
+        raise Invalid(f"{field}: {problem}")
+    return catalogue.SCENARIOS[name]
+
+
 def parse_emit(body: object) -> dict[str, Any]:
-    """Check an emit body; returns terminal, type, payment_method, status, amount."""
-    rules.check_fields(body, EMIT_FIELDS, required=("terminal", "type"))
+    """Check an emit body; returns terminal, scenario, payment_method, status, amount
+    (a type alone sends its default scenario; a scenario alone says its type)."""
+    rules.check_fields(body, EMIT_FIELDS, required=("terminal",))
     assert isinstance(body, Mapping)
     terminal = rules.identifier("terminal", body["terminal"], rules.CODE_RE)
-    code = rules.notification_type("type", body["type"])
+    code = None
+    if body.get("type") is not None:
+        code = rules.notification_type("type", body["type"])
+    if body.get("scenario") is not None:
+        chosen = scenario("scenario", body["scenario"], code)
+    elif code is not None:
+        chosen = catalogue.default_scenario(code)
+    else:
+        raise Invalid("type or scenario is required: the notification type (mbway...) "
+                      "or a scenario (mbway-purchase-declined...)")
     method = body.get("payment_method")
-    if method is None:
-        method = DEFAULT_METHODS[code]
-    elif not isinstance(method, str) or not _METHOD_RE.fullmatch(method):
+    if method is not None and (not isinstance(method, str) or not _METHOD_RE.fullmatch(method)):
         raise Invalid("payment_method must be 1 to 32 of A-Z, a-z, 0-9, '_', '-' (e.g. MBWAY)")
     status = body.get("status")
-    if status is None:
-        status = "Success"
-    elif status not in PAYMENT_STATUSES:
+    if status is not None and status not in PAYMENT_STATUSES:
         raise Invalid(f"status must be one of: {', '.join(PAYMENT_STATUSES)}")
-    return {"terminal": terminal, "type": code, "payment_method": method, "status": status,
-            "amount": _amount(body.get("amount"))}
+    given = body.get("amount")
+    return {"terminal": terminal, "scenario": chosen, "payment_method": method,
+            "status": status, "amount": None if given is None else _amount(given)}
 
 
 def _amount(value: object) -> dict[str, Any]:
-    if value is None:
-        return dict(DEFAULT_AMOUNT)
     if not isinstance(value, Mapping) or set(value) - {"value", "currency"}:
         raise Invalid("amount must be an object {\"value\": 12.5, \"currency\": \"EUR\"}")
     number = value.get("value")
@@ -56,18 +80,17 @@ def _amount(value: object) -> dict[str, Any]:
     return {"value": round(float(number), 2), "currency": currency}
 
 
-def build(*, code: str, terminal: str, status: str, method: str, amount: Mapping[str, Any],
-          moment: str, test: bool) -> dict[str, Any]:
-    """A notification's JSON (DESIGN section 2); fresh ids every time."""
-    return {
-        "notificationID": uuid.uuid4().hex,
-        "type": code,
-        "paymentStatus": status,
-        "paymentMethod": method,
-        "transactionID": "s2" + secrets.token_hex(10),
-        "transactionDateTime": moment,
-        "amount": dict(amount),
-        "merchant": {"terminalId": terminal, "transactionId": "tx-" + secrets.token_hex(6)},
-        "returnStatus": {"statusCode": "000", "statusMsg": "Success"},
-        "test": test,
-    }
+def previous(conn: Connection, merchant_id: str, chosen: Scenario, terminal: str, *,
+             test: bool) -> dict[str, Any] | None:
+    """The latest notification the scenario continues (the reference generated, the
+    mandate created, the card stored), at the same terminal and equally a test or not,
+    among the latest ``FOLLOW_WINDOW`` notifications; None when there is none."""
+    leader_name = chosen.variant.follows
+    if leader_name is None:
+        return None
+    leader = catalogue.SCENARIOS[leader_name]
+    for payload in dq.recent_payloads(conn, merchant_id, leader.type.code, terminal,
+                                      test=test, window=FOLLOW_WINDOW):
+        if payloads.continues(payload, leader.variant):
+            return payload
+    return None

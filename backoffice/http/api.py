@@ -250,9 +250,11 @@ async def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId
     """
     gate = cast(FireGate, request.app.state.test_fires)
     notification = body.notification if body else None
+    scenario = body.scenario if body else None
     async with gate.slot(principal.merchant_id):
         return await gate.run(lambda: office.deliveries.test_webhook(
-            principal.merchant_id, webhook_id, notification_type=notification))
+            principal.merchant_id, webhook_id, notification_type=notification,
+            scenario=scenario))
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=bodies.DeliveryPage,

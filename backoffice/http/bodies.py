@@ -190,12 +190,17 @@ TerminalId = Annotated[str, StringConstraints(min_length=1, max_length=32,
                                               pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 PaymentMethod = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+ScenarioName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class TestRequest(_Request):
-    """Which notification type the test sends (default: the webhook's first)."""
+    """What the test sends: a scenario, or the default scenario of a notification type
+    (default: the webhook's first type)."""
 
     notification: NotificationCode | None = None
+    scenario: ScenarioName | None = Field(
+        default=None, description="A scenario of a type the webhook subscribes to "
+        "(`webhooks emit --list-scenarios`), e.g. mbway-purchase-declined")
 
 
 class AmountIn(_Request):
@@ -208,9 +213,13 @@ class EmitRequest(_Request):
     terminal and subscribes to the type."""
 
     terminal: TerminalId
-    type: NotificationCode
+    type: NotificationCode | None = Field(
+        default=None, description="The notification type; required unless scenario says it")
+    scenario: ScenarioName | None = Field(
+        default=None, description="The documented case to send (default: the type's first, "
+        "its successful purchase); its type must match type when both are given")
     payment_method: PaymentMethod | None = Field(
-        default=None, description="Default by type: MBWAY, REFERENCE, TOKEN, QRCODE, CARD, XPAY")
+        default=None, description="Overrides the scenario's paymentMethod")
     status: PaymentStatus | None = Field(default=None, description="Default Success")
     amount: AmountIn | None = Field(default=None, description="Default 10.00 EUR")
 
@@ -221,8 +230,12 @@ class Amount(BaseModel):
 
 
 class NotificationMerchant(BaseModel):
-    terminalId: str
+    model_config = ConfigDict(extra="allow")
+
     transactionId: str
+    terminalId: str
+    merchantName: str
+    inApp: str
 
 
 class ReturnStatus(BaseModel):
@@ -231,18 +244,22 @@ class ReturnStatus(BaseModel):
 
 
 class Notification(BaseModel):
-    """A payment notification as receivers get it (decrypted, for sibs), in SIBS's names."""
+    """A payment notification as receivers get it (decrypted, for sibs), in the gateway's
+    documented structure: the generic fields below, then the method's blocks (token,
+    paymentReference, mbwayMandate, merchantInitiatedTransaction, financialOperation),
+    internalTransactionId; a test notification has `"test": true` besides."""
 
-    notificationID: str
-    type: NotificationCode
+    model_config = ConfigDict(extra="allow")
+
+    returnStatus: ReturnStatus
     paymentStatus: PaymentStatus
     paymentMethod: str
     transactionID: str
     transactionDateTime: Timestamp
     amount: Amount
     merchant: NotificationMerchant
-    returnStatus: ReturnStatus
-    test: bool
+    paymentType: str
+    notificationID: str
 
 
 class SentRequest(BaseModel):
@@ -266,6 +283,8 @@ class TestResult(BaseModel):
     delivered: bool
     reason: str
     notification: Notification
+    notification_type: NotificationCode
+    scenario: str
     request: SentRequest
     response: ReceivedResponse
     delivery_id: str
@@ -309,6 +328,8 @@ class EmittedDelivery(BaseModel):
 
 class EmitResult(BaseModel):
     notification: Notification
+    notification_type: NotificationCode
+    scenario: str
     deliveries: list[EmittedDelivery]
 
 

@@ -1,9 +1,12 @@
 """``standard-webhooks``: the Standard Webhooks specification v1, signed with HMAC.
 
-The body is the notification's JSON; ``webhook-id``, ``webhook-timestamp`` and
-``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``) travel in
-headers. The secret is ``whsec_`` + the standard base64 of 24 to 64 bytes. Any 2xx
-acknowledges: unlike ``sibs``, an answer cannot prove the receiver holds the secret.
+The body is the specification's envelope around the notification: ``type`` (its kind,
+``mbway.purchase``: see ``contract.kinds``), ``timestamp`` (ISO-8601, the moment it was
+sent) and ``data`` (the notification, the same JSON a sibs webhook decrypts).
+``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` (``v1,`` + base64
+HMAC-SHA256 of ``id.timestamp.body``) travel in headers. The secret is ``whsec_`` + the
+standard base64 of 24 to 64 bytes. Any 2xx acknowledges: unlike ``sibs``, an answer
+cannot prove the receiver holds the secret.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import hmac
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
+from contract import kinds
 from contract.formats.base import (
     FormatError,
     Headers,
@@ -99,6 +104,22 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str, *,
     return json_object(body, "the body")
 
 
+def envelope(notification: Mapping[str, Any], timestamp: int) -> dict[str, Any]:
+    """The specification's payload structure around a notification."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return {"type": kinds.kind(notification),
+            "timestamp": f"{moment:%Y-%m-%dT%H:%M:%S}Z", "data": dict(notification)}
+
+
+def opened(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The notification inside an envelope; FormatError when it is not one."""
+    data = message.get("data")
+    if not isinstance(message.get("type"), str) or not isinstance(data, dict):
+        raise FormatError("the body is not a Standard Webhooks envelope "
+                          "(type, timestamp and a data object)")
+    return data
+
+
 def acknowledged(status: int) -> tuple[bool, str]:
     """Any 2xx acknowledges a Standard Webhooks message."""
     if 200 <= status < 300:
@@ -124,13 +145,14 @@ class StandardWebhooks:
 
     def encode(self, notification: Mapping[str, Any], secret: str, *, message_id: str,
                timestamp: int) -> tuple[Headers, bytes]:
-        return sign(notification, secret, msg_id=message_id, timestamp=timestamp)
+        return sign(envelope(notification, timestamp), secret, msg_id=message_id,
+                    timestamp=timestamp)
 
     def acknowledged(self, status: int, body: bytes, notification_id: str) -> tuple[bool, str]:
         return acknowledged(status)
 
     def decode(self, headers: Mapping[str, str], body: bytes, secret: str) -> dict[str, Any]:
-        return verify(headers, body, secret)
+        return opened(verify(headers, body, secret))
 
     def reply(self, notification: Mapping[str, Any]) -> tuple[int, dict[str, Any] | None]:
         return 204, None

@@ -10,18 +10,28 @@ import click
 
 from reconciler.commands import Globals
 from reconciler.delivery_log import failures, wait_for_outcomes
-from reconciler.emit import emit_body
+from reconciler.emit import emit_body, render_scenarios, scenario_rows
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.providers import Provider
 from reconciler.render.deliveries import render_emitted, render_outcomes
 from reconciler.session import with_provider
 
 
-def run(g: Globals, config_file: Path, *, terminal: str, type: str, status: str | None,
-        amount: str | None, currency: str | None, method: str | None, fmt: str,
-        wait: bool = False, wait_seconds: float = 30.0) -> int:
-    body = emit_body(terminal=terminal, type=type, status=status, amount=amount,
-                     currency=currency, method=method)
+def run(g: Globals, config_file: Path, *, terminal: str | None, type: str | None,
+        status: str | None, amount: str | None, currency: str | None, method: str | None,
+        fmt: str, wait: bool = False, wait_seconds: float = 30.0,
+        scenario: str | None = None, list_scenarios: bool = False) -> int:
+    if list_scenarios:
+        if fmt == "json":
+            click.echo(json.dumps([{"scenario": name, "type": code, "description": text}
+                                   for name, code, text in scenario_rows()], indent=2))
+        else:
+            click.echo(render_scenarios(), nl=False)
+        return EXIT_OK
+    if terminal is None:
+        raise click.UsageError("Missing option '--terminal'.")
+    body = emit_body(terminal=terminal, type=type, scenario=scenario, status=status,
+                     amount=amount, currency=currency, method=method)
 
     async def work(provider: Provider) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         emitted = await provider.emit(body)

@@ -9,6 +9,7 @@ import click
 
 from reconciler.commands import Globals
 from reconciler.delivery_log import ROUND_S
+from reconciler.emit import check_scenario
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.providers import Provider
 from reconciler.render.testfire import Fired, render_text
@@ -17,9 +18,11 @@ from reconciler.testfire import fire, outcome
 
 
 def run(g: Globals, config_file: Path, name: str, *, notification: str | None,
-        fmt: str) -> int:
+        fmt: str, scenario: str | None = None) -> int:
+    check_scenario(scenario, notification)
+
     async def work(provider: Provider) -> Fired:
-        fired = await fire(provider, name, notification)
+        fired = await fire(provider, name, notification, scenario)
         await provider.run_due(seconds=ROUND_S)  # the embedded backoffice's due retries
         return fired
 

@@ -70,8 +70,10 @@ class Provider(Protocol):
 
     async def delete(self, webhook_id: str, *, if_match: int | None) -> None: ...
 
-    async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
-        """Test-fire a URL webhook now; the backoffice's TestResult (delivered or not)."""
+    async def test(self, webhook_id: str, notification: str | None = None,
+                   scenario: str | None = None) -> dict[str, Any]:
+        """Test-fire a URL webhook now (a scenario, or a type's default one); the
+        backoffice's TestResult (delivered or not)."""
         ...
 
     async def emit(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -104,10 +104,12 @@ class EmbeddedProvider:
         with self._errors(f"delete {webhook_id}"):
             self.office.webhooks.delete_webhook(self.merchant_id, webhook_id, if_match=if_match)
 
-    async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
+    async def test(self, webhook_id: str, notification: str | None = None,
+                   scenario: str | None = None) -> dict[str, Any]:
         with self._errors(f"the test-fire of {webhook_id}"):
             return self.office.deliveries.test_webhook(
-                self.merchant_id, webhook_id, notification_type=notification)
+                self.merchant_id, webhook_id, notification_type=notification,
+                scenario=scenario)
 
     async def emit(self, body: dict[str, Any]) -> dict[str, Any]:
         with self._errors("the notification"):

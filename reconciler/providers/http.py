@@ -118,8 +118,10 @@ class HttpProvider:
         headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
         await self._request("DELETE", f"/v1/webhooks/{_seg(webhook_id)}", headers=headers)
 
-    async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
-        body = {"notification": notification} if notification is not None else {}
+    async def test(self, webhook_id: str, notification: str | None = None,
+                   scenario: str | None = None) -> dict[str, Any]:
+        body = {key: value for key, value in (("notification", notification),
+                                              ("scenario", scenario)) if value is not None}
         response = await self._request(
             "POST", f"/v1/webhooks/{_seg(webhook_id)}/test", json=body, repeatable=False,
             timeout=httpx.Timeout(self._test_timeout, connect=5.0),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contract import kinds
 from reconciler.render.terminal import printable
 
 COLUMNS = ("id", "created", "type", "status", "attempts", "http", "detail")
@@ -19,14 +20,14 @@ DETAIL_WIDTH = 160  # an error keeps its cause (the JSON format has it whole)
 def render_emitted(result: Mapping[str, Any]) -> str:
     """The notification id and one line per delivery (webhook name, status)."""
     notification = result.get("notification") or {}
-    amount = notification.get("amount") or {}
-    value = amount.get("value")
-    money = f"{value:.2f}" if isinstance(value, int | float) else str(value or "")
-    terminal = (notification.get("merchant") or {}).get("terminalId")
-    facts = [str(notification.get("type") or "?"), str(notification.get("paymentStatus") or "?"),
-             f"{money} {amount.get('currency') or ''}".strip(), f"terminal {terminal}"]
+    merchant = notification.get("merchant")
+    terminal = merchant.get("terminalId") if isinstance(merchant, Mapping) else None
+    facts = [*kinds.facts(notification), f"terminal {terminal}"]
     lines = [printable(f"Notification {notification.get('notificationID')} "
-                       f"({', '.join(f for f in facts if f)})")]
+                       f"({', '.join(facts)})")]
+    if result.get("scenario"):
+        lines.append(printable(f"Scenario {result['scenario']} "
+                               f"(type {result.get('notification_type') or '?'}), to:"))
     deliveries = result.get("deliveries") or []
     if not deliveries:
         lines.append("  No webhook receives it: none enabled covers the terminal and "

@@ -52,7 +52,10 @@ def render_text(fired: Fired) -> str:
     head = f"Test-fired {fired.webhook.name} ({fired.webhook.format}) -> {url}"
     if result.get("delivery_id"):
         head += f"  [{result['delivery_id']}]"
-    lines = [printable(head), "", "Notification sent:"]
+    sent = "Notification sent"
+    if result.get("scenario"):
+        sent += f" (scenario {result['scenario']}, type {result.get('notification_type')})"
+    lines = [printable(head), "", printable(sent + ":")]
     notification = result.get("notification")
     pretty = json.dumps(notification, indent=2, ensure_ascii=False, sort_keys=False)
     lines += [f"  {printable(line)}" for line in pretty.splitlines()]

@@ -2,7 +2,8 @@
 
 ``Receiver`` is a plain HTTP server checking with oracles: sibs deliveries are opened with
 ``cryptography``'s AESGCM used directly (not our decode_sibs); standard-webhooks ones are
-verified with the ``standardwebhooks`` library. Each request takes the next behaviour from
+verified with the ``standardwebhooks`` library (``notification`` is then the envelope's
+``data``, ``envelope`` the whole message). Each request takes the next behaviour from
 ``script`` (the last one repeats). It keeps count of what it was sent and what it
 acknowledged, and when. Options for the crash tests: ``delay_s`` before every answer;
 ``answer_first=K`` answers the first K deliveries and holds every later one unanswered (in
@@ -57,6 +58,7 @@ class Received:
     notification: dict[str, Any] | None
     problem: str | None = None
     at: float = field(default_factory=time.monotonic)
+    envelope: dict[str, Any] | None = None  # a standard-webhooks message, whole
 
     @property
     def nid(self) -> str | None:
@@ -138,16 +140,18 @@ class Receiver:
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        notification, problem = None, None
+        notification, problem, envelope = None, None, None
         try:
             if "x-initialization-vector" in headers:
                 notification = open_sibs(headers, body, self.sibs_secret)
             else:
-                notification = Webhook(self.whsec).verify(body, headers)
+                envelope = Webhook(self.whsec).verify(body, headers)
+                notification = envelope["data"]
         except Exception as exc:  # recorded; the test asserts on it
             problem = f"{type(exc).__name__}: {exc}"
         with self._lock:
-            self.received.append(Received(handler.path, headers, body, notification, problem))
+            self.received.append(Received(handler.path, headers, body, notification, problem,
+                                          envelope=envelope))
             hold = self.answer_first is not None and self.answer_first <= 0
             if self.answer_first is not None and not hold:
                 self.answer_first -= 1

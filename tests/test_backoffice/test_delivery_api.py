@@ -83,14 +83,18 @@ async def test_test_endpoint(dev_client: httpx.AsyncClient, receiver: Receiver) 
     assert fired.status_code == 200, fired.text
     result = fired.json()
     assert result["delivered"] is True and result["notification"]["test"] is True
-    assert result["notification"]["type"] == "authorised-payment"
+    assert result["notification_type"] == "authorised-payment"
+    assert result["scenario"] == "mbway-authorised-purchase"
+    # the API passes the method's blocks through (the response model allows them)
+    assert result["notification"]["mbwayMandate"]["aliasMBWAY"].startswith("351#")
+    assert receiver.received[0].notification == result["notification"]
     assert set(result["request"]["headers"]) == {"Content-Type", "webhook-id",
                                                  "webhook-timestamp", "webhook-signature"}
     assert result["response"]["status"] == 204
     assert receiver.received[0].problem is None  # verified by the standardwebhooks library
     no_body = await dev_client.post(f"/v1/webhooks/{hook['id']}/test")
     assert no_body.status_code == 200
-    assert no_body.json()["notification"]["type"] == "authorised-payment"
+    assert no_body.json()["notification_type"] == "authorised-payment"
     assert WHSEC not in fired.text and WHSEC.removeprefix("whsec_") not in fired.text
 
 

@@ -92,9 +92,13 @@ def test_emit_fans_out_to_enabled_covering_subscribed_webhooks(open_office: Open
     assert {d["webhook_id"] for d in result["deliveries"]} == {
         made[n]["id"] for n in ("all", "lisbon", "mail")}
     note = result["notification"]
-    assert note["type"] == "mbway" and note["paymentStatus"] == "Success"
-    assert note["amount"] == {"value": 12.5, "currency": "EUR"} and note["test"] is False
+    assert result["notification_type"] == "mbway" and result["scenario"] == "mbway-purchase"
+    assert note["paymentStatus"] == "Success" and note["paymentType"] == "PURS"
+    # the gateway sends no "type" and no "test" in a real notification
+    assert "type" not in note and "test" not in note
+    assert note["amount"] == {"value": 12.5, "currency": "EUR"}
     assert note["merchant"]["terminalId"] == "10001"
+    assert note["merchant"]["merchantName"] == "Demo Shop"
     assert note["returnStatus"] == {"statusCode": "000", "statusMsg": "Success"}
     assert set(note) >= {"notificationID", "paymentMethod", "transactionID", "transactionDateTime"}
     porto = emit(office, terminal="20001", type="xpay")
@@ -107,7 +111,11 @@ def test_emit_fans_out_to_enabled_covering_subscribed_webhooks(open_office: Open
 @pytest.mark.parametrize(("body", "message"), [
     ({"terminal": "90001", "type": "mbway"}, "terminal '90001' is not one of this merchant's"),
     ({"terminal": "10001", "type": "card"}, "unknown notification type 'card'"),
-    ({"terminal": "10001"}, "type is required"),
+    ({"terminal": "10001"}, "type or scenario is required"),
+    ({"terminal": "10001", "scenario": "mbway-purchse"}, "did you mean 'mbway-purchase'"),
+    ({"terminal": "10001", "type": "xpay", "scenario": "mbway-purchase"},
+     "belongs to notification type 'mbway', not 'xpay'"),
+    ({"terminal": "10001", "scenario": 7}, "must be a scenario name"),
     ({"terminal": "10001", "type": "mbway", "colour": "red"}, "unknown field 'colour'"),
     ({"terminal": "10001", "type": "mbway", "status": "Maybe"}, "status must be one of"),
     ({"terminal": "10001", "type": "mbway", "amount": {"value": -1}}, "amount.value"),
@@ -145,6 +153,7 @@ def test_standard_webhooks_delivery_any_2xx(open_office: OpenOffice, receiver: R
     assert office.deliveries.deliver_due() == 1
     (got,) = receiver.received
     assert got.problem is None and got.notification == note  # the standardwebhooks library
+    assert got.envelope is not None and got.envelope["type"] == "mbway.purchase"
     assert got.headers["webhook-id"] == "msg_" + note["notificationID"]
     assert got.headers["content-type"] == "application/json"
     assert only_delivery(office, hook["id"])["status"] == "delivered"
@@ -303,7 +312,8 @@ def test_test_fire_acknowledged(open_office: OpenOffice, receiver: Receiver) -> 
     result = office.deliveries.test_webhook("demo", hook["id"])
     assert result["delivered"] is True and result["reason"] == "acknowledged"
     note = result["notification"]
-    assert note["test"] is True and note["type"] == "mbway"  # the first subscribed
+    assert note["test"] is True and result["notification_type"] == "mbway"  # the first
+    assert result["scenario"] == "mbway-purchase" and "type" not in note
     assert note["merchant"]["terminalId"] == "20001"  # a terminal the webhook covers
     assert receiver.received[0].notification == note
     request = result["request"]
@@ -319,7 +329,8 @@ def test_test_fire_acknowledged(open_office: OpenOffice, receiver: Receiver) -> 
     assert logged["id"] == result["delivery_id"] and logged["test"] is True
     assert logged["status"] == "delivered" and logged["notification_type"] == "mbway"
     xpay = office.deliveries.test_webhook("demo", hook["id"], notification_type="xpay")
-    assert xpay["notification"]["type"] == "xpay" and xpay["delivered"]
+    assert xpay["notification_type"] == "xpay" and xpay["delivered"]
+    assert xpay["notification"]["paymentMethod"] == "XPAY"
 
 
 def test_test_fire_failures_are_reported_not_retried(open_office: OpenOffice,

@@ -73,11 +73,15 @@ def test_email_webhook_through_a_real_smtp_server(tmp_path: Path,
     assert state["status"] == "delivered" and state["response_excerpt"] == f"sent to {url}"
     (rcpt, message), = inbox.messages
     assert rcpt == ["lisbon@shop.example"]
-    assert message["Subject"] == "MB WAY payment Success: 12.50 EUR (terminal 10002)"
+    assert message["Subject"] == "MB WAY purchase Success: 12.50 EUR (terminal 10002)"
     assert message["X-Notification-ID"] == note["notificationID"]
     text = body_of(message)
     assert "Payment status:" in text and note["transactionID"] in text
+    assert "Payment type:" in text and "mbway.purchase" in text
     assert f'"notificationID": "{note["notificationID"]}"' in text  # the JSON, readable
+    # the MB WAY alias is masked, in the summary and in the JSON alike
+    alias = note["token"]["value"]
+    assert alias not in text and f"351#{alias[4]}*****{alias[-2:]}" in text
 
 
 def test_email_goes_to_the_outbox_without_a_relay(tmp_path: Path) -> None:

@@ -26,11 +26,11 @@ from tests.support.secrets import OTHER_SIBS_SECRET, SIBS_SECRET, WHSEC, assert_
 pytestmark = pytest.mark.anyio
 
 NOTIFICATION: dict[str, Any] = {
-    "notificationID": "0b4f6e1d9c2a4e7f", "type": "authorised-payment",
+    "returnStatus": {"statusCode": "000", "statusMsg": "Success"},
     "paymentStatus": "Success", "paymentMethod": "CARD", "transactionID": "s2T1",
     "transactionDateTime": "2026-11-28T04:00:00Z", "amount": {"value": 12.5, "currency": "EUR"},
-    "merchant": {"terminalId": 10001, "transactionId": "order-1"},
-    "returnStatus": {"statusCode": "000", "statusMsg": "Success"}, "test": False,
+    "merchant": {"terminalId": 10001, "transactionId": "order-1"}, "paymentType": "PURS",
+    "notificationID": "0b4f6e1d9c2a4e7f",
 }
 NOON = datetime(2026, 11, 28, 12, 0, 0)
 
@@ -47,9 +47,12 @@ def sibs_delivery(notification: dict[str, Any], secret: str = SIBS_SECRET
 
 
 def standard_delivery(notification: dict[str, Any], secret: str = WHSEC,
-                      when: datetime | None = None) -> tuple[dict[str, str], bytes]:
-    body = json.dumps(notification)
+                      when: datetime | None = None, *,
+                      wrap: bool = True) -> tuple[dict[str, str], bytes]:
+    """Signed with the standardwebhooks library, in the specification's envelope."""
     when = when or datetime.now(UTC)
+    message = {"type": "card.purchase", "timestamp": when.isoformat(), "data": notification}
+    body = json.dumps(message if wrap else notification)
     signature = Webhook(secret).sign("msg_1", when, body)
     headers = {"Content-Type": "application/json", "webhook-id": "msg_1",
                "webhook-timestamp": str(int(when.timestamp())), "webhook-signature": signature}
@@ -77,9 +80,9 @@ async def test_sibs_decrypts_prints_and_acknowledges() -> None:
     assert response.status_code == 200
     assert response.json() == {"statusCode": "200", "statusMsg": "Success",
                                "notificationID": "0b4f6e1d9c2a4e7f"}
-    assert app.out[0] == ("12:00:00  authorised-payment  Success  12.50 EUR  terminal 10001  "
-                          "id 0b4f6e1d9c2a4e7f")
-    assert json.loads(app.out[1]) == NOTIFICATION and app.out[1].startswith('{\n  "notif')
+    assert app.out[0] == ("12:00:00  Card purchase (CARD/PURS)  Success  12.50 EUR  "
+                          "terminal 10001  id 0b4f6e1d9c2a4e7f")
+    assert json.loads(app.out[1]) == NOTIFICATION and app.out[1].startswith('{\n  "retu')
     assert app.err == []
     assert (await app.client.get("/hooks")).status_code == 200
     assert (await app.client.post("/elsewhere", content=b"x")).status_code == 404
@@ -118,8 +121,10 @@ async def test_standard_webhooks_verifies_and_answers_204() -> None:
     stale = await app.post(*standard_delivery(
         NOTIFICATION, when=datetime.fromtimestamp(time.time() - 3600, UTC)))
     unsigned = await app.post({"Content-Type": "application/json"}, body)
-    assert [r.status_code for r in (forged, stale, unsigned)] == [400, 400, 400]
-    assert len(app.out) == 2 and len(app.err) == 3
+    bare = await app.post(*standard_delivery(NOTIFICATION, wrap=False))  # no envelope
+    assert [r.status_code for r in (forged, stale, unsigned, bare)] == [400, 400, 400, 400]
+    assert "not a Standard Webhooks envelope" in app.err[3]
+    assert len(app.out) == 2 and len(app.err) == 4
     assert_no_secret(*app.err, forged.text, stale.text, unsigned.text)
     await app.client.aclose()
 
@@ -137,8 +142,16 @@ def test_secrets_are_checked_without_being_quoted() -> None:
 
 def test_header_line_of_an_odd_notification() -> None:
     odd = {"type": "mbway\x1b[2J", "amount": {"value": "n/a"}, "notificationID": None}
-    line = header_line(odd, NOON)
-    assert line == "12:00:00  mbway\\x1b[2J  ?  n/a  id None"
+    line = header_line(odd, NOON)  # stored before paymentType: named after its "type"
+    assert line == "12:00:00  mbway\\x1b[2J notification (?/?)  ?  n/a  id None"
+    hostile = {"paymentMethod": "MB\u202eWAY", "paymentType": ["PURS"], "amount": [],
+               "paymentReference": {"entity": 1, "reference": "\x00" * 500},
+               "token": {"tokenType": "MobilePhone", "value": 351912345678},
+               "merchant": "nobody", "notificationID": "n\x1b"}
+    line = header_line(hostile, NOON)
+    assert "\u202e" not in line and "\x1b" not in line and "\x00" not in line
+    assert "351912345678" not in line and "token MobilePhone 35*****78" in line
+    assert len(line) < 300
 
 
 def test_listen_command_refuses_bad_setups(capsys: pytest.CaptureFixture[str],

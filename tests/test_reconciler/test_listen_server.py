@@ -73,7 +73,9 @@ def test_serve_listen_and_test_over_loopback(tmp_path: Path, processes: Processe
 
     assert listener.stop(signal.SIGINT) == 0
     out = listener.out
-    assert f'"notificationID": "{sent_id}"' in out and "9.99 EUR  terminal 20001" in out
+    assert f'"notificationID": "{sent_id}"' in out
+    assert "MB WAY purchase (MBWAY/PURS)  Success  9.99 EUR  token MobilePhone 351#9*****" in out
+    assert "terminal 20001" in out
     assert "Stopped." in listener.err
     assert server.stop() == 0
     assert_no_secret(*printed, out, listener.err, server.err, server.out)

@@ -122,6 +122,9 @@ def delivery_commands(work: Path) -> list[tuple[list[str], int]]:
           "--wait-seconds", "20", *cfg], 1),
         (["emit", "--terminal", "10001", "--type", "authorised-payment", "--wait",
           "--format", "json", *cfg], 1),
+        (["emit", "--terminal", "10001", "--scenario", "mbway-authorised-cancel",
+          "--format", "json", *cfg], 0),
+        (["emit", "--list-scenarios", *cfg], 0),
         (["deliveries", *cfg], 0), (["deliveries", "--format", "json", *cfg], 0),
         (["deliveries", "basic-auth-hook", "--status", "failed", "--since", "1h",
           "--limit", "1", "--format", "json", *cfg], 0),
@@ -264,6 +267,8 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
         (["deliveries"], 0, as_reader), (["deliveries", "--format", "json"], 0, as_reader),
         (["recover", "sibs-hook", "--since", "1h"], 1, as_reader), (["deliver"], 0, {}),
         (["emit", "--terminal", "10001", "--type", "mb-reference", "--wait"], 0, {}),
+        (["emit", "--terminal", "10001", "--scenario", "multibanco-reference-generation",
+          "--wait", "--format", "json"], 0, {}),
     ], work, env)
     assert "lacks the permission to manage webhooks" in output
     outputs.append(output)

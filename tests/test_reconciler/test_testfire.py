@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from reconciler.details import summarize
 from reconciler.emit import emit_body
 from reconciler.errors import ReconcilerError
@@ -14,11 +16,13 @@ from reconciler.render.testfire import Fired, render_text
 from reconciler.testfire import outcome, reason
 
 NOTIFICATION = {
-    "notificationID": "6f1c2a", "type": "mbway", "paymentStatus": "Success",
+    "returnStatus": {"statusCode": "000", "statusMsg": "Success"}, "paymentStatus": "Success",
     "paymentMethod": "MBWAY", "transactionID": "s2abc",
     "transactionDateTime": "2026-11-28T04:00:00Z", "amount": {"value": 12.5, "currency": "EUR"},
-    "merchant": {"terminalId": "10001", "transactionId": "t-1"},
-    "returnStatus": {"statusCode": "000", "statusMsg": "Success"}, "test": True,
+    "merchant": {"terminalId": "10001", "transactionId": "t-1", "merchantName": "Demo Shop",
+                 "inApp": "false"},
+    "paymentType": "PURS", "token": {"tokenType": "MobilePhone", "value": "351#912345678"},
+    "notificationID": "6f1c2a", "test": True,
 }
 
 
@@ -53,7 +57,7 @@ def test_a_delivered_test_renders_notification_request_and_response() -> None:
     assert text.startswith("Test-fired orders-backend (sibs) -> http://127.0.0.1:9999/hooks")
     assert "[dl_1]" in text.splitlines()[0]
     # the notification, pretty and whole
-    assert '  {\n    "notificationID": "6f1c2a",\n' in text
+    assert '  {\n    "returnStatus": {\n' in text and '"notificationID": "6f1c2a"' in text
     assert '"test": true' in text
     assert "  X-Initialization-Vector: aXY=\n  X-Authentication-Tag: dGFn\n" in text
     assert "  body: " + "QUJD" * 30 + "...\n" in text  # a long body is cut
@@ -123,14 +127,27 @@ def test_emit_body_and_result() -> None:
         else:
             raise AssertionError(bad)
 
-    emitted = {"notification": NOTIFICATION,
+    with pytest.raises(ReconcilerError, match="give --type TYPE or --scenario NAME"):
+        emit_body(terminal="10001")
+    assert emit_body(terminal="10001", scenario="cit-ucof") == {"terminal": "10001",
+                                                                "scenario": "cit-ucof"}
+    with pytest.raises(ReconcilerError, match="did you mean 'cit-ucof'"):
+        emit_body(terminal="10001", scenario="cit-ucf")
+    with pytest.raises(ReconcilerError, match="belongs to notification type 'key-enter-token'"):
+        emit_body(terminal="10001", type="mbway", scenario="cit-ucof")
+
+    emitted = {"notification": NOTIFICATION, "notification_type": "mbway",
+               "scenario": "mbway-purchase",
                "deliveries": [{"id": "dl_1", "webhook": "orders-backend", "webhook_id": "wh_1",
                                "status": "delivered"},
                               {"id": "dl_2", "webhook": "mail", "webhook_id": "wh_2",
                                "status": "pending"}]}
     text = render_emitted(emitted)
-    assert text.splitlines()[0] == (
-        "Notification 6f1c2a (mbway, Success, 12.50 EUR, terminal 10001)")
+    assert text.splitlines()[:2] == [
+        "Notification 6f1c2a (MB WAY purchase (MBWAY/PURS), Success, 12.50 EUR, "
+        "token MobilePhone 351#9*****78, terminal 10001)",
+        "Scenario mbway-purchase (type mbway), to:"]
+    assert "351#912345678" not in text
     assert "  orders-backend  delivered  (dl_1)\n" in text
     assert "  mail            pending    (dl_2)\n" in text
     assert "`webhooks deliveries NAME`" in text

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from contract import kinds
 from tests.support.cli import Run
 from tests.support.receivers import ListenReceiver
 from tests.support.secrets import (
@@ -72,7 +73,8 @@ def test_webhooks_test_shows_the_decrypted_notification_and_exits_0(
     code, out, err = run("test", "orders", "-f", str(cfg))
     assert code == 0, err
     assert out.startswith("Test-fired orders (sibs) -> " + receivers["sibs"].url)
-    assert '"type": "mbway"' in out and '"test": true' in out
+    assert "Notification sent (scenario mbway-purchase, type mbway):" in out
+    assert '"paymentMethod": "MBWAY"' in out and '"test": true' in out
     assert "X-Initialization-Vector: " in out and "HTTP 200 in " in out
     assert '"statusMsg": "Success"' in out  # the receiver's acknowledgement
     assert out.rstrip().splitlines()[-1].startswith("Result: delivered (200 in ")
@@ -83,7 +85,7 @@ def test_webhooks_test_shows_the_decrypted_notification_and_exits_0(
     data = json.loads(out)
     assert code == 0 and data["delivered"] is True and data["webhook"] == "refunds"
     assert data["request"]["headers"]["webhook-signature"].startswith("v1,")
-    assert json.loads(receivers["std"].out[1]) == data["notification"]
+    assert json.loads(receivers["std"].out[1]) == kinds.masked(data["notification"])
 
     code, out, err = run("test", "lisbon-mail", "-f", str(cfg))
     assert code == 1 and out == ""
@@ -142,12 +144,13 @@ def test_emit_then_deliveries_and_show(cfg: Path, receivers: dict[str, ListenRec
                        "--amount", "12.50", "--currency", "EUR", "--method", "MBWAY")
     assert code == 0
     first = out.splitlines()[0]
-    assert first.startswith("Notification ") and "(mbway, Success, 12.50 EUR, terminal" in first
+    assert first.startswith("Notification ")
+    assert "(MB WAY purchase (MBWAY/PURS), Success, 12.50 EUR, token MobilePhone" in first
     names = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:]
              if line.startswith("  ")}
     # lisbon-mail covers LIS-01 (terminal 10001) too: its e-mail goes to the outbox
     assert names == {"orders": "delivered", "refunds": "delivered", "lisbon-mail": "delivered"}
-    assert receivers["sibs"].out[0].split()[1:4] == ["mbway", "Success", "12.50"]
+    assert "  MB WAY purchase (MBWAY/PURS)  Success  12.50 EUR  " in receivers["sibs"].out[0]
 
     code, out, _ = run("emit", "-f", str(cfg), "--terminal", "20001", "--type", "xpay")
     assert code == 0 and "  orders  delivered" in out and "refunds" not in out

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from backoffice.http.api import create_app
+from contract import kinds
 from reconciler import apply as applying  # not `test_changed` itself: pytest would collect it
 from reconciler.apply import ApplyReport, ChangeResult
 from reconciler.details import gather
@@ -79,12 +80,17 @@ async def test_test_fire_reaches_the_receiver_which_decrypts_and_acknowledges(
     fired = await fire(provider, "orders")
     assert fired.delivered, fired.result
     result = fired.result
-    assert result["notification"]["type"] == "mbway" and result["notification"]["test"] is True
+    assert result["notification_type"] == "mbway" and result["notification"]["test"] is True
+    assert result["scenario"] == "mbway-purchase" and "type" not in result["notification"]
     assert result["response"]["status"] in ((200,) if fmt == "sibs" else (200, 204))
     # the receiver decrypted (or verified) the very notification the backoffice reports
     header, pretty = rx.out
-    assert header.split()[1:3] == ["mbway", "Success"] and header.endswith("(test)")
-    assert json.loads(pretty) == result["notification"]
+    assert "  MB WAY purchase (MBWAY/PURS)  Success  10.00 EUR  token MobilePhone 351#9" in header
+    assert header.endswith("(test)")
+    # what it printed is what was sent, the MB WAY alias masked
+    alias = result["notification"]["token"]["value"]
+    assert json.loads(pretty) == kinds.masked(result["notification"])
+    assert alias not in rx.printed
     assert rx.err == []
     text = render_text(fired)
     assert f'"notificationID": "{result["notification"]["notificationID"]}"' in text
@@ -94,7 +100,8 @@ async def test_test_fire_reaches_the_receiver_which_decrypts_and_acknowledges(
     assert_no_secret(text, json.dumps(result), rx.printed)
 
     other = await fire(provider, "orders", "xpay")
-    assert other.delivered and other.result["notification"]["type"] == "xpay"
+    assert other.delivered and other.result["notification_type"] == "xpay"
+    assert other.result["notification"]["paymentMethod"] == "XPAY"
 
 
 @pytest.mark.parametrize(("fmt", "secret", "wrong"), [("sibs", SIBS_SECRET, OTHER_SIBS_SECRET),
@@ -141,7 +148,8 @@ async def test_emit_fans_out_and_the_log_shows_it(
     emitted = await provider.emit({"terminal": "10001", "type": "mbway", "status": "Success",
                                    "amount": {"value": 12.5, "currency": "EUR"}})
     sent = emitted["notification"]
-    assert sent["type"] == "mbway" and sent["test"] is False
+    assert emitted["notification_type"] == "mbway" and "type" not in sent
+    assert "test" not in sent  # only a test-fire is marked
     assert [(d["webhook"], d["webhook_id"]) for d in emitted["deliveries"]] == [
         ("orders", hook.id)]
     if isinstance(provider, EmbeddedProvider):  # the embedded default attempts inline
