@@ -28,9 +28,8 @@ def _address(visit: Visit) -> str:
 
 def _signed_in(visit: Visit, token: str, to: str, *, via_link: bool) -> Response:
     """Start a session for ``token`` (Unauthorized when it does not work) and answer."""
-    old = visit.request.cookies.get(SESSION_COOKIE)
-    visit.sessions.end(old)  # a new id at every sign-in
     session_id, session = visit.sessions.start(token)
+    visit.sessions.end(visit.request.cookies.get(SESSION_COOKIE))  # a new id each sign-in
     visit.session = session
     visit.cookies[SESSION_COOKIE] = (session_id, int(visit.sessions.lifetime.total_seconds()))
     if via_link:
