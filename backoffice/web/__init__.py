@@ -18,6 +18,7 @@ from backoffice.facade import Backoffice
 from backoffice.web import edits, pages, signin, wizard
 from backoffice.web.guard import LoginCodes, LoginLimiter
 from backoffice.web.headers import SecurityHeadersMiddleware
+from backoffice.web.rows import RowCache
 from backoffice.web.sessions import WebSessions
 
 
@@ -27,6 +28,7 @@ def install(app: FastAPI, backoffice: Backoffice) -> None:
                                          clock=backoffice.tokens.clock)
     app.state.web_limiter = LoginLimiter()
     app.state.web_codes = LoginCodes()
+    app.state.web_rows = RowCache()
     # /webhooks/new before /webhooks/{webhook_id}
     for module in (signin, wizard, pages, edits):
         app.include_router(module.router)

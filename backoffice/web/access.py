@@ -21,7 +21,6 @@ from starlette.concurrency import run_in_threadpool
 
 from backoffice.errors import BackofficeError, Forbidden, TooManyRequests, Unavailable
 from backoffice.web.render import SESSION_COOKIE, Visit, page, redirect, visit_of
-from backoffice.web.sessions import WebSessions
 
 log = logging.getLogger("backoffice.web")
 
@@ -82,24 +81,43 @@ def first(form: Form, name: str) -> str:
     return values[0] if values else ""
 
 
+def _admit(visit: Visit, cookie: str | None, need: str | None, post: bool) -> Response | None:
+    """Resume the session and check the scope: None to go on, else the answer (to the
+    sign-in page, 401). A visitor without the scope: Forbidden, before any body is read."""
+    session = visit.sessions.resume(cookie) if cookie else None
+    visit.session = session
+    if need is None:
+        return None
+    if session is None:
+        if cookie:  # ended, expired or its token no longer works: drop the cookie
+            visit.cookies[SESSION_COOKIE] = ("", 0)
+        if post:
+            return error_page(visit, 401)
+        return redirect(visit, "/login?next=" + quote(_here(visit.request), safe="/"))
+    session.principal.require(need)
+    return None
+
+
+def _admit_and_run(visit: Visit, cookie: str | None, need: str | None,
+                   handler: Callable[[Visit, Form], Response]) -> Response:
+    """A page without a form, in one trip to a worker thread."""
+    return _admit(visit, cookie, need, False) or handler(visit, {})
+
+
 async def serve(request: Request, handler: Handler, *, need: str | None,
                 post: bool = False) -> Response:
     """Run a page: ``need`` is the scope it takes (None: open to anyone); ``post`` reads
     a form and checks its anti-forgery token first."""
-    sessions: WebSessions = request.app.state.web_sessions
     cookie = request.cookies.get(SESSION_COOKIE)
     visit = visit_of(request, session=None)
+    is_async = inspect.iscoroutinefunction(handler)
     try:
-        session = await run_in_threadpool(sessions.resume, cookie) if cookie else None
-        visit.session = session
-        if need is not None:
-            if session is None:
-                if cookie:  # ended, expired or its token no longer works: drop the cookie
-                    visit.cookies[SESSION_COOKIE] = ("", 0)
-                if post:
-                    return error_page(visit, 401)
-                return redirect(visit, "/login?next=" + quote(_here(request), safe="/"))
-            session.principal.require(need)
+        if not post and not is_async:
+            return await run_in_threadpool(_admit_and_run, visit, cookie, need,
+                                           handler)  # type: ignore[arg-type]
+        early = await run_in_threadpool(_admit, visit, cookie, need, post)
+        if early is not None:
+            return early
         form: Form = {}
         if post:
             found = await read_form(request)
@@ -110,8 +128,8 @@ async def serve(request: Request, handler: Handler, *, need: str | None,
             if not given or not hmac.compare_digest(given.encode(), visit.csrf.encode()):
                 return error_page(visit, 403, key="error.csrf")
             form = found
-        if inspect.iscoroutinefunction(handler):
-            return await handler(visit, form)  # type: ignore[no-any-return]
+        if is_async:
+            return await handler(visit, form)  # type: ignore[no-any-return,misc]
         return await run_in_threadpool(handler, visit, form)  # type: ignore[arg-type]
     except BackofficeError as exc:
         if exc.status >= 500 and not isinstance(exc, Unavailable):

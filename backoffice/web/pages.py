@@ -7,11 +7,13 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
+from markupsafe import Markup
 
 from backoffice.auth import READ
 from backoffice.errors import Invalid
 from backoffice.web.access import Form, serve
 from backoffice.web.render import Visit, page
+from backoffice.web.rows import RowCache
 from backoffice.web.views import (
     application_label,
     catalog_of,
@@ -40,19 +42,21 @@ def list_page(visit: Visit, _: Form) -> Response:
     cursor = query.get("cursor") or None
     catalog = catalog_of(visit)
     labels = type_labels(catalog)
-    problem, rows, next_link = None, [], None
+    problem, rows, next_link = None, Markup(""), None
     try:
-        found = visit.office.webhooks.list_webhooks(merchant_of(visit), limit=limit,
-                                                    cursor=cursor, **filters)
-        rows = [webhook_view(w, labels) for w in found.data]
-        if found.next_cursor is not None:
+        merchant = merchant_of(visit)
+        versions, next_cursor = visit.office.webhooks.list_versions(
+            merchant, limit=limit, cursor=cursor, **filters)
+        cache: RowCache = visit.request.app.state.web_rows
+        rows = cache.rows(visit, merchant, versions, labels)
+        if next_cursor is not None:
             kept = {k: v for k, v in filters.items() if v}
             if limit != PAGE_SIZE:
                 kept["limit"] = str(limit)
-            next_link = "/webhooks?" + urlencode({**kept, "cursor": found.next_cursor})
+            next_link = "/webhooks?" + urlencode({**kept, "cursor": next_cursor})
     except Invalid as exc:
         problem = exc.detail
-    return page(visit, "list.html", status=422 if problem else 200, rows=rows,
+    return page(visit, "list.html", status=422 if problem else 200, rows_html=rows,
                 filters={k: v or "" for k, v in filters.items()}, catalog=catalog,
                 labels=labels, problem=problem, next_link=next_link,
                 filtered=any(filters.values()), done=query.get("done", ""))

@@ -458,3 +458,17 @@ async def test_polish_from_the_browser_and_from_the_switch(
     away = await post(web, "/language", manage, {"lang": "xx", "next": "https://evil.example/"})
     assert away.headers["location"] == "/webhooks"
     assert "webhooks_lang" not in away.headers.get("set-cookie", "")
+
+
+async def test_kept_rows_follow_each_change_language_and_permission(
+        web: httpx.AsyncClient, manage: Signed, read: Signed, office: Backoffice) -> None:
+    made = hook(office)
+    first = await get(web, "/webhooks", manage)
+    assert f"/webhooks/{made['id']}/test" in first.text
+    assert f"/webhooks/{made['id']}/test" not in (await get(web, "/webhooks", read)).text
+    office.webhooks.update_webhook("demo", str(made["id"]),
+                                   {"url": "https://moved.shop.example/h"})
+    moved = await get(web, "/webhooks", manage)
+    assert "moved.shop.example" in moved.text and "api.shop.example" not in moved.text
+    polish = await web.get("/webhooks", headers={**manage.headers, "Accept-Language": "pl"})
+    assert ">Szczegóły<" in polish.text and ">Details<" not in polish.text
