@@ -142,7 +142,7 @@ async def test_fire(visit: Visit, form: Form) -> Response:
         result = await gate.run(lambda: visit.office.deliveries.test_webhook(
             merchant, webhook["id"], notification_type=chosen))
     return page(visit, "test.html", cache=NO_STORE, w=webhook_view(webhook, type_labels(catalog)),
-                result=result, chosen=result["notification"]["type"])
+                result=result, chosen=chosen or webhook["notifications"][0])
 
 
 @router.get("/webhooks/{webhook_id}/edit")

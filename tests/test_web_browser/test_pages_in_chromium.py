@@ -309,7 +309,8 @@ def test_the_test_page_shows_what_was_sent_and_the_answer(visit: Visit, site: Si
     assert page.locator("#test-outcome").inner_text().startswith("Delivered:")
     sent = site.receiver.received[before]
     assert sent.nid is not None and sent.nid in visit.text()
-    assert '"type": "authorised-payment"' in visit.text()
+    assert '"paymentStatus"' in visit.text()
+    assert page.get_by_label("Notification type").input_value() == "authorised-payment"
     assert "x-initialization-vector" in visit.text().lower()
     assert page.locator("#test-status").inner_text() == "200"
     visit.accessible()
