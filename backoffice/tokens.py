@@ -67,7 +67,13 @@ class Tokens:
     def authenticate(self, token: str) -> auth.Principal:
         if not auth.looks_like_token(token):
             raise Unauthorized("the bearer token is not valid")
-        key = auth.token_hash(token)
+        return self.authenticate_hash(auth.token_hash(token))
+
+    def authenticate_hash(self, key: str) -> auth.Principal:
+        """The Principal of the token whose hash is ``key`` (what ``authenticate`` does
+        once it has the hash): the same cache and its bound. The web pages' sessions keep
+        only the hash and re-check it here on every request, so whatever ends a token
+        (its row gone, and any later revocation or expiry checked here) ends them too."""
         now = self.ticks()
         found_here = self._cache.get(key)
         if found_here is not None and now < found_here[1]:

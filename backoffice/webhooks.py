@@ -143,6 +143,28 @@ class Webhooks:
             return self.pages.page(conn, merchant_id, versions,
                                    cursors.encode("v1", versions[-1][0]) if more else None)
 
+    def list_versions(self, merchant_id: str, *, credential: str | None = None,
+                      notification: str | None = None, type: str | None = None,
+                      webhook: str | None = None, limit: int = 100,
+                      cursor: str | None = None) -> tuple[list[tuple[int, str, int]],
+                                                          str | None]:
+        """The page ``list_webhooks`` returns as (pk, id, version) rows, and its next
+        cursor: for a caller that keeps what it made of each version (the web pages)."""
+        filters = _filters(notification, type, webhook, limit, cursor)
+        with self.db.read() as conn:
+            covering = _covering(conn, merchant_id, credential)
+            versions = q.list_versions(conn, merchant_id, covering=covering, **filters)
+        more = len(versions) > limit
+        rows = [(int(pk), str(id_), int(version)) for pk, id_, version in versions[:limit]]
+        return rows, cursors.encode("v1", rows[-1][0]) if more else None
+
+    def webhooks_by_pk(self, merchant_id: str, pks: list[int]) -> dict[int, dict[str, Any]]:
+        """The merchant's webhooks of these keys (those that still exist), as
+        ``list_webhooks`` shows them."""
+        with self.db.read() as conn:
+            rows = q.page_rows(conn, merchant_id, pks)
+        return {int(row[0]): body for row, body in zip(rows, public_rows(rows), strict=True)}
+
     def get_webhook(self, merchant_id: str, webhook_id: str) -> dict[str, Any]:
         return public(self._get(merchant_id, id=webhook_id))
 

@@ -1,6 +1,7 @@
-"""The commands that run a backoffice or work on its database: serve, token and
-`webhooks backoffice ...` (copy; later: rotate-key). Each declares its options and
-hands over to ``reconciler.commands.<name>``.
+"""The commands that run a backoffice or work on its database: serve, token,
+`webhooks backoffice ...` (copy; later: rotate-key), and ui (the web pages on the
+embedded backoffice). Each declares its options and hands over to
+``reconciler.commands.<name>``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli_options import DB_HELP, DB_PASSWORD_FILE_HELP, db_url_of, globals_of
+from reconciler.cli_options import (
+    DB_HELP,
+    DB_PASSWORD_FILE_HELP,
+    config_option,
+    db_url_of,
+    globals_of,
+)
 
 
 @click.group(name="backoffice")
@@ -158,4 +165,29 @@ def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | No
     return command.run(globals_of(ctx), scope=scope, db_url=db_url, merchant=merchant)
 
 
-COMMANDS: tuple[click.Command, ...] = (serve, token, backoffice_group)
+@click.command()
+@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="The loopback port to listen on (0: any free one).")
+@click.option("--scope", type=click.Choice(["read", "manage"]), default="manage",
+              show_default=True, help="What the pages may do: read, or manage too.")
+@config_option
+@click.pass_context
+def ui(ctx: click.Context, port: int, scope: str, config_file: Path) -> int:
+    """The backoffice's web pages on the embedded backoffice, for this machine only.
+
+    \b
+    Listens on 127.0.0.1 and prints a one-time login link (it works once, for a few
+    minutes); the API token behind it is made for this run and removed when it stops.
+    For a team, `webhooks serve` serves the same pages at / beside the API.
+
+    \b
+    Examples:
+      webhooks ui
+      webhooks ui --port 8765 --scope read
+    """
+    from reconciler.commands import ui as command
+
+    return command.run(globals_of(ctx), config_file, port=port, scope=scope)
+
+
+COMMANDS: tuple[click.Command, ...] = (serve, token, backoffice_group, ui)

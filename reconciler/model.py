@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from contract import formats
+from contract import labels as contract_labels
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.fingerprints import secret_fingerprint
 from reconciler.errors import Problem, ProviderError
@@ -83,11 +84,12 @@ class Catalog:
 
 # Labels the reconciler writes on the webhooks it manages: who manages it and which owner
 # (a plan deletes only its owner's webhooks), and prevent_destroy, kept on the webhook so
-# that removing its block from the config cannot delete it.
-MANAGER = "webhooks-reconciler"
-LABEL_MANAGED_BY = "managed-by"
-LABEL_OWNER = "owner"
-LABEL_PREVENT_DESTROY = "prevent-destroy"
+# that removing its block from the config cannot delete it. Their names live in the
+# contract, since the backoffice's web pages read them too.
+MANAGER = contract_labels.MANAGER
+LABEL_MANAGED_BY = contract_labels.LABEL_MANAGED_BY
+LABEL_OWNER = contract_labels.LABEL_OWNER
+LABEL_PREVENT_DESTROY = contract_labels.LABEL_PREVENT_DESTROY
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ fixed width: retries can be due a fraction of a second apart.
 Version 2 added notifications and deliveries (``MIGRATIONS`` holds the step); version 3
 added ``url_sealed`` and ``url_fingerprint`` (``NEW_COLUMNS``): a URL with credentials is
 kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret.
+Version 8 added ``web_sessions`` (the web pages' sign-ins; steps 5 to 7 change nothing here).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 8
 # Text order must be time order on PostgreSQL too, whatever the database's locale.
 Timestamp = String(20).with_variant(String(20, collation="C"), "postgresql")
 Moment = String(24).with_variant(String(24, collation="C"), "postgresql")
@@ -227,10 +228,28 @@ attempts = Table(
     Index("ix_attempts_delivery", "delivery_pk", "number"),
 )
 
-# version -> the tables that version added (created in this order by the migration)
+# --- version 8: the web pages' sign-in sessions ----------------------------------------------
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    # SHA-256 of the cookie's random 256-bit id: the database never holds the id itself.
+    Column("id_hash", String(64), primary_key=True),
+    # The hash of the API token signed in with (never the token); every request re-checks it.
+    Column("token_hash", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),  # the forms' anti-forgery token
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Index("ix_web_sessions_token", "token_hash"),
+    Index("ix_web_sessions_expires", "expires_at"),
+)
+
+# version -> the tables that version added (created in this order by the migration);
+# a step with nothing here (nor in NEW_COLUMNS) changes nothing but the version.
 MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {
     2: (notifications, deliveries),
     4: (attempts,),
+    8: (web_sessions,),
 }
 # version -> the columns that version added to existing tables (nullable, no default)
 NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {

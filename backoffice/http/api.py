@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from backoffice import web
 from backoffice.auth import MANAGE, READ, Principal
 from backoffice.delivery.worker import DeliveryWorker
 from backoffice.errors import BadRequest, Invalid, PreconditionFailed, Unauthorized
@@ -340,12 +341,15 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
             "Payment Gateway Backoffice. Authenticate with `Authorization: Bearer <token>` "
             "(`webhooks token create`). Errors are RFC 9457 application/problem+json."
         ),
-        docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+        # No /docs: Swagger UI would load scripts from a CDN and inline, which the pages'
+        # Content-Security-Policy refuses. The document itself is /openapi.json.
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
     app.state.backoffice = backoffice
     app.state.test_fires = FireGate(per_merchant=test_fires_per_merchant)
     install_problem_handlers(app)
     app.include_router(router)
+    web.install(app, backoffice)  # the pages at /, beside the API
     metrics = ops.install(app, backoffice, worker)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     # Added last: outermost, so it sees every status (and the route, once routed).

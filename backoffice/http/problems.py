@@ -78,7 +78,7 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else http.HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
-        detail = "no such resource: see /docs for the API"
+        detail = "no such resource: see /openapi.json for the API"
     elif exc.status_code == 400 and detail == "There was an error parsing the body":
         # FastAPI's answer to bad UTF-8, runaway nesting or a number too long to read.
         detail = "the body could not be parsed: send UTF-8 JSON of reasonable depth"

@@ -12,6 +12,7 @@ from backoffice.db.copy import rows_of
 from backoffice.db.engine import Database
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.facade import Backoffice
+from backoffice.web.sessions import WebSessions
 from tests.support.backoffice import email_webhook, loopback_resolver, url_webhook
 from tests.support.receivers import Receiver
 from tests.support.secrets import SIBS_SECRET
@@ -22,7 +23,8 @@ URL_PASSWORD = "Pw-copy-5e1f0c9a"
 def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
     """Seed ``db_url`` so that every table has rows: the demo merchant and another, tokens,
     webhooks (a sealed secret, a URL with credentials, an e-mail one), an idempotency
-    record, notifications, deliveries and their attempts (one delivered, one failed).
+    record, notifications, deliveries and their attempts (one delivered, one failed), and
+    a web session.
     Returns what the tests need again: the tokens and the webhooks' ids."""
     office = Backoffice.open(db_url, delivery=DeliverySettings(resolver=loopback_resolver,
                                                                timeout_s=2.0),
@@ -51,6 +53,7 @@ def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
                                                      "amount": {"value": 12.5, "currency": "EUR"}})
         office.deliveries.deliver_due()
         office.deliveries.test_webhook("demo", sealed["id"])
+        WebSessions(office.db, office.tokens, clock=office.tokens.clock).start(manage)
         return {"manage": manage, "orders": sealed["id"], "with-creds": creds["id"]}
     finally:
         office.close()

@@ -168,3 +168,121 @@ async def test_refusal_comes_before_reading_the_body(caller: str, http: httpx.As
                                       headers={**auth(tokens, caller),
                                                "Content-Type": "application/json"})
         assert response.status_code == (403 if caller == "read" else 401), (method, path)
+
+
+# --- the web pages -------------------------------------------------------------------------
+# Every page route x every kind of visitor: no session, a cookie naming no session, a read
+# session, a manage session, and another merchant's manage session. A page route added
+# later fails here until its row is added to PAGES.
+
+PAGE_CALLERS = ("none", "stale", "read", "manage", "other")
+PRE_SESSION_CSRF = "P" * 43  # the form token a browser holds before signing in
+
+
+@dataclass(frozen=True)
+class PageRoute:
+    needs: str
+    ok: int  # for a session of the webhook's merchant that may
+    other: int  # for another merchant's manage session
+    fields: Body = lambda _: {}
+
+
+EDIT_FIELDS = {"version": "1", "url": REFUSED_URL, "format": "sibs", "application": "merchant",
+               "notifications": ["mbway", "authorised-payment"], "enabled": "on",
+               "description": "changed by the matrix"}
+PAGES: dict[tuple[str, str], PageRoute] = {
+    ("GET", "/"): PageRoute(PUBLIC, 303, 303),
+    ("GET", "/login"): PageRoute(PUBLIC, 200, 200),
+    ("POST", "/login"): PageRoute(PUBLIC, 401, 401, lambda _: {"token": "wbo_" + "Z" * 43}),
+    ("GET", "/login/link"): PageRoute(PUBLIC, 401, 401),  # no code: refused for anyone
+    ("POST", "/language"): PageRoute(PUBLIC, 303, 303, lambda _: {"lang": "pl"}),
+    ("POST", "/logout"): PageRoute(READ, 200, 200),
+    ("GET", "/webhooks"): PageRoute(READ, 200, 200),
+    ("GET", "/webhooks/new"): PageRoute(MANAGE, 200, 200),
+    ("POST", "/webhooks/new"): PageRoute(MANAGE, 200, 200, lambda n: {
+        "step": "1", "action": "next", "type": "url", "name": f"page-{n}"}),
+    ("GET", "/webhooks/{webhook_id}"): PageRoute(READ, 200, 404),
+    ("GET", "/webhooks/{webhook_id}/edit"): PageRoute(MANAGE, 200, 404),
+    ("POST", "/webhooks/{webhook_id}/edit"): PageRoute(MANAGE, 303, 404, lambda _: EDIT_FIELDS),
+    ("GET", "/webhooks/{webhook_id}/delete"): PageRoute(MANAGE, 200, 404),
+    ("POST", "/webhooks/{webhook_id}/delete"): PageRoute(MANAGE, 303, 404,
+                                                         lambda _: {"version": "1"}),
+    ("GET", "/webhooks/{webhook_id}/test"): PageRoute(MANAGE, 200, 404),
+    ("POST", "/webhooks/{webhook_id}/test"): PageRoute(MANAGE, 200, 404),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): PageRoute(READ, 200, 404),
+}
+
+
+def page_routes(app: Any) -> set[tuple[str, str]]:
+    """The app's page routes: every route left out of the API's document (routers
+    included into the app are walked: FastAPI may keep them as included routers)."""
+    from fastapi.routing import APIRoute
+
+    found: set[tuple[str, str]] = set()
+
+    def walk(routes: Any, listed: bool) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                walk(inner.routes, listed and inner.include_in_schema)
+            elif isinstance(route, APIRoute) and not (listed and route.include_in_schema):
+                found.update((method, route.path) for method in route.methods)
+
+    walk(app.routes, True)
+    return found
+
+
+def expected_page(route: PageRoute, method: str, caller: str) -> int:
+    if route.needs == PUBLIC:
+        return route.ok
+    if caller in ("none", "stale"):
+        return 401 if method == "POST" else 303  # GET: to the sign-in page
+    if caller == "read" and route.needs == MANAGE:
+        return 403
+    return route.other if caller == "other" else route.ok
+
+
+def test_the_matrix_names_every_page(office: Backoffice) -> None:
+    assert page_routes(create_app(office)) == set(PAGES), (
+        "the pages and the matrix differ: give each new page its row in PAGES")
+
+
+@pytest.mark.parametrize("caller", PAGE_CALLERS)
+async def test_every_page_for(caller: str, http: httpx.AsyncClient, office: Backoffice,
+                              tokens: Tokens) -> None:
+    from tests.support.web import session_for
+
+    token = {"read": tokens.read, "manage": tokens.manage, "other": tokens.other_manage}
+    wrong = []
+    for n, (method, path) in enumerate(sorted(PAGES)):
+        route = PAGES[(method, path)]
+        # A session of its own for each page (signing out ends one).
+        signed = session_for(office, token[caller]) if caller in token else None
+        cookie = f"webhooks_csrf={PRE_SESSION_CSRF}"
+        if signed is not None:
+            cookie += f"; {signed.headers['Cookie']}"
+        elif caller == "stale":
+            cookie += "; webhooks_session=" + "S" * 43
+        csrf = signed.csrf if signed is not None else PRE_SESSION_CSRF
+        target = office.webhooks.create_webhook(
+            "demo", url_webhook(f"pages-{caller}-{n}", url=REFUSED_URL))
+        url = path.replace("{webhook_id}", target["id"])
+        if method == "POST":
+            response = await http.post(url, data={"csrf": csrf, **route.fields(n)},
+                                       headers={"Cookie": cookie})
+        else:
+            response = await http.get(url, headers={"Cookie": cookie})
+        want = expected_page(route, method, caller)
+        if response.status_code != want:
+            wrong.append(f"{method} {path}: {response.status_code}, not {want}")
+            continue
+        if want == 303 and route.needs != PUBLIC and caller in ("none", "stale"):
+            assert response.headers["location"].startswith("/login?next="), (method, path)
+        if want == 403:
+            assert "lacks the permission to manage webhooks" in response.text, (method, path)
+        if caller == "other" and "{webhook_id}" in path:
+            assert "No such webhook" in response.text
+            assert office.webhooks.get_webhook("demo", target["id"])["version"] == 1
+        if want >= 400 and method == "POST" and "{webhook_id}" in path:
+            assert office.webhooks.get_webhook("demo", target["id"])["version"] == 1
+    assert not wrong, "\n".join(wrong)

@@ -330,3 +330,101 @@ def test_a_url_password_is_not_stored_in_clear(tmp_path: Path) -> None:
         office.close()
     content = b"".join(p.read_bytes() for p in tmp_path.glob("bo.db*"))
     assert_clean("database", content, [URL_PASSWORDS[0]])
+
+
+# --- the web pages -----------------------------------------------------------------------------
+
+def test_every_web_page_holds_no_secret(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Every page, as a manage and as a read session, after secrets went through the
+    wizard, the edit form and a test-fire: none shows a secret, a URL password, a token or
+    a session id. The one secret a page shows is the one the wizard generated, once, on
+    its no-store page, and on no other."""
+    import asyncio
+    import re
+
+    from backoffice.http.api import create_app
+    from tests.support.receivers import Receiver
+    from tests.support.web import get, post, session_for, state_of
+
+    receiver = Receiver(sibs_secret=SIBS[0], whsec=WHSEC[0])
+    office = Backoffice.open(f"sqlite:///{tmp_path / 'bo.db'}", allow_private_targets=True)
+    manage_token = office.tokens.create_token("demo", "manage")
+    read_token = office.tokens.create_token("demo", "read")
+    manage = session_for(office, manage_token)
+    read = session_for(office, read_token)
+    secrets = [*SECRETS, manage_token, read_token, manage.cookie, read.cookie]
+    with_password = f"https://ops:{URL_PASSWORDS[0]}@hooks.shop.example/basic"
+    std = office.webhooks.create_webhook("demo", {
+        "name": "std", "type": "url", "url": receiver.url("/std"), "format": "standard-webhooks",
+        "secret": WHSEC[0], "application": "merchant", "notifications": ["mbway"]})
+    basic = office.webhooks.create_webhook("demo", {
+        "name": "basic", "type": "url", "url": with_password, "secret": SIBS[0],
+        "application": "merchant", "notifications": ["mbway"],
+        "labels": {"managed-by": "webhooks-reconciler", "owner": "sweep-team"}})
+    pages: dict[str, str] = {}
+    generated: list[str] = []
+
+    async def visit() -> None:
+        transport = httpx.ASGITransport(app=create_app(office))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bo.test") as web:
+            async def step(page: httpx.Response, n: int, **fields: object) -> httpx.Response:
+                return await post(web, "/webhooks/new", manage, {
+                    "state": state_of(page.text), "step": str(n), "action": "next", **fields})
+
+            # The wizard twice: the user's own secret and URL password, then a generated one.
+            for own in (True, False):
+                page = await get(web, "/webhooks/new", manage)
+                steps = [page]
+                page = await step(page, 1, type="url", name="own" if own else "gen")
+                steps.append(page)
+                page = await step(page, 2, url=with_password.replace("basic", "w"))
+                steps.append(page)
+                page = await step(page, 3, application="merchant")
+                page = await step(page, 4, notifications=["mbway"])
+                page = await step(page, 5, format="standard-webhooks",
+                                  secret_mode="own" if own else "generate",
+                                  secret=WHSEC[1] if own else "")
+                steps.append(page)
+                page = await step(page, 6, support_email="ops@shop.example")
+                assert page.status_code == 201, page.text
+                if not own:
+                    found = re.search(r'id="generated-secret" class="secret-value">([^<]+)<',
+                                      page.text)
+                    assert found and page.headers["cache-control"] == "no-store"
+                    generated.append(found.group(1))
+                    pages["the created page"] = page.text.replace(found.group(1), "")
+                for i, shown in enumerate(steps):
+                    pages[f"wizard {own} step {i}"] = shown.text
+            # A new secret through the edit form: refused (wrong size), then accepted.
+            edit = f"/webhooks/{basic['id']}/edit"
+            form = {"version": "1", "url": "https://ops:***@hooks.shop.example/basic",
+                    "format": "sibs", "application": "merchant", "notifications": ["mbway"],
+                    "drift_ok": "yes", "enabled": "on"}
+            pages["edit refused"] = (await post(web, edit, manage,
+                                                {**form, "secret": BAD_KEY})).text
+            pages["edit saved"] = (await post(web, edit, manage,
+                                              {**form, "secret": SIBS[1]})).text
+            pages["test-fire"] = (await post(web, f"/webhooks/{std['id']}/test", manage,
+                                             {"notification": "mbway"})).text
+            assert "Delivered:" in pages["test-fire"]
+            pages["failed sign-in"] = (await web.post("/login", data={
+                "csrf": "x", "token": UNKNOWN_TOKEN})).text
+            ids = [w["id"] for w in office.webhooks.list_webhooks("demo").data]
+            for who, signed in (("manage", manage), ("read", read)):
+                for path in ["/login", "/webhooks", "/webhooks/new",
+                             *(f"/webhooks/{i}{tail}" for i in ids
+                               for tail in ("", "/edit", "/delete", "/test", "/deliveries"))]:
+                    pages[f"{who} {path}"] = (await get(web, path, signed)).text
+
+    try:
+        asyncio.run(visit())
+    finally:
+        receiver.close()
+        office.close()
+    assert len(generated) == 1 and len(pages) > 40
+    assert "ops:***@hooks.shop.example" in pages["manage /webhooks"]  # not vacuous
+    for name, text in pages.items():
+        assert_clean(name, text, [*secrets, *generated])
+    assert_clean("the log", caplog.text, [*secrets, *generated])
+    content = b"".join(p.read_bytes() for p in tmp_path.glob("bo.db*"))
+    assert_clean("database", content, [*secrets, *generated])
