@@ -29,6 +29,8 @@ LIST_LIMIT = 50  # names listed per group of webhooks left alone
 def render_markdown(plan: Plan) -> str:
     """The plan for a pull-request comment: warnings, summary, table, details."""
     head = [MARKER, f"### Webhooks plan for `{plan.owner}`", ""]
+    if plan.backoffice is not None:
+        head += [f"Backoffice: {_code(plan.backoffice.text)}", ""]
     head += _warnings(plan)
     head += [f"**{plan.summary_line()}**", ""]
     tail = _left_alone(plan)
