@@ -39,6 +39,9 @@ def http_timeout() -> float:
 def check_api_url(url: str) -> None:
     """Refuse an API URL that cannot be used, without echoing it (it may hold a password)."""
     where = "the API URL (--api-url or WEBHOOKS_API_URL)"
+    if any(c.isspace() or not c.isprintable() for c in url):  # U+202E, control characters
+        raise ReconcilerError(f"{where} is not valid: it contains spaces or control "
+                              "characters")
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a port that is not a number or out of range
