@@ -6,7 +6,9 @@ The rules, in one place:
   in ``WEBHOOKS_API_TOKEN``.
 - ``WEBHOOKS_API_URL`` set to the empty string (what a CI system gives for an undefined
   variable) is an error, as is ``WEBHOOKS_API_TOKEN`` with no URL: either means a
-  backoffice was meant and is not named.
+  backoffice was meant and is not named. ``--embedded`` names the embedded backoffice
+  explicitly: then an empty URL or a lone token names nothing and is ignored, while a
+  URL beside it is an error (two backoffices).
 - Otherwise the embedded backoffice (``.webhooks/backoffice.db`` beside the config), but
   in CI (``CI`` set to anything but ``false`` or ``0``; an empty ``CI`` counts as unset)
   only when asked for with ``--embedded``: a runner's throwaway database is never a
