@@ -223,3 +223,14 @@ def test_targets_compare_by_kind_and_location_only() -> None:
     assert Target.from_data(http.data) == Target("http", "https://bo.example")
     assert "token from WEBHOOKS_API_TOKEN" in http.line
     assert "WEBHOOKS_API_TOKEN is unset" in Target("http", "https://bo.example").line
+
+
+def test_embedded_by_name_ignores_an_empty_url_and_a_lone_token(
+        work: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("WEBHOOKS_API_URL", "")
+    monkeypatch.setenv("WEBHOOKS_API_TOKEN", TOKEN)
+    code, out, err = webhooks(capfd, "--embedded", "plan")
+    assert code == 0 and out.startswith("Backoffice: embedded, "), out + err
+    assert TOKEN not in out + err and created(work) == []
