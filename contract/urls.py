@@ -92,10 +92,12 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def url_problem(url: str, *, allow_http_loopback: bool = True) -> str | None:
+def url_problem(url: str, *, allow_http_loopback: bool = True,
+                quote: bool = True) -> str | None:
     """Why ``url`` cannot receive webhooks (a phrase after "url"), or None.
 
-    Never repeats the URL: it may hold a password.
+    Never repeats the URL: it may hold a password. ``quote=False`` (a URL read from a
+    secret place) names not even its scheme or host.
     """
     if len(url) > MAX_URL:
         return f"is too long ({len(url)} characters; at most {MAX_URL})"
@@ -110,6 +112,8 @@ def url_problem(url: str, *, allow_http_loopback: bool = True) -> str | None:
         return "is not a valid URL"
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
+        if not quote:
+            return "must be an absolute https:// URL"
         return (f"must be an absolute https:// URL "
                 f"(not {scheme + ':' if scheme else 'a relative URL'})")
     if not parts.hostname:
@@ -119,7 +123,7 @@ def url_problem(url: str, *, allow_http_loopback: bool = True) -> str | None:
     if scheme == "http" and not (allow_http_loopback and is_loopback_host(parts.hostname)):
         if allow_http_loopback:
             return (f"must use https; plain http is allowed only to loopback "
-                    f"({LOOPBACK_HOSTS}), not {parts.hostname}")
+                    f"({LOOPBACK_HOSTS})" + (f", not {parts.hostname}" if quote else ""))
         return "must use https"
     return None
 

@@ -17,12 +17,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.errors import NotFound, PreconditionFailed, ProviderError
+from reconciler.errors import (
+    AuthenticationError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    ProviderError,
+)
 from reconciler.model import RemoteWebhook
 from reconciler.plan import Action, Change, Plan
 from reconciler.plan.payload import create_body, idempotency_key, matches_spec, update_patch
 from reconciler.providers.base import Provider
-from reconciler.testfire import outcome
+from reconciler.testfire import outcome, proof, proves_secret
 
 PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.REPLACE: "replaced",
         Action.DELETE: "deleted"}
@@ -38,6 +45,7 @@ class ChangeResult:
     message: str
     seconds: float
     remote: RemoteWebhook | None = field(default=None, repr=False)
+    rerun_helps: bool = True  # a failure that running apply again may get past
 
     @property
     def data(self) -> dict[str, object]:
@@ -79,6 +87,10 @@ class ApplyReport:
         if self.not_started:
             extra.append(f"{len(self.not_started)} not started")
         head = "Apply interrupted" if self.interrupted else "Apply incomplete"
+        if any(not r.rerun_helps for r in self.failed):
+            # A refused token or a rejected value fails the same way every time.
+            return (f"{head}: {text}; {', '.join(extra)}. Running apply again will not "
+                    "help until what failed is fixed (see below).")
         return f"{head}: {text}; {', '.join(extra)}. Run apply again to converge."
 
     @property
@@ -93,6 +105,16 @@ class ApplyReport:
 
 
 ResultCallback = Callable[[ChangeResult], None]
+
+
+def rerun_helps(exc: ProviderError) -> bool:
+    """Whether running apply again may get past this failure: yes for what passes
+    (network errors, timeouts, 429 and 5xx after retries, a change made since the plan,
+    a name taken or a webhook gone meanwhile: the next run plans again); no for a refused
+    token (401, 403) or a value the backoffice rejects (400, 413, 422)."""
+    if isinstance(exc, AuthenticationError | PermissionDenied | InvalidRequest):
+        return False
+    return exc.status is None or exc.status >= 500 or exc.status in (404, 409, 412, 429)
 
 
 class Applier:
@@ -135,7 +157,7 @@ class Applier:
                                   time.perf_counter() - started, remote)
         except ProviderError as exc:
             result = ChangeResult(change.name, change.action, False, str(exc),
-                                  time.perf_counter() - started)
+                                  time.perf_counter() - started, rerun_helps=rerun_helps(exc))
         self.report.results.append(result)
         if self.on_result is not None:
             self.on_result(result)
@@ -207,15 +229,24 @@ class ApplyTestResult:
     delivered: bool
     message: str  # "delivered (200 in 12 ms)" or "NOT delivered: <reason>"
     result: dict[str, Any] | None = field(default=None, repr=False)  # the TestResult
+    format: str | None = None  # the webhook's delivery format
+
+    @property
+    def proves_secret(self) -> bool:
+        """Delivered, in a format whose acknowledgement shows the receiver holds the
+        secret (sibs); a Standard Webhooks 2xx does not."""
+        return self.delivered and proves_secret(self.format)
 
     @property
     def line(self) -> str:
-        return f"test {self.name}: {self.message}"
+        if not self.delivered:
+            return f"test {self.name}: {self.message}"
+        return f"test {self.name}: {self.message}; {proof(self.format)}"
 
     @property
     def data(self) -> dict[str, object]:
         return {"name": self.name, "delivered": self.delivered, "message": self.message,
-                "result": self.result}
+                "proves_secret": self.proves_secret, "result": self.result}
 
 
 TestCallback = Callable[[ApplyTestResult], None]
@@ -241,9 +272,10 @@ async def test_changed(plan: Plan, report: ApplyReport, provider: Provider, *, a
         try:
             result = await provider.test(applied.remote.id)
             item = ApplyTestResult(change.name, result.get("delivered") is True,
-                                   outcome(result), result)
+                                   outcome(result), result, applied.remote.format)
         except ProviderError as exc:
-            item = ApplyTestResult(change.name, False, f"NOT delivered: {exc}")
+            item = ApplyTestResult(change.name, False, f"NOT delivered: {exc}",
+                                   format=applied.remote.format)
         tests.append(item)
         if on_result is not None:
             on_result(item)

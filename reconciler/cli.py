@@ -26,13 +26,17 @@ from reconciler.errors import EXIT_BUG, EXIT_INTERRUPTED, ReconcilerError
 @click.version_option(__version__, prog_name="webhooks")
 @click.option("--no-color", is_flag=True, help="Plain output (also when NO_COLOR is set).")
 @click.option(
-    "--api-url", envvar="WEBHOOKS_API_URL", metavar="URL",
-    help="Use the backoffice at URL (token from WEBHOOKS_API_TOKEN); "
-    "default: the embedded backoffice in .webhooks/ beside the config.",
+    "--api-url", metavar="URL",
+    help="Use the backoffice at URL (also WEBHOOKS_API_URL; token from WEBHOOKS_API_TOKEN); "
+    "default: the embedded backoffice in .webhooks/ beside the config, except in CI.",
 )
+@click.option("--embedded", is_flag=True,
+              help="Use the embedded backoffice in .webhooks/ beside the config (needed "
+              "when CI is set and no WEBHOOKS_API_URL is).")
 @click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
 @click.pass_context
-def cli(ctx: click.Context, no_color: bool, api_url: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, no_color: bool, api_url: str | None, embedded: bool,
+        debug: bool) -> None:
     """Webhooks as code for a payment gateway backoffice.
 
     \b
@@ -43,7 +47,7 @@ def cli(ctx: click.Context, no_color: bool, api_url: str | None, debug: bool) ->
       webhooks test NAME         test-fire a webhook
     """
     color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    ctx.obj = Globals(color=color, api_url=api_url or None, debug=debug)
+    ctx.obj = Globals(color=color, api_url=api_url, debug=debug, embedded=embedded)
 
 
 for command in (*cli_config.COMMANDS, *cli_backoffice.COMMANDS, *cli_database.COMMANDS):

@@ -54,6 +54,9 @@ class WebhookSpec:
     prevent_destroy: bool = False
     test_on_apply: bool = False
     line: int = 0  # where the webhook's block starts in the config, for messages
+    # The url as written when it holds ${env:}/${file:} references: then ``url`` is
+    # sensitive, shown as a fingerprint and redacted (see reconciler.plan.diff).
+    url_source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from typing import TypeVar
 
 from reconciler.commands import Globals
 from reconciler.config import load_config
-from reconciler.errors import ConfigError, Problem
+from reconciler.errors import ConfigError, PermissionDenied, Problem
 from reconciler.model import Config
 from reconciler.plan import Plan, build_plan
 from reconciler.providers import Provider, open_provider
+from reconciler.target import ENV_API_TOKEN
 
 T = TypeVar("T")
 
@@ -25,18 +26,33 @@ def require_file(config_file: Path) -> None:
 
 
 def with_provider(
-    g: Globals, config_file: Path, work: Callable[[Provider], Awaitable[T]]
+    g: Globals, config_file: Path, work: Callable[[Provider], Awaitable[T]], *,
+    read_only: bool = False,
 ) -> T:
-    """Run ``work`` against the selected provider, closing it whatever happens."""
+    """Run ``work`` against the selected provider, closing it whatever happens.
+    ``read_only``: the command only reads (an embedded backoffice is not created)."""
 
     async def main() -> T:
-        provider = open_provider(g, config_file)
+        provider = open_provider(g, config_file, read_only=read_only)
         try:
             return await work(provider)
         finally:
             await provider.aclose()
 
     return asyncio.run(main())
+
+
+async def require_manage(provider: Provider, command: str) -> None:
+    """Stop before any write when the token may only read: one message saying a manage
+    token is needed (a backoffice that cannot say lets the writes answer for themselves)."""
+    identity = await provider.whoami()
+    if identity is None or identity.can_manage:
+        return
+    raise PermissionDenied(
+        f"the token in {ENV_API_TOKEN} lacks the permission to manage webhooks (it may "
+        f"only read those of merchant {identity.merchant!r} at {provider.target.location}): "
+        f"`webhooks {command}` needs a manage token (webhooks token create --scope manage); "
+        "nothing was changed", status=403)
 
 
 async def plan_config(
@@ -51,5 +67,6 @@ async def plan_config(
     catalog = await provider.catalog()
     config = load_config(config_file, secrets="require", catalog=catalog)
     actual = await provider.fetch()
-    plan = build_plan(config, actual, targets=frozenset(targets), adopt=adopt, force=force)
+    plan = build_plan(config, actual, targets=frozenset(targets), adopt=adopt, force=force,
+                      backoffice=provider.target)
     return config, plan

@@ -43,6 +43,26 @@ def reason(result: Mapping[str, Any]) -> str:
     return printable(str(text or "no reason given"))
 
 
+# What a delivered test-fire says about the receiver's secret, by delivery format (a test
+# holds this to the registry). Only sibs makes the receiver show it decrypted the message.
+PROOF: dict[str, tuple[bool, str]] = {
+    "sibs": (True, "the receiver decrypted it and echoed its notificationID: it holds "
+                   "the secret"),
+    "standard-webhooks": (False, "any 2xx counts: this does not show that the receiver "
+                                 "holds the secret or checks the signature"),
+}
+
+
+def proves_secret(delivery_format: str | None) -> bool:
+    """Whether a delivered test-fire in this format shows the receiver holds the secret."""
+    return PROOF.get(delivery_format or "", (False, ""))[0]
+
+
+def proof(delivery_format: str | None) -> str:
+    """What a delivered test-fire in this format shows, in one phrase."""
+    return PROOF.get(delivery_format or "", (False, "any acknowledgement counts"))[1]
+
+
 def outcome(result: Mapping[str, Any]) -> str:
     """``delivered (200 in 12 ms)`` or ``NOT delivered: <reason>``."""
     response = result.get("response") or {}

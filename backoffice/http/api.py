@@ -350,6 +350,9 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
     install_problem_handlers(app)
     app.include_router(router)
     web.install(app, backoffice)  # the pages at /, beside the API
+    from backoffice.http import identity  # it reads this module's token dependencies
+
+    identity.install(app)
     metrics = ops.install(app, backoffice, worker)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     # Added last: outermost, so it sees every status (and the route, once routed).

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Globals:
-    """Options every command sees."""
+    """Options every command sees. ``api_url`` is the ``--api-url`` flag only and
+    ``embedded`` the ``--embedded`` flag: which backoffice they and the environment name
+    is decided by ``reconciler.target.resolve`` when a command opens one."""
 
     color: bool
     api_url: str | None
     debug: bool = False
-
-    @property
-    def api_token(self) -> str | None:
-        return os.environ.get("WEBHOOKS_API_TOKEN") or None
+    embedded: bool = False

@@ -13,12 +13,14 @@ import click
 
 from reconciler.apply import ApplyReport, ApplyTestResult, ChangeResult, apply_plan, test_changed
 from reconciler.commands import Globals
+from reconciler.config import load_config
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Aborted, StalePlan
 from reconciler.model import Config
 from reconciler.plan import Plan, planfile
-from reconciler.providers import Provider
+from reconciler.providers import Provider, choose
 from reconciler.render import render
-from reconciler.session import plan_config, require_file, with_provider
+from reconciler.session import plan_config, require_file, require_manage, with_provider
+from reconciler.target import Target, mismatch
 
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 
@@ -39,6 +41,13 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
         )
     to_err = fmt == "json"  # keep stdout for the JSON report
     tests: list[ApplyTestResult] = []
+
+    target = choose(g, config_file).target  # a backoffice not named clearly: stop here
+    if saved is not None:  # before the backoffice is even opened (an embedded one created)
+        _check_backoffice(saved, target)
+    # An invalid config stops here, before the backoffice is opened (and an embedded one
+    # created); the catalogue's checks follow once it is.
+    load_config(config_file, secrets="require")
 
     async def work(provider: Provider) -> ApplyReport | None:
         if saved is not None:
@@ -61,6 +70,7 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
         plan.raise_if_unsafe()
         if not plan.has_changes:
             return None
+        await require_manage(provider, "apply")
         if interactive:
             _confirm()
         report = await _apply(plan, provider, parallelism, g.color, to_err)
@@ -91,6 +101,16 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
     if report.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if report.ok and not untested else EXIT_ERROR
+
+
+def _check_backoffice(saved: planfile.SavedPlan, target: Target) -> None:
+    """A saved plan is applied only to the backoffice it was made against."""
+    if saved.backoffice is None:
+        raise StalePlan(f"the saved plan {saved.path} does not say which backoffice it was "
+                        "made against; nothing was applied. Run `webhooks plan --out` again.")
+    why = mismatch(saved.backoffice, target)
+    if why is not None:
+        raise StalePlan(f"the saved plan {saved.path} is for another backoffice: {why}.")
 
 
 def _warn(config: Config) -> None:

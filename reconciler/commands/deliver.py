@@ -16,11 +16,11 @@ from reconciler.session import with_provider
 
 
 def run(g: Globals, config_file: Path, *, seconds: float) -> int:
-    async def work(provider: Provider) -> tuple[int, str]:
-        return await provider.run_due(seconds=seconds), provider.description
+    async def work(provider: Provider) -> tuple[int, str, bool]:
+        return (await provider.run_due(seconds=seconds), provider.description,
+                provider.target.kind == "http")
 
-    attempted, where = with_provider(g, config_file, work)
-    served = g.api_url is not None
+    attempted, where, served = with_provider(g, config_file, work)
     noun = "delivery" if attempted == 1 else "deliveries"
     click.echo(f"Attempted {attempted} due {noun}.")
     if served:

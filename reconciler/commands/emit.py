@@ -14,7 +14,7 @@ from reconciler.emit import emit_body, render_scenarios, scenario_rows
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.providers import Provider
 from reconciler.render.deliveries import render_emitted, render_outcomes
-from reconciler.session import with_provider
+from reconciler.session import require_manage, with_provider
 
 
 def run(g: Globals, config_file: Path, *, terminal: str | None, type: str | None,
@@ -34,6 +34,7 @@ def run(g: Globals, config_file: Path, *, terminal: str | None, type: str | None
                      amount=amount, currency=currency, method=method)
 
     async def work(provider: Provider) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        await require_manage(provider, "emit")
         emitted = await provider.emit(body)
         if not wait:
             return emitted, []

@@ -11,14 +11,16 @@ from reconciler.errors import EXIT_OK
 from reconciler.importer import ImportResult, Selection, import_config, write_file
 from reconciler.providers import Provider, embedded_data_dir
 from reconciler.session import with_provider
+from reconciler.target import Target
 
 
 def run(g: Globals, config_file: Path, *, output: Path | None, owner: str | None,
         selection: Selection, force: bool) -> int:
-    async def work(provider: Provider) -> ImportResult:
-        return import_config(await provider.fetch(), selection=selection, owner=owner)
+    async def work(provider: Provider) -> tuple[ImportResult, Target]:
+        return (import_config(await provider.fetch(), selection=selection, owner=owner),
+                provider.target)
 
-    result = with_provider(g, config_file, work)
+    result, target = with_provider(g, config_file, work, read_only=True)
     if output is None:
         click.echo(result.text, nl=False)
     else:
@@ -27,7 +29,7 @@ def run(g: Globals, config_file: Path, *, output: Path | None, owner: str | None
         click.echo(f"Wrote {n} webhook{'s' if n != 1 else ''} of owner \"{result.owner}\" "
                    f"to {output}.", err=True)
     _notes(result, output)
-    if output is not None and g.api_url is None and (
+    if output is not None and target.kind == "embedded" and (
         embedded_data_dir(output) != embedded_data_dir(config_file)
     ):
         click.echo(f"Note: the embedded backoffice is found beside the config file: these "

@@ -31,6 +31,7 @@ def run(
         lambda provider: plan_config(
             provider, config_file, targets=targets, adopt=adopt, force=force
         ),
+        read_only=True,
     )
     for warning in config.warnings:
         click.echo(str(warning), err=True)

@@ -14,11 +14,12 @@ from reconciler.details import find
 from reconciler.errors import EXIT_OK
 from reconciler.providers import Provider
 from reconciler.render.terminal import printable
-from reconciler.session import with_provider
+from reconciler.session import require_manage, with_provider
 
 
 def run(g: Globals, config_file: Path, name: str, *, since: str, fmt: str) -> int:
     async def work(provider: Provider) -> dict[str, Any]:
+        await require_manage(provider, "recover")
         webhook = find(await provider.fetch(), name, provider.description)
         return await provider.recover(webhook.id, since)
 

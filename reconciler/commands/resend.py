@@ -13,14 +13,15 @@ from reconciler.commands import Globals
 from reconciler.errors import EXIT_OK
 from reconciler.providers import Provider
 from reconciler.render.terminal import printable
-from reconciler.session import with_provider
+from reconciler.session import require_manage, with_provider
 
 
 def run(g: Globals, config_file: Path, delivery_id: str, *, fmt: str) -> int:
-    async def work(provider: Provider) -> dict[str, Any]:
-        return await provider.resend(delivery_id)
+    async def work(provider: Provider) -> tuple[dict[str, Any], bool]:
+        await require_manage(provider, "resend")
+        return await provider.resend(delivery_id), provider.target.kind == "embedded"
 
-    delivery = with_provider(g, config_file, work)
+    delivery, embedded = with_provider(g, config_file, work)
     if fmt == "json":
         click.echo(json.dumps(delivery, indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -29,7 +30,7 @@ def run(g: Globals, config_file: Path, delivery_id: str, *, fmt: str) -> int:
         f"Resent {delivery.get('id')} ({delivery.get('notification_type')}): "
         f"{delivery.get('status')}, attempt {attempts + 1 if isinstance(attempts, int) else '?'}"
         f" due now."))
-    if g.api_url is None:
+    if embedded:
         click.echo("The embedded backoffice attempts it at the next `webhooks deliver` "
                    "(or emit, deliveries, test).")
     return EXIT_OK

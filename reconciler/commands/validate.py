@@ -26,6 +26,11 @@ from reconciler.render import ci_annotations
 
 
 def run(g: Globals, config_files: Sequence[Path], *, offline: bool, fmt: str) -> int:
+    if not offline:  # a backoffice not named clearly is an error here too, not a fallback
+        from reconciler.providers import choose
+
+        for path in dict.fromkeys(config_files):
+            choose(g, path)
     reports = [_report(g, path, offline) for path in dict.fromkeys(config_files)]
     if fmt == "json":
         data = [_as_json(r) for r in reports]

@@ -3,7 +3,8 @@
 ``loader`` reads a file (fast and slow paths) and places every problem in it;
 ``yamlload`` and ``yamlnodes`` parse YAML; ``schema_check`` holds the JSON Schema and
 explains its errors; ``checks`` makes the checks a schema cannot; ``references``
-resolves ``${env:NAME}`` and ``${file:PATH}``. Nothing here plans or prints.
+resolves ``${env:NAME}`` and ``${file:PATH}``, ``reference_places`` says where they may be,
+``source`` which files may be read at all. Nothing here plans or prints.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from reconciler.config.checks import (
 )
 from reconciler.config.findings import Finding, did_you_mean
 from reconciler.config.loader import ConfigReport, load_config, read_config
-from reconciler.config.references import INTERPOLATED_FIELDS, SecretsMode
+from reconciler.config.references import REFERENCE_FIELDS, SecretsMode
 from reconciler.config.schema_check import (
     SCHEMA_PATH,
     quick_validator,
@@ -31,8 +32,8 @@ from reconciler.config.yamlload import MAX_FILE_BYTES
 
 __all__ = [
     "DEFAULT_FIELDS",
-    "INTERPOLATED_FIELDS",
     "MAX_FILE_BYTES",
+    "REFERENCE_FIELDS",
     "SCHEMA_PATH",
     "URL_ONLY_FIELDS",
     "WEBHOOK_FIELDS",

@@ -17,6 +17,7 @@ from contract import formats, rules
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.urls import url_problem
 from reconciler.config.findings import Finding, did_you_mean
+from reconciler.config.reference_places import has_reference
 from reconciler.config.references import SECRET_REFERENCE, References, SecretsMode
 from reconciler.config.yamlnodes import YamlPath
 from reconciler.model import Catalog, Secret
@@ -122,10 +123,14 @@ class Checker:
         merged.update(self.shared(path, raw))
         for key in ("url", "email", "description"):
             value = self.text(path, key, raw)
+            referenced = key == "url" and isinstance(raw.get(key), str) \
+                and has_reference(raw[key])
+            if referenced:
+                merged["url_source"] = raw[key]
             if value is not None:
                 merged[key] = value
-                if key == "url" and kind == "url":
-                    self.error((*path, key), url_problem(value))
+                if key == "url" and kind == "url":  # a URL read from a reference: unquoted
+                    self.error((*path, key), url_problem(value, quote=not referenced))
                 elif key == "email" and kind == "email":
                     self.error((*path, key), email_problem(value))
                 elif key == "description":  # checked again once references are resolved

@@ -22,8 +22,10 @@ from typing import Any
 from contract import formats
 from reconciler.config.checks import Checker, Context
 from reconciler.config.findings import Finding
+from reconciler.config.reference_places import reference_findings
 from reconciler.config.references import SecretsMode
 from reconciler.config.schema_check import schema_findings
+from reconciler.config.source import symlink_problem
 from reconciler.config.yamlload import (
     MAX_FILE_BYTES,
     DecodeError,
@@ -100,6 +102,9 @@ def read_config(
 
 def _read_bytes(path: Path) -> bytes | Problem:
     file = str(path)
+    refused = symlink_problem(path)
+    if refused is not None:
+        return Problem(file, 1, 1, refused)
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
@@ -157,6 +162,10 @@ def _try_fast(path: Path, text: str, digest: str, context: Context) -> ConfigRep
 def _read_slow(path: Path, text: str, digest: str, context: Context) -> ConfigReport:
     file = str(path)
     slow = load_slow(text)
+    if not looks_like_config(slow.value):
+        return ConfigReport(path, None, tuple(_not_a_config(file, slow)))
+    if slow.value is None and slow.problems:  # unreadable: what stopped the reading only
+        return ConfigReport(path, None, (_problem(file, slow.problems[-1]),))
     problems = [_problem(file, p) for p in slow.problems]
     analysis: _Analysis | None = None
     count: int | None = None
@@ -165,17 +174,6 @@ def _read_slow(path: Path, text: str, digest: str, context: Context) -> ConfigRe
         problems.extend(_locate(file, f, slow) for f in analysis.findings)
         webhooks = slow.value.get("webhooks")
         count = len(webhooks) if isinstance(webhooks, dict) else None
-    elif slow.value is not None:
-        shown = repr(slow.value) if len(repr(slow.value)) <= 40 else repr(slow.value)[:37] + "..."
-        kind = "a list" if isinstance(slow.value, list) else f"the value {shown}"
-        problems.append(
-            Problem(
-                file,
-                1,
-                1,
-                f"the top level must be a mapping with version, owner and webhooks, not {kind}",
-            )
-        )
     problems.sort()
     if analysis is None or any(p.severity == "error" for p in problems):
         return ConfigReport(path, None, tuple(problems), count)
@@ -183,6 +181,29 @@ def _read_slow(path: Path, text: str, digest: str, context: Context) -> ConfigRe
     warnings = tuple(p for p in problems if p.severity == "warning")
     config = _config(path, digest, analysis, lines, warnings)
     return ConfigReport(path, config, tuple(problems), count)
+
+
+TOP_LEVEL_KEYS = ("version", "owner", "webhooks")
+
+
+def looks_like_config(value: object) -> bool:
+    """A document that parsed to a mapping with one of the config's top-level keys (or
+    failed to parse at all: its syntax errors quote nothing). Anything else is some other
+    file, and none of its text may be quoted back."""
+    if value is None:
+        return True
+    return isinstance(value, dict) and any(key in value for key in TOP_LEVEL_KEYS)
+
+
+def _not_a_config(file: str, slow: SlowDocument) -> list[Problem]:
+    """One problem for a file that is not a config, quoting none of it: only what it is."""
+    value = slow.value
+    if isinstance(value, dict):
+        return [Problem(file, 1, 1, "not a webhooks config: the top level has none of "
+                        "version, owner and webhooks (is this the right file?)")]
+    kind = {list: "a list", str: "text", bool: "a boolean"}.get(type(value), "a number")
+    return [Problem(file, 1, 1, "the top level must be a mapping with version, owner and "
+                    f"webhooks, not {kind}")]
 
 
 def _locate(file: str, finding: Finding, slow: SlowDocument) -> Problem:
@@ -254,7 +275,11 @@ def _analyse(
 ) -> _Analysis:
     explained = set(explained)
     analysis = _Analysis()
-    analysis.findings = [
+    # A reference where none may be is refused first; the schema's view of that field
+    # would only repeat it.
+    misplaced = [f for f in reference_findings(doc) if f.path not in explained]
+    explained |= {f.path for f in misplaced}
+    analysis.findings = misplaced + [
         f for f in schema_findings(doc, context.catalog) if f.path not in explained
     ]
     # Fields with a problem already are not checked further (one message per mistake).
@@ -302,4 +327,5 @@ def _spec(name: str, fields: dict[str, Any], line: int) -> WebhookSpec:
         prevent_destroy=fields.get("prevent_destroy", False),
         test_on_apply=fields.get("test_on_apply", False) if url_only else False,
         line=line,
+        url_source=fields.get("url_source"),
     )

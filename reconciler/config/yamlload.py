@@ -87,8 +87,7 @@ def decode(data: bytes) -> str:
             YamlProblem(
                 line,
                 col,
-                f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; "
-                "save the file as UTF-8",
+                f"not valid UTF-8 (at byte offset {exc.start}); save the file as UTF-8",
             )
         ) from None
 

@@ -264,4 +264,11 @@ def syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     lines = text.split("\n")
     at = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
     hint = " (indent with spaces, not tabs)" if at == "\t" else ""
+    # The file may be anything (a key file, /etc/passwd): a parser's message keeps the
+    # grammar's tokens (',' or '<stream end>') but none of the file's own text.
+    what = _QUOTED.sub(lambda m: m.group() if _TOKEN.fullmatch(m.group(1)) else "", what)
     return YamlProblem(line, col, f"YAML syntax error: {what}{hint}")
+
+
+_QUOTED = re.compile(r" ?'([^']*)'")
+_TOKEN = re.compile(r"[^\w\s]|<[a-z ]+>")

@@ -20,8 +20,10 @@ from contract.urls import has_credentials, redact_url
 from reconciler.errors import UnsafePlan
 from reconciler.model import RemoteWebhook, WebhookSpec
 from reconciler.plan.normalize import CredentialUrl
+from reconciler.target import Target
 
-FORMAT_VERSION = "1"
+# 2: plans name their backoffice ("backoffice"), and URLs from references are sensitive.
+FORMAT_VERSION = "2"
 
 
 class Action(StrEnum):
@@ -303,6 +305,7 @@ class Plan:
     reasons: tuple[UnsafeReason, ...]  # every reason, including those --force overrode
     managed: int  # webhooks of this owner in the backoffice (the threshold's base)
     options: PlanOptions = PlanOptions()
+    backoffice: Target | None = None  # what the plan was made against (None: not said)
 
     @property
     def has_changes(self) -> bool:
@@ -363,6 +366,7 @@ class Plan:
         """The plan as JSON-ready data, per ``schemas/plan.schema.json``."""
         return {
             "format_version": FORMAT_VERSION,
+            "backoffice": None if self.backoffice is None else self.backoffice.data,
             "config_digest": self.config_digest,
             "owner": self.owner,
             "options": self.options.data,

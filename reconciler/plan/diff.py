@@ -15,6 +15,8 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Protocol, cast
 
+from contract.fingerprints import url_fingerprint
+from contract.urls import has_credentials
 from reconciler.errors import PlanError
 from reconciler.model import LABEL_MANAGED_BY, LABEL_OWNER, MANAGER, RemoteWebhook, WebhookSpec
 from reconciler.plan.changes import (
@@ -30,6 +32,7 @@ from reconciler.plan.changes import (
     RemoteRef,
     Replace,
     SafeValue,
+    Sensitive,
     Update,
     safe_value,
 )
@@ -39,9 +42,12 @@ from reconciler.plan.normalize import (
     State,
     actual_state,
     as_dict,
+    credential_url,
     desired_state,
+    normalize_url,
 )
 from reconciler.plan.safety import unsafe_reasons
+from reconciler.target import Target
 
 
 class DesiredState(Protocol):
@@ -57,16 +63,36 @@ class DesiredState(Protocol):
     def digest(self) -> str: ...
 
 
-def _view(state: State, *, secret_source: str | None = None) -> dict[str, SafeValue]:
-    """A state fit to show. Only ``url`` and ``secret`` can hold something to hide."""
+def _view(state: State, *, secret_source: str | None = None,
+          url_shown: Sensitive | None = None) -> dict[str, SafeValue]:
+    """A state fit to show. Only ``url`` and ``secret`` can hold something to hide;
+    ``url_shown`` stands for a URL read through a reference."""
     view = cast(dict[str, SafeValue], as_dict(state))
-    view["url"] = safe_value("url", view["url"])
+    view["url"] = url_shown if url_shown is not None else safe_value("url", view["url"])
     view["secret"] = safe_value("secret", view["secret"], source=secret_source)
     return view
 
 
+def referenced_url(spec: WebhookSpec) -> Sensitive | None:
+    """How a URL read through a reference is shown, or None for a URL written out.
+
+    Sensitive everywhere: redacted as a URL with credentials is (``user:***@``, or
+    ``***@``), with the fingerprint of the whole URL (as the backoffice computes it) to
+    tell a change, and the url as written (``${env:ORDERS_URL}``) as its source.
+    """
+    if spec.url_source is None or spec.url is None:
+        return None
+    desired = credential_url(spec.url) if has_credentials(spec.url) else None
+    if desired is not None:
+        redacted, fingerprint = desired.redacted, desired.fingerprint
+    else:
+        redacted, fingerprint = normalize_url(spec.url) or spec.url, url_fingerprint(spec.url)
+    return Sensitive(fingerprint, redacted=redacted, source=spec.url_source)
+
+
 def _field_changes(
-    before: State, after: State, *, secret_source: str | None = None
+    before: State, after: State, *, secret_source: str | None = None,
+    url_shown: Sensitive | None = None,
 ) -> tuple[FieldChange, ...]:
     """Explain a differing pair, field by field (the states are flat, so no deep diff)."""
     out = []
@@ -79,11 +105,12 @@ def _field_changes(
             assert isinstance(old, tuple) and isinstance(new, tuple)
             added = tuple(sorted(set(new) - set(old)))
             removed = tuple(sorted(set(old) - set(new)))
+        shown = url_shown if name == "url" and url_shown is not None else None
         out.append(
             FieldChange(
                 name,
                 safe_value(name, old),
-                safe_value(name, new, source=secret_source),
+                shown if shown is not None else safe_value(name, new, source=secret_source),
                 added,
                 removed,
             )
@@ -128,8 +155,10 @@ def build_plan(
     targets: Iterable[str] = frozenset(),
     adopt: bool = False,
     force: bool = False,
+    backoffice: Target | None = None,
 ) -> Plan:
-    """Diff the config against the backoffice's webhooks into an ordered, checked Plan."""
+    """Diff the config against the backoffice's webhooks into an ordered, checked Plan;
+    ``backoffice`` names where ``actual`` was read (plans and plan files carry it)."""
     owner = desired.owner
     wanted = desired.webhooks
     remotes = _index(actual)
@@ -151,7 +180,8 @@ def build_plan(
                 Create(
                     name,
                     None,
-                    _view(state, secret_source=_secret_source(spec)),
+                    _view(state, secret_source=_secret_source(spec),
+                          url_shown=referenced_url(spec)),
                     (),
                     Precondition(),
                     spec=spec,
@@ -207,6 +237,7 @@ def build_plan(
         reasons=tuple(reasons),
         managed=managed,
         options=options,
+        backoffice=backoffice,
     )
 
 
@@ -229,11 +260,12 @@ def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str) -> Change | N
         want = desired_state(spec, owner)
     ours = _is_ours(remote, owner)
     source = _secret_source(spec)
+    shown = referenced_url(spec)
     return kind(
         remote.name,  # the identity both sides were matched on
         _view(have),
-        _view(want, secret_source=source),
-        _field_changes(have, want, secret_source=source),
+        _view(want, secret_source=source, url_shown=shown),
+        _field_changes(have, want, secret_source=source, url_shown=shown),
         Precondition(remote.id, remote.version),
         adopt=not ours,
         adopted_from=None if ours else remote.owner,

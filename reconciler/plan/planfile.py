@@ -29,6 +29,7 @@ import reconciler
 from reconciler.errors import PlanError
 from reconciler.model import RemoteWebhook
 from reconciler.plan.changes import FORMAT_VERSION, Plan, PlanOptions
+from reconciler.target import Target
 
 SCHEMA_NAME = "plan.schema.json"
 MAX_SCHEMA_ERRORS = 10
@@ -77,6 +78,7 @@ class SavedPlan:
     """A plan file as read back: validated, with the options it was made with."""
 
     path: Path
+    backoffice: Target | None  # what it was made against (None: it does not say)
     config_digest: str
     owner: str
     options: PlanOptions
@@ -151,9 +153,14 @@ def load(path: Path | str) -> SavedPlan:
             "make one with `webhooks plan --out FILE`"
         )
     if data["format_version"] != FORMAT_VERSION:
+        older = isinstance(data["format_version"], str) and data["format_version"].isdigit() \
+            and int(data["format_version"]) < int(FORMAT_VERSION)
+        why = (" (an older webhooks made it; a plan file now records its backoffice)"
+               if older else "")
         raise InvalidPlanFile(
             f"{path}: plan format_version {data['format_version']!r} is not supported "
-            f"(this webhooks reads {FORMAT_VERSION!r}); make the plan again with this version"
+            f"(this webhooks reads {FORMAT_VERSION!r}){why}; make the plan again with this "
+            "version: webhooks plan --out FILE"
         )
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
     if errors:
@@ -162,8 +169,10 @@ def load(path: Path | str) -> SavedPlan:
             lines.append(f"  ... and {len(errors) - MAX_SCHEMA_ERRORS} more")
         raise InvalidPlanFile(f"{path}: invalid plan file:\n" + "\n".join(lines))
     options = data["options"]
+    backoffice = data["backoffice"]
     return SavedPlan(
         path=path,
+        backoffice=None if backoffice is None else Target.from_data(backoffice),
         config_digest=data["config_digest"],
         owner=data["owner"],
         options=PlanOptions(frozenset(options["targets"]), options["adopt"], options["force"]),

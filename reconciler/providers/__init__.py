@@ -1,4 +1,4 @@
-"""Provider selection: the HTTP API when a URL is given, else the embedded backoffice."""
+"""Provider selection: the backoffice ``reconciler.target.resolve`` names, HTTP or embedded."""
 
 from __future__ import annotations
 
@@ -12,16 +12,13 @@ from reconciler.commands import Globals
 from reconciler.errors import ReconcilerError
 from reconciler.model import Catalog
 from reconciler.providers.base import ListFilters, Provider
+from reconciler.target import Choice, embedded_data_dir, resolve
 
-__all__ = ["ListFilters", "Provider", "embedded_data_dir", "load_catalog", "open_provider"]
+__all__ = ["ListFilters", "Provider", "choose", "embedded_data_dir", "load_catalog",
+           "open_provider"]
 
 ENV_HTTP_TIMEOUT = "WEBHOOKS_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT = 15.0
-
-
-def embedded_data_dir(config_file: Path) -> Path:
-    """Where the embedded backoffice lives: ``.webhooks/`` beside the config file."""
-    return config_file.resolve().parent / ".webhooks"
 
 
 def http_timeout() -> float:
@@ -42,6 +39,9 @@ def http_timeout() -> float:
 def check_api_url(url: str) -> None:
     """Refuse an API URL that cannot be used, without echoing it (it may hold a password)."""
     where = "the API URL (--api-url or WEBHOOKS_API_URL)"
+    if any(c.isspace() or not c.isprintable() for c in url):  # U+202E, control characters
+        raise ReconcilerError(f"{where} is not valid: it contains spaces or control "
+                              "characters")
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a port that is not a number or out of range
@@ -54,23 +54,42 @@ def check_api_url(url: str) -> None:
                               "e.g. http://127.0.0.1:8080")
 
 
-def open_provider(g: Globals, config_file: Path) -> Provider:
-    """The HTTP provider when ``--api-url``/``WEBHOOKS_API_URL`` is set, else embedded."""
-    if g.api_url:
+def choose(g: Globals, config_file: Path) -> Choice:
+    """The backoffice the flags and the environment name (ReconcilerError when none is
+    named clearly: see ``reconciler.target``)."""
+    choice = resolve(flag_url=g.api_url, embedded=g.embedded, config_file=config_file,
+                     env=os.environ)
+    if choice.url is not None:
+        check_api_url(choice.url)
+    return choice
+
+
+def open_provider(g: Globals, config_file: Path, *, read_only: bool = False) -> Provider:
+    """The provider of the backoffice the flags and the environment name.
+
+    ``read_only`` (validate, plan, list, show, import): an embedded backoffice that does
+    not exist yet is not created; the command reads an empty one with the demo merchant,
+    held in memory, as the first apply will create it.
+    """
+    choice = choose(g, config_file)
+    if choice.url is not None:
         from reconciler.providers.http import HttpProvider
 
-        check_api_url(g.api_url)
-        return HttpProvider(g.api_url, g.api_token, timeout=http_timeout())
+        return HttpProvider(choice.url, choice.token, timeout=http_timeout(),
+                            target=choice.target)
     from reconciler.providers.embedded import EmbeddedProvider
 
-    return EmbeddedProvider.open(embedded_data_dir(config_file))
+    assert choice.data_dir is not None
+    if read_only and not choice.target.exists:
+        return EmbeddedProvider.open_in_memory(choice.target)
+    return EmbeddedProvider.open(choice.data_dir, target=choice.target)
 
 
 def load_catalog(g: Globals, config_file: Path) -> Catalog:
     """The catalogue of the selected backoffice (for ``validate``)."""
 
     async def fetch() -> Catalog:
-        provider = open_provider(g, config_file)
+        provider = open_provider(g, config_file, read_only=True)
         try:
             return await provider.catalog()
         finally:

@@ -16,6 +16,7 @@ from reconciler.errors import (
     Unavailable,
 )
 from reconciler.model import Catalog, RemoteWebhook
+from reconciler.target import Target
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,21 @@ class ListFilters:
 
     def as_query(self) -> dict[str, str]:
         return {k: v for k, v in vars(self).items() if v is not None}
+
+
+MANAGE_SCOPE = "webhooks:manage"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a provider acts as: the merchant and the scopes of its token."""
+
+    merchant: str
+    scopes: frozenset[str]
+
+    @property
+    def can_manage(self) -> bool:
+        return MANAGE_SCOPE in self.scopes
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,12 @@ class Provider(Protocol):
     """
 
     description: str
+    target: Target  # the backoffice as plans and messages name it: no credential
+
+    async def whoami(self) -> Identity | None:
+        """The merchant and scopes this provider acts with; None when the backoffice
+        cannot say (a server older than ``/v1/whoami``)."""
+        ...
 
     async def fetch(self, filters: ListFilters | None = None) -> list[RemoteWebhook]:
         """Every webhook of the merchant (all pages), optionally filtered."""

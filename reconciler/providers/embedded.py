@@ -16,18 +16,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+from backoffice.auth import MANAGE, READ
 from backoffice.catalog import DEMO_MERCHANT_ID
 from backoffice.facade import Backoffice
 from reconciler.errors import ProviderError
 from reconciler.model import Catalog, RemoteWebhook
-from reconciler.providers.base import DeliveryQuery, ListFilters, catalog_from_api
+from reconciler.providers.base import DeliveryQuery, Identity, ListFilters, catalog_from_api
 from reconciler.providers.errors import backoffice_errors
+from reconciler.target import EMBEDDED_DB, Target
 
-DB_NAME = "backoffice.db"
+DB_NAME = EMBEDDED_DB
 EMIT_ROUND_S = 10.0  # how long an emit goes on attempting due deliveries
 
 # The backoffice logs each delivery attempt for a server's operators. In-process, the
@@ -39,13 +42,16 @@ logging.getLogger("backoffice").addHandler(logging.NullHandler())
 class EmbeddedProvider:
     """One merchant's webhooks in a backoffice opened in this process."""
 
-    def __init__(self, office: Backoffice, merchant_id: str = DEMO_MERCHANT_ID) -> None:
+    def __init__(self, office: Backoffice, merchant_id: str = DEMO_MERCHANT_ID, *,
+                 target: Target | None = None) -> None:
         self.office = office
         self.merchant_id = merchant_id
         self.description = f"embedded backoffice ({office.db.url})"
+        self.target = target or Target("embedded", office.db.url.removeprefix("sqlite:///"))
 
     @classmethod
-    def open(cls, data_dir: Path, merchant_id: str = DEMO_MERCHANT_ID) -> EmbeddedProvider:
+    def open(cls, data_dir: Path, merchant_id: str = DEMO_MERCHANT_ID, *,
+             target: Target | None = None) -> EmbeddedProvider:
         """Open (creating with the demo merchant on first use) the backoffice in ``data_dir``."""
         failed = f"cannot open the embedded backoffice in {data_dir}"
         try:
@@ -56,7 +62,23 @@ class EmbeddedProvider:
                                          allow_private_targets=True)
         except OSError as exc:
             raise ProviderError(f"{failed}: {exc.strerror}") from None
-        return cls(office, merchant_id)
+        return cls(office, merchant_id, target=target)
+
+    @classmethod
+    def open_in_memory(cls, target: Target) -> EmbeddedProvider:
+        """An embedded backoffice that does not exist yet, as the first apply will create
+        it (empty, with the demo merchant), held in memory: reading or planning against it
+        writes nothing to disk (no database, no ``server.key``, no directory)."""
+        with backoffice_errors("open", "embedded backoffice"):
+            office = Backoffice.open("sqlite://", server_key=os.urandom(32), env={},
+                                     allow_private_targets=True)
+        provider = cls(office, target=target)
+        provider.description = f"embedded backoffice ({target.location}, not created yet)"
+        return provider
+
+    async def whoami(self) -> Identity:
+        """In-process, the tool acts for the demo merchant with every permission."""
+        return Identity(self.merchant_id, frozenset({READ, MANAGE}))
 
     def _errors(self, what: str) -> contextlib.AbstractContextManager[None]:
         return backoffice_errors(what, self.description)

@@ -19,14 +19,16 @@ import httpx
 
 from contract.urls import origin
 from reconciler import __version__
-from reconciler.errors import ProviderError, Unavailable
+from reconciler.errors import NotFound, ProviderError, Unavailable
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.providers.base import (
     DeliveryQuery,
+    Identity,
     ListFilters,
     catalog_from_api,
     error_for_status,
 )
+from reconciler.target import Target
 
 PAGE_SIZE = 1000
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504, 500})
@@ -48,9 +50,11 @@ class HttpProvider:
         timeout: float = 15.0,
         retries: int = 4,
         backoff: float = 0.5,
+        target: Target | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.description = f"backoffice at {origin(self.base_url)}"
+        self.target = target or Target("http", origin(self.base_url), token=bool(token))
         self._retries = retries
         self._backoff = backoff
         self._test_timeout = max(timeout, TEST_TIMEOUT)
@@ -68,6 +72,16 @@ class HttpProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def whoami(self) -> Identity | None:
+        try:
+            data = _object(await self._request("GET", "/v1/whoami"), "identity")
+        except NotFound:
+            return None  # a backoffice older than /v1/whoami: the writes will say
+        merchant, scopes = data.get("merchant"), data.get("scopes")
+        if not isinstance(merchant, str) or not isinstance(scopes, list):
+            raise ProviderError("the backoffice returned a malformed identity")
+        return Identity(merchant, frozenset(str(s) for s in scopes))
 
     async def fetch(self, filters: ListFilters | None = None) -> list[RemoteWebhook]:
         query: dict[str, str | int] = dict(filters.as_query() if filters else {})

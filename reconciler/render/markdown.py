@@ -20,6 +20,7 @@ from reconciler.render.common import (
     verb,
     view_items,
 )
+from reconciler.render.terminal import printable
 
 MARKER = "<!-- webhooks-reconciler:plan -->"
 BUDGET = 60_000  # characters, under GitHub's 65,536 with room for a CI job's own text
@@ -29,6 +30,8 @@ LIST_LIMIT = 50  # names listed per group of webhooks left alone
 def render_markdown(plan: Plan) -> str:
     """The plan for a pull-request comment: warnings, summary, table, details."""
     head = [MARKER, f"### Webhooks plan for `{plan.owner}`", ""]
+    if plan.backoffice is not None:
+        head += [f"Backoffice: {_code(printable(plan.backoffice.text))}", ""]
     head += _warnings(plan)
     head += [f"**{plan.summary_line()}**", ""]
     tail = _left_alone(plan)

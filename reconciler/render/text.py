@@ -9,6 +9,7 @@ from rich.text import Text
 
 from reconciler.plan import Action, Change, Plan, UnsafeReason
 from reconciler.render.common import SYMBOLS, by_owner, describe, format_value, verb, view_items
+from reconciler.render.terminal import printable
 
 STYLES: dict[str, str] = {
     "create": "green",
@@ -23,6 +24,8 @@ INDENT = "    "
 def render_text(plan: Plan, *, color: bool) -> str:
     """The whole plan as text; ANSI colours only when ``color``."""
     sections: list[Text] = []
+    if plan.backoffice is not None:
+        sections.append(Text(printable(plan.backoffice.line) + "\n", style="dim"))
     if plan.changes:
         head = Text(f'Webhooks plan for owner "{plan.owner}":\n', style="bold")
         sections.append(head)

@@ -1,7 +1,10 @@
 """The environment a test runs in: none of the variables that change what the code does.
 
 ``CLEARED`` is the one list: every ``WEBHOOKS_*`` variable the code reads, click's completion
-switch, the CI markers (``CI`` changes behaviour: a CI job is not trusted like a terminal),
+switch, the CI markers (``CI`` changes behaviour: a CI job is not trusted like a terminal, and
+the embedded backoffice needs ``--embedded`` there; ``.ci/run`` sets ``CI=true``, and
+clearing it runs every test, in-process or in a child process, as on a developer's
+machine unless the test sets ``CI`` itself),
 the CI workspace roots ``validate`` reads, ``NO_COLOR``, and the libpq variables that would
 change how a PostgreSQL database is reached.
 """

@@ -44,6 +44,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/readyz"): Operation(PUBLIC, 200, 200),
     ("GET", "/metrics"): Operation(PUBLIC, 200, 200),
     ("GET", "/v1/catalog"): Operation(READ, 200, 200),
+    ("GET", "/v1/whoami"): Operation(READ, 200, 200),
     ("GET", "/v1/webhooks"): Operation(READ, 200, 200),
     ("POST", "/v1/webhooks"): Operation(
         MANAGE, 201, 201, lambda n: url_webhook(f"authz-new-{n}", url=REFUSED_URL)),

@@ -13,7 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.config import INTERPOLATED_FIELDS, load_config, read_config
+from reconciler.config import REFERENCE_FIELDS, load_config, read_config
+from reconciler.config.references import References
 from reconciler.config.yamlload import MAX_FILE_BYTES, fast_path_allowed, load_fast, load_slow
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import Secret
@@ -179,28 +180,35 @@ def webhook_with(fields: str) -> str:
     )
 
 
-def test_env_and_file_references_in_text_fields(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOOK_HOST", "hooks.shop.example")
-    (tmp_path / "desc.txt").write_text("from a file\r\n")
+def test_references_in_url_are_resolved_and_escapes_kept_in_text(tmp_path, monkeypatch):
+    # A reference may be the whole URL or lie within its credentials; `$${` is a literal
+    # `${` in any text field.
+    monkeypatch.setenv("HOOK_URL", "https://hooks.shop.example/sibs?x=1")
+    (tmp_path / "pass.txt").write_text("s3cret\r\n")
     path = write(
         tmp_path,
         webhook_with(
-            "        url: https://${env:HOOK_HOST}/sibs?x=$${kept}\n"
-            "        description: ${file:desc.txt} ($${env:NOT_A_REFERENCE})\n"
-        ),
+            "        url: ${env:HOOK_URL}\n"
+            "        description: kept ($${env:NOT_A_REFERENCE})\n"
+        ).replace("      orders:", "      other:\n        type: url\n"
+                  "        url: https://ops:${file:pass.txt}@h.example/x?k=$${kept}\n"
+                  "        application: merchant\n        notifications: [mbway]\n"
+                  "      orders:"),
     )
-    spec = load_config(path).webhooks["orders"]
-    assert spec.url == "https://hooks.shop.example/sibs?x=${kept}"
-    assert spec.description == "from a file (${env:NOT_A_REFERENCE})"
+    config = load_config(path)
+    spec = config.webhooks["orders"]
+    assert spec.url == "https://hooks.shop.example/sibs?x=1"
+    assert spec.url_source == "${env:HOOK_URL}"
+    assert spec.description == "kept (${env:NOT_A_REFERENCE})"
+    other = config.webhooks["other"]
+    assert other.url == "https://ops:s3cret@h.example/x?k=${kept}"
+    assert other.url_source == "https://ops:${file:pass.txt}@h.example/x?k=$${kept}"
 
 
 def test_only_one_trailing_newline_is_stripped_from_files(tmp_path):
     (tmp_path / "d.txt").write_text("line\n\n")
-    path = write(
-        tmp_path,
-        webhook_with("        url: https://x.example/\n        description: ${file:d.txt}\n"),
-    )
-    assert load_config(path).webhooks["orders"].description == "line\n"
+    value, problem, _ = References(tmp_path, "require").lookup(None, "d.txt")
+    assert (value, problem) == ("line\n", None)
 
 
 def test_absolute_file_reference(tmp_path):
@@ -222,7 +230,9 @@ def test_references_are_not_resolved_in_structural_fields(tmp_path, monkeypatch)
         HEADER + "      orders:\n        type: email\n        email: a@b.example\n"
         "        application: ${env:APP}\n        notifications: [mbway]\n",
     )
-    assert "is not an application" in only_problem(path)
+    assert only_problem(path).startswith(
+        "webhooks.yaml:7:18: webhooks.orders.application: references (${env:...}, "
+        "${file:...}) are allowed only in a webhook's secret and url")
 
 
 def test_unset_variable_is_an_error_for_plan_and_a_warning_for_validate(tmp_path):
@@ -409,7 +419,7 @@ def test_tabs_for_indentation():
 
 def test_non_utf8_bytes_report_line_column_and_offset():
     assert problems(DATA / "latin1.yaml") == [
-        "latin1.yaml:7:21: not valid UTF-8: byte 0xe9 at offset 114; save the file as UTF-8"
+        "latin1.yaml:7:21: not valid UTF-8 (at byte offset 114); save the file as UTF-8"
     ]
 
 
@@ -424,8 +434,8 @@ def test_empty_file(tmp_path, content):
     ("content", "kind"),
     [
         ("- a\n- b\n", "a list"),
-        ("just text\n", "the value 'just text'"),
-        ("42\n", "the value 42"),
+        ("just text\n", "text"),  # what the file holds is never quoted back
+        ("42\n", "a number"),
         ("~\n", "null"),
     ],
 )
@@ -670,7 +680,9 @@ def test_any_document_gives_problems_never_an_exception(doc, flow):
 
 
 def test_references_resolve_in_exactly_the_documented_fields(tmp_path, monkeypatch):
-    assert INTERPOLATED_FIELDS == ("url", "email", "support_email", "secret", "description")
+    # Only where the value is sensitive everywhere: secret and url. Elsewhere a reference
+    # is refused with its place, and what it would read is never quoted.
+    assert REFERENCE_FIELDS == ("secret", "url")
     values = {
         "V_URL": "https://x.example/",
         "V_MAIL": "a@b.example",
@@ -679,31 +691,29 @@ def test_references_resolve_in_exactly_the_documented_fields(tmp_path, monkeypat
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    path = write(
-        tmp_path,
-        HEADER
-        + """\
+    good = """\
           u:
             type: url
             url: ${env:V_URL}
             application: merchant
             notifications: [mbway]
-            support_email: ${env:V_MAIL}
-            description: ${env:V_DESC}
             secret: ${env:V_SECRET}
+    """
+    config = load_config(write(tmp_path, HEADER + good))
+    url = config.webhooks["u"]
+    assert url.url == "https://x.example/" and url.url_source == "${env:V_URL}"
+    assert url.secret is not None and url.secret.value == SIBS_SECRET
+    bad = """\
           e:
             type: email
             email: ${env:V_MAIL}
             application: merchant
             notifications: [mbway]
-    """,
-    )
-    config = load_config(path)
-    url, mail = config.webhooks["u"], config.webhooks["e"]
-    assert (url.url, url.support_email, url.description) == (
-        "https://x.example/",
-        "a@b.example",
-        "d",
-    )
-    assert url.secret is not None and url.secret.value == SIBS_SECRET
-    assert mail.email == "a@b.example"
+            support_email: ${env:V_MAIL}
+            description: ${env:V_DESC}
+    """
+    found = problems(write(tmp_path, HEADER + bad))
+    assert [p.split(": ")[1] for p in found] == [
+        "webhooks.e.email", "webhooks.e.support_email", "webhooks.e.description"]
+    assert all("are allowed only in a webhook's secret and url" in p for p in found)
+    assert not any(v in "".join(found) for v in ("a@b.example", ": d"))

@@ -16,7 +16,11 @@ BAD_URLS = {
     "http://ops:Pw-settings-1@[::1": "it cannot be parsed",
     "http://127.0.0.1:99999": "its port is not a number",
     "ftp://127.0.0.1:21": "use http(s)://HOST[:PORT]",
-    "not a url": "use http(s)://HOST[:PORT]",
+    "not-a-url": "use http(s)://HOST[:PORT]",
+    "not a url": "it contains spaces or control characters",
+    # Before the fix, httpx's InvalidURL escaped as "Internal error" (exit 3).
+    "http://ops:Pw-settings-1@a\u202eb.example": "it contains spaces or control characters",
+    "http://ops:Pw-settings-1@x\x01y:80": "it contains spaces or control characters",
 }
 
 

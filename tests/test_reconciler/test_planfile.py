@@ -112,10 +112,23 @@ def test_load_foreign_json(tmp_path: Path, content: str) -> None:
 
 def test_load_other_format_version(saved_path: Path) -> None:
     data = json.loads(saved_path.read_text())
-    data["format_version"] = "2"
+    data["format_version"] = "3"
     saved_path.write_text(json.dumps(data))
-    with pytest.raises(InvalidPlanFile, match="format_version '2' is not supported"):
+    with pytest.raises(InvalidPlanFile, match="format_version '3' is not supported"):
         load(saved_path)
+
+
+def test_an_older_plan_file_is_refused_with_the_way_out(saved_path: Path) -> None:
+    # Format 1 recorded no backoffice: applying one could change the wrong backoffice.
+    data = json.loads(saved_path.read_text())
+    data["format_version"] = "1"
+    del data["backoffice"]
+    saved_path.write_text(json.dumps(data))
+    with pytest.raises(InvalidPlanFile) as caught:
+        load(saved_path)
+    message = str(caught.value)
+    assert "format_version '1' is not supported (this webhooks reads '2')" in message
+    assert "an older webhooks made it" in message and "webhooks plan --out FILE" in message
 
 
 def test_load_schema_violations_are_listed(saved_path: Path) -> None:

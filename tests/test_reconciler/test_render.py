@@ -21,6 +21,7 @@ from reconciler.render import FORMATS, render
 from reconciler.render.json_ import render_json
 from reconciler.render.markdown import BUDGET, MARKER, render_markdown
 from reconciler.render.text import render_text
+from reconciler.target import Target
 from tests.support.plan_samples import (
     FORBIDDEN,
     OWNER,
@@ -36,9 +37,12 @@ GOLDEN = Path(__file__).parent / "golden"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+BACKOFFICE = Target("http", "https://backoffice.example", token=True)
+
+
 def representative_plan() -> Plan:
     cfg, actual = representative()
-    return build_plan(cfg, actual)
+    return build_plan(cfg, actual, backoffice=BACKOFFICE)
 
 
 def check_golden(name: str, text: str) -> None:

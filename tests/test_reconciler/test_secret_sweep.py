@@ -1,14 +1,16 @@
 """Known secrets pushed through every command and output; none may come out in clear.
 
-The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL passwords,
-a wrong-sized key (refused, and not echoed), a manage token, a read token, an unknown
-token and the server's SMTP password (WEBHOOKS_SMTP_PASSWORD). They go through validate,
-plan (every format and a plan file), apply (text and JSON), list, show, import, and the
-delivery commands (emit --wait, deliveries, deliver, recover, resend), on the embedded
-backoffice (the CLI in-process) and over HTTP (CLI processes against `webhooks --debug
-serve`), and then we read everything that was written: command output, plan and import
-files, the server's log, any crash log under XDG_CACHE_HOME, and the database file with
-its WAL.
+The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL passwords
+(one a whole URL from ${env:}, one the credentials of a URL from ${file:}), a wrong-sized
+key (refused, and not echoed), a manage token, a read token, an unknown token, the
+server's SMTP password (WEBHOOKS_SMTP_PASSWORD), and what a config must not be able to
+read through a reference (a file read from a description, the API token itself). They
+go through validate, plan (every format and a plan file), apply (text and JSON), list,
+show, import, and the delivery commands (emit --wait, deliveries, deliver, recover,
+resend), on the embedded backoffice (the CLI in-process) and over HTTP (CLI processes
+against `webhooks --debug serve`), and then we read everything that was written: command
+output, plan and import files, the server's log, any crash log under XDG_CACHE_HOME, and
+the database file with its WAL.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ URL_PASSWORDS = ["Pw-sweep-7c1d9e3f0a", "Pw-sweep-44b8e2d1c9"]
 BAD_KEY = base64.b64encode(bytes(range(201, 232))).decode()  # 31 bytes: refused
 UNKNOWN_TOKEN = "wbo_" + "Sweep" * 8 + "ABC"  # well-formed, issued to nobody
 SMTP_PASSWORD = "Smtp-sweep-0d4c7e9a21"  # the server's relay password (from its environment)
-SECRETS = [*SIBS, *WHSEC, *URL_PASSWORDS, BAD_KEY, UNKNOWN_TOKEN]
+REF_PASSWORD = "Pw-sweep-ref-2b7f1a"  # the credentials of a URL, from ${file:cred.pass}
+LEAKED_FILE = "Leak-sweep-3e9c5d71"  # a file a description tries to read (refused)
+SECRETS = [*SIBS, *WHSEC, *URL_PASSWORDS, REF_PASSWORD, LEAKED_FILE, BAD_KEY, UNKNOWN_TOKEN]
 RAW_KEYS = [base64.b64decode(s) for s in SIBS] + [base64.b64decode(s[6:]) for s in WHSEC]
 
 CONFIG = """\
@@ -57,17 +61,43 @@ webhooks:
     type: url
     url: ${env:SWEEP_URL}
     notifications: [authorised-payment]
+  cred-hook:
+    type: url
+    url: https://ops:${file:cred.pass}@hooks.shop.example/cred
+    notifications: [mbway]
   mail-hook:
     type: email
     email: ops@shop.example
     notifications: [mbway]
 """
-NAMES = ["sibs-hook", "std-hook", "basic-auth-hook", "mail-hook"]
+NAMES = ["sibs-hook", "std-hook", "basic-auth-hook", "cred-hook", "mail-hook"]
+# References that try to read what a config must not: a file from a description, the
+# API token from a secret. Refused everywhere, and never quoted.
+LEAKING = """\
+version: 1
+owner: sweep-team
+webhooks:
+  leak-hook:
+    type: url
+    url: https://hooks.shop.example/leak
+    application: merchant
+    notifications: [mbway]
+    description: ${file:leak.txt}
+  token-hook:
+    type: url
+    url: https://hooks.shop.example/token
+    application: merchant
+    notifications: [mbway]
+    secret: ${env:WEBHOOKS_API_TOKEN}
+"""
 
 
 def use_secrets(work: Path, generation: int) -> dict[str, str]:
     """Point the config at generation 0 or 1 of the secrets; returns the environment."""
     (work / "std.secret").write_text(WHSEC[generation] + "\n")
+    (work / "cred.pass").write_text(REF_PASSWORD + "\n")
+    (work / "leak.txt").write_text(LEAKED_FILE + "\n")
+    (work / "leak.yaml").write_text(LEAKING)
     return {"SWEEP_SIBS": SIBS[generation],
             "SWEEP_URL": f"https://ops:{URL_PASSWORDS[generation]}@hooks.shop.example/basic"}
 
@@ -137,6 +167,11 @@ BAD_SECRET_COMMANDS: list[tuple[list[str], int]] = [
     (["validate", "-f", "{dir}/webhooks.yaml", "--format", "json"], 1),
     (["plan", "-f", "{dir}/webhooks.yaml"], 1),
     (["apply", "-f", "{dir}/webhooks.yaml", "--auto-approve", "--format", "json"], 1),
+    *[(["validate", "-f", "{dir}/leak.yaml", *fmt], 1)
+      for fmt in ([], ["--format", "json"], ["--format", "github"], ["--format", "gitlab"])],
+    (["plan", "-f", "{dir}/leak.yaml", "--format", "markdown"], 1),
+    (["plan", "-f", "{dir}/leak.yaml", "--out", "{dir}/leak-plan.json"], 1),
+    (["apply", "-f", "{dir}/leak.yaml", "--auto-approve"], 1),
 ]
 
 
@@ -155,7 +190,8 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     work = tmp_path
     (work / "webhooks.yaml").write_text(CONFIG)
     monkeypatch.setenv("XDG_CACHE_HOME", str(work / "cache"))
-    monkeypatch.setenv("WEBHOOKS_API_TOKEN", UNKNOWN_TOKEN)  # not used here: never shown
+    # Ignored with --embedded, and never shown (leak.yaml tries to read it as a secret).
+    monkeypatch.setenv("WEBHOOKS_API_TOKEN", UNKNOWN_TOKEN)
     outputs = []
     for generation, todo in ((0, commands(0)), (1, commands(1)), (1, BAD_SECRET_COMMANDS)):
         for name, value in use_secrets(work, generation).items():
@@ -163,7 +199,7 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
         if todo is BAD_SECRET_COMMANDS:
             monkeypatch.setenv("SWEEP_SIBS", BAD_KEY)
         for args, code in todo:
-            got = main(["--no-color", *fill(args, work)])
+            got = main(["--no-color", "--embedded", *fill(args, work)])
             out, err = capfd.readouterr()
             assert got == code, f"{args}: exit {got}\n{out}\n{err}"
             outputs.append((args, out + err))
@@ -173,14 +209,14 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     monkeypatch.setenv("SWEEP_URL", f"http://ops:{URL_PASSWORDS[1]}@127.0.0.1:9/basic")
     monkeypatch.setenv("SWEEP_SIBS", SIBS[1])
     for args, code in delivery_commands(work):
-        got = main(["--no-color", *args])
+        got = main(["--no-color", "--embedded", *args])
         out, err = capfd.readouterr()
         assert got == code, f"{args}: exit {got}\n{out}\n{err}"
         outputs.append((args, out + err))
         if args[0] == "deliveries" and "json" in args and "basic-auth-hook" in args:
             [failed] = json.loads(out)
             assert failed["history"][0]["error"]  # not vacuous: an error was recorded
-            got = main(["--no-color", "resend", failed["id"], "-f", args[-1]])
+            got = main(["--no-color", "--embedded", "resend", failed["id"], "-f", args[-1]])
             out, err = capfd.readouterr()
             assert got == 0, out + err
             outputs.append((["resend"], out + err))
@@ -190,6 +226,9 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     assert "(sensitive value changed)" in text and "sha256:" in text
     assert "ops:***@hooks.shop.example" in text
     assert "secret does not fit" in text or "32 bytes" in text
+    assert "are allowed only in a webhook's secret and url" in text  # leak.yaml refused
+    assert "WEBHOOKS_API_TOKEN is one of this tool's own credentials" in text
+    assert not (work / "leak-plan.json").exists()
     for args, out in outputs:
         assert_clean(" ".join(args), out, SECRETS)
     for name, written in written_files(work).items():
@@ -198,7 +237,8 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     data = work / ".webhooks"
     for path in sorted(data.glob("backoffice.db*")):
         content = path.read_bytes()
-        assert_clean(path.name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, UNKNOWN_TOKEN])
+        assert_clean(path.name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, REF_PASSWORD,
+                                          UNKNOWN_TOKEN])
         assert_no_key_bytes(path.name, content)
 
 
@@ -271,6 +311,8 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
           "--wait", "--format", "json"], 0, {}),
     ], work, env)
     assert "lacks the permission to manage webhooks" in output
+    assert "`webhooks apply` needs a manage token" in output
+    assert "WEBHOOKS_API_TOKEN is one of this tool's own credentials" in output
     outputs.append(output)
     # An unknown token is refused, and not echoed.
     stranger = run_cli("plan", "-f", str(work / "webhooks.yaml"),
@@ -314,8 +356,8 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     assert_clean("server log", log, secrets)
     assert crash_logs(work / "cache") == []
     for name, content in at_rest.items():
-        assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, BAD_KEY, UNKNOWN_TOKEN,
-                                     manage, read, SMTP_PASSWORD])
+        assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, REF_PASSWORD, BAD_KEY,
+                                     UNKNOWN_TOKEN, manage, read, SMTP_PASSWORD])
         assert_no_key_bytes(name, content)
 
 

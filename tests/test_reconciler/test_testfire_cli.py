@@ -77,7 +77,8 @@ def test_webhooks_test_shows_the_decrypted_notification_and_exits_0(
     assert '"paymentMethod": "MBWAY"' in out and '"test": true' in out
     assert "X-Initialization-Vector: " in out and "HTTP 200 in " in out
     assert '"statusMsg": "Success"' in out  # the receiver's acknowledgement
-    assert out.rstrip().splitlines()[-1].startswith("Result: delivered (200 in ")
+    result, secret = out.rstrip().splitlines()[-2:]  # the verdict, then what it proves
+    assert result.startswith("Result: delivered (200 in ") and secret.startswith("Secret: ")
     notification_id = json.loads(receivers["sibs"].out[1])["notificationID"]
     assert f'"notificationID": "{notification_id}"' in out
 

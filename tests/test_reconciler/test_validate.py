@@ -481,7 +481,9 @@ def test_bad_urls(url, problem):
 def test_url_messages_never_show_credentials(tmp_path, monkeypatch):
     monkeypatch.setenv("HOOK_URL", "http://user:hunter2@api.shop.example/x")
     found = messages(write(tmp_path, config(URL_HOOK + "    url: ${env:HOOK_URL}\n")))
-    assert len(found) == 1 and "hunter2" not in found[0] and "api.shop.example" in found[0]
+    # A URL read through a reference is named by its field only: not even its host.
+    assert len(found) == 1 and "must use https" in found[0]
+    assert "hunter2" not in found[0] and "api.shop.example" not in found[0]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,35 @@
+"""``GET /v1/whoami``: the merchant and the scopes of the calling token, so a client can
+say "this needs a manage token" before it changes anything, instead of failing half-way.
+
+Any valid token may ask (read is the least scope there is); the answer names no token.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel, ConfigDict
+
+from backoffice.http.api import Reader, _errors
+
+
+class Identity(BaseModel):
+    """Who the token acts for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    merchant: str
+    scopes: list[str]
+
+
+router = APIRouter()
+
+
+@router.get("/v1/whoami", response_model=Identity, tags=["tokens"],
+            responses=_errors(401, 503))
+async def whoami(principal: Reader) -> Identity:
+    """The token's merchant and scopes (webhooks:read, webhooks:manage)."""
+    return Identity(merchant=principal.merchant_id, scopes=sorted(principal.scopes))
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
