@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import formats, rules
+from contract.addresses import literal_target, literal_target_problem
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.urls import url_problem
 from reconciler.config.findings import Finding, did_you_mean
@@ -125,7 +126,10 @@ class Checker:
             if value is not None:
                 merged[key] = value
                 if key == "url" and kind == "url":
-                    self.error((*path, key), url_problem(value))
+                    problem = url_problem(value)
+                    self.error((*path, key), problem)
+                    if problem is None:
+                        self.target((*path, key), value)
                 elif key == "email" and kind == "email":
                     self.error((*path, key), email_problem(value))
                 elif key == "description":  # checked again once references are resolved
@@ -135,6 +139,22 @@ class Checker:
             fmt = merged.get("format", formats.DEFAULT)
             merged["secret"] = self.secret((*path, "secret"), raw["secret"], fmt)
         return merged
+
+    def target(self, path: YamlPath, url: str) -> None:
+        """A URL whose host is a literal private address: an error when the backoffice
+        refuses private targets, a warning when it is not known whether it does."""
+        allowed = None if self.catalog is None else self.catalog.private_targets
+        if allowed is True:
+            return
+        if allowed is False:
+            self.error(path, literal_target_problem(url))
+            return
+        what = literal_target(url)
+        if what is not None:
+            self.findings.append(Finding(path, (
+                f"{what}: a backoffice that refuses private targets (webhooks serve "
+                "without --allow-private-targets) refuses this URL; the embedded one "
+                "accepts it"), severity="warning"))
 
     def secret(self, path: YamlPath, raw: str, delivery_format: object) -> Secret | None:
         if SECRET_REFERENCE.match(raw) is None:  # the schema says so too; never echo it

@@ -84,7 +84,8 @@ class EmbeddedProvider:
 
     async def catalog(self) -> Catalog:
         with self._errors("read the catalogue"):
-            return catalog_from_api(self.office.merchants.catalog(self.merchant_id))
+            return catalog_from_api({**self.office.merchants.catalog(self.merchant_id),
+                                     "policy": self.office.webhooks.policy()})
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
         with self._errors(f"create {body.get('name')}"):
