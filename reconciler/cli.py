@@ -30,9 +30,15 @@ from reconciler.errors import EXIT_BUG, EXIT_INTERRUPTED, ReconcilerError
     help="Use the backoffice at URL (token from WEBHOOKS_API_TOKEN); "
     "default: the embedded backoffice in .webhooks/ beside the config.",
 )
+@click.option(
+    "--insecure-http", is_flag=True, envvar="WEBHOOKS_INSECURE_HTTP",
+    help="Allow a plain http:// API URL to another machine (env WEBHOOKS_INSECURE_HTTP=1): "
+    "the token and webhook secrets then cross the network in clear.",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
 @click.pass_context
-def cli(ctx: click.Context, no_color: bool, api_url: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, no_color: bool, api_url: str | None, insecure_http: bool,
+        debug: bool) -> None:
     """Webhooks as code for a payment gateway backoffice.
 
     \b
@@ -43,7 +49,8 @@ def cli(ctx: click.Context, no_color: bool, api_url: str | None, debug: bool) ->
       webhooks test NAME         test-fire a webhook
     """
     color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    ctx.obj = Globals(color=color, api_url=api_url or None, debug=debug)
+    ctx.obj = Globals(color=color, api_url=api_url or None, debug=debug,
+                      insecure_http=insecure_http)
 
 
 for command in (*cli_config.COMMANDS, *cli_backoffice.COMMANDS, *cli_database.COMMANDS):

@@ -13,7 +13,11 @@ class Globals:
     color: bool
     api_url: str | None
     debug: bool = False
+    insecure_http: bool = False  # plain http:// to an API URL beyond loopback
 
     @property
     def api_token(self) -> str | None:
-        return os.environ.get("WEBHOOKS_API_TOKEN") or None
+        """``WEBHOOKS_API_TOKEN``, checked (a clear error when it cannot be a token)."""
+        from reconciler.providers.http_access import checked_token
+
+        return checked_token(os.environ.get("WEBHOOKS_API_TOKEN"))

@@ -6,14 +6,15 @@ import asyncio
 import math
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from reconciler.commands import Globals
 from reconciler.errors import ReconcilerError
 from reconciler.model import Catalog
 from reconciler.providers.base import ListFilters, Provider
+from reconciler.providers.http_access import check_api_url
 
-__all__ = ["ListFilters", "Provider", "embedded_data_dir", "load_catalog", "open_provider"]
+__all__ = ["ListFilters", "Provider", "check_api_url", "embedded_data_dir", "load_catalog",
+           "open_provider"]
 
 ENV_HTTP_TIMEOUT = "WEBHOOKS_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT = 15.0
@@ -39,28 +40,15 @@ def http_timeout() -> float:
     return seconds
 
 
-def check_api_url(url: str) -> None:
-    """Refuse an API URL that cannot be used, without echoing it (it may hold a password)."""
-    where = "the API URL (--api-url or WEBHOOKS_API_URL)"
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises on a port that is not a number or out of range
-    except ValueError as exc:
-        reason = ("its port is not a number from 0 to 65535" if "Port" in str(exc)
-                  else "it cannot be parsed")
-        raise ReconcilerError(f"{where} is not valid: {reason}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ReconcilerError(f"{where} is not valid: use http(s)://HOST[:PORT], "
-                              "e.g. http://127.0.0.1:8080")
-
-
 def open_provider(g: Globals, config_file: Path) -> Provider:
     """The HTTP provider when ``--api-url``/``WEBHOOKS_API_URL`` is set, else embedded."""
     if g.api_url:
         from reconciler.providers.http import HttpProvider
+        from reconciler.providers.http_access import tls_context
 
-        check_api_url(g.api_url)
-        return HttpProvider(g.api_url, g.api_token, timeout=http_timeout())
+        check_api_url(g.api_url, insecure_http=g.insecure_http)
+        return HttpProvider(g.api_url, g.api_token, timeout=http_timeout(),
+                            verify=tls_context(os.environ))
     from reconciler.providers.embedded import EmbeddedProvider
 
     return EmbeddedProvider.open(embedded_data_dir(config_file))

@@ -1,7 +1,8 @@
 """The environment a test runs in: none of the variables that change what the code does.
 
-``CLEARED`` is the one list: every ``WEBHOOKS_*`` variable the code reads, click's completion
-switch, the CI markers (``CI`` changes behaviour: a CI job is not trusted like a terminal),
+``CLEARED`` is the one list: every ``WEBHOOKS_*`` variable the code reads, the CA
+certificates TLS trusts (``SSL_CERT_FILE``, ``SSL_CERT_DIR``), click's completion switch,
+the CI markers (``CI`` changes behaviour: a CI job is not trusted like a terminal),
 the CI workspace roots ``validate`` reads, ``NO_COLOR``, and the libpq variables that would
 change how a PostgreSQL database is reached.
 """
@@ -16,7 +17,8 @@ import pytest
 CLEARED = (
     "WEBHOOKS_API_URL", "WEBHOOKS_API_TOKEN", "WEBHOOKS_HTTP_TIMEOUT", "WEBHOOKS_SERVER_KEY",
     "WEBHOOKS_DATA_DIR", "WEBHOOKS_DB_URL", "WEBHOOKS_LISTEN_SECRET", "WEBHOOKS_SMTP_PASSWORD",
-    "WEBHOOKS_COPY_FROM", "WEBHOOKS_COPY_TO",
+    "WEBHOOKS_COPY_FROM", "WEBHOOKS_COPY_TO", "WEBHOOKS_INSECURE_HTTP",
+    "SSL_CERT_FILE", "SSL_CERT_DIR",
     "_WEBHOOKS_COMPLETE",
     "CI", "GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_WORKSPACE", "CI_PROJECT_DIR", "NO_COLOR",
     "PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGOPTIONS",
