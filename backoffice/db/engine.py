@@ -29,11 +29,14 @@ from sqlalchemy.pool import StaticPool
 from backoffice.db import postgres
 from backoffice.db import tables as t
 from backoffice.errors import SetupError, Unavailable
+from contract.rules import unsafe_character_problem
 
 BUSY_TIMEOUT_MS = 5000
 
 
 def parse_url(db_url: str) -> URL:
+    if (problem := unsafe_character_problem(db_url)) is not None:  # never quoted: a password
+        raise SetupError(f"the database URL is not valid: it {problem}")
     try:
         return make_url(db_url)
     except ArgumentError:

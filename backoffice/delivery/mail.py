@@ -92,6 +92,9 @@ def check_relay(relay: SmtpRelay, access: SmtpAccess) -> None:
     if access.password and not relay.user:
         raise ValueError("an SMTP password was given but the SMTP URL names no user: "
                          "use smtp+starttls://user@host:port")
+    if access.password and not access.password.isascii():  # smtplib sends AUTH in ASCII
+        raise ValueError("the SMTP password holds characters beyond ASCII, which SMTP login "
+                         "here cannot send: use an ASCII password")
     if access.password and not relay.starttls and not is_loopback_host(relay.host):
         raise ValueError("the SMTP password would be sent unencrypted: use "
                          "smtp+starttls://... (or --smtp-starttls)")
