@@ -58,14 +58,22 @@ for command in (*cli_config.COMMANDS, *cli_backoffice.COMMANDS, *cli_database.CO
 
 
 def _write_bug_log() -> Path:
+    """The traceback in a new file only its owner can read (0600 in a 0700 folder)."""
+    from contract import private_files
+
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "webhooks"
     try:
-        base.mkdir(parents=True, exist_ok=True)
+        private_files.make_folder(base)
     except OSError:
-        base = Path(tempfile.gettempdir())
+        base = Path(tempfile.mkdtemp(prefix="webhooks-"))  # 0700, unlike the shared tmp
+    text = f"webhooks {__version__}\nargv: {sys.argv[:2]}\n\n{traceback.format_exc()}"
     log = base / f"crash-{stamp}-{os.getpid()}.log"
-    log.write_text(f"webhooks {__version__}\nargv: {sys.argv[:2]}\n\n{traceback.format_exc()}")
+    try:
+        private_files.write_file(log, text.encode("utf-8", "replace"))
+    except FileExistsError:  # a second crash log of this process in this second
+        log = base / f"crash-{stamp}-{os.getpid()}-{os.urandom(3).hex()}.log"
+        private_files.write_file(log, text.encode("utf-8", "replace"))
     return log
 
 

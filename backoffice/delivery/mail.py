@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
+from contract import private_files
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.urls import is_loopback_host
 
@@ -181,9 +182,9 @@ class Mailer:
         name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"
         path = folder / name
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_files.make_folder(folder)  # 0700, and each message 0600
             tmp = folder / f".{name}.tmp"
-            tmp.write_bytes(bytes(message))
+            private_files.write_file(tmp, bytes(message))
             os.replace(tmp, path)  # readers never see half a message
         except OSError as exc:
             raise MailError(f"cannot write to the outbox {folder}: {exc.strerror}") from None

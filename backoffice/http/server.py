@@ -16,6 +16,7 @@ from backoffice.facade import Backoffice
 from backoffice.http import tls as tls_files
 from backoffice.http.api import create_app
 from backoffice.http.testfires import DEFAULT_PER_MERCHANT
+from contract import private_files
 from contract.urls import is_loopback_host
 
 log = logging.getLogger("backoffice.server")
@@ -38,6 +39,17 @@ def log_config(level: str = "info") -> dict[str, Any]:
             "backoffice": {"handlers": ["stderr"], "level": upper, "propagate": False},
         },
     }
+
+
+def _warn_loose_files(backoffice: Backoffice, tls: tuple[Path, Path] | None) -> None:
+    """Files made before they were made private (or loosened since) keep their mode: an
+    operator may have chosen it. Each one others may read gets a warning."""
+    outbox = backoffice.deliveries.mailer.outbox
+    paths = [*backoffice.db.files(), *([outbox] if outbox is not None else []),
+             *(tls[1:] if tls else [])]
+    for path, mode in private_files.loose(paths):
+        log.warning("%s can be read by other users (mode %o): it holds secrets or leads to "
+                    "them; run: %s", path, mode, private_files.chmod_hint(path))
 
 
 def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
@@ -66,6 +78,7 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
         log.warning("serving plain http on %s, which is not loopback: API tokens and webhook "
                     "secrets cross the network in clear; serve https (--tls-cert, --tls-key) "
                     "or put a TLS-terminating proxy in front on this machine", host or "*")
+    _warn_loose_files(backoffice, tls)
     tokens = backoffice.tokens.token_count()
     log.info("database %s, %d API token(s)", backoffice.db.url, tokens)
     if tokens == 0:

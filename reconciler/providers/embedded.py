@@ -22,6 +22,7 @@ from typing import Any
 
 from backoffice.catalog import DEMO_MERCHANT_ID
 from backoffice.facade import Backoffice
+from contract import private_files
 from reconciler.errors import ProviderError
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.providers.base import DeliveryQuery, ListFilters, catalog_from_api
@@ -49,7 +50,7 @@ class EmbeddedProvider:
         """Open (creating with the demo merchant on first use) the backoffice in ``data_dir``."""
         failed = f"cannot open the embedded backoffice in {data_dir}"
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            private_files.make_folder(data_dir)  # 0700: the database, key and outbox
             with backoffice_errors("open", "embedded backoffice",
                                    message=lambda detail: f"{failed}: {detail}"):
                 office = Backoffice.open(f"sqlite:///{data_dir / DB_NAME}", data_dir=data_dir,
