@@ -43,7 +43,7 @@ async def some_webhooks(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     for body in (url_webhook("plain", secret=SIBS_SECRET),
                  url_webhook("with-credentials", url="https://user:pa55@hooks.shop.example/x",
                              labels={"owner": "team-a", "managed-by": "webhooks-reconciler"},
-                             description="Ünïcode \"quoted\" \\ </b> & an emoji \U0001f389"),
+                             description="Ünïcode \"quoted\" \\ and a line\nbreak"),
                  email_webhook("by-mail", application="merchant", support_email="s@shop.example"),
                  url_webhook("standard", format="standard-webhooks", enabled=False,
                              notifications=["qr-code", "mbway", "xpay"])):
