@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from backoffice.errors import SetupError
+from contract import private_files
 from contract.formats.base import b64_canonical
 
 KEY_FILE_NAME: Final = "server.key"
@@ -66,15 +67,9 @@ def load_server_key(data_dir: Path | None, env: Mapping[str, str] | None = None)
 def _create_key_file(path: Path) -> None:
     """Write the key to a private temp file, then link it into place: two processes
     starting at once never see a half-written key, and the loser reads the winner's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_files.make_folder(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, base64.b64encode(secrets.token_bytes(32)) + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    private_files.write_file(tmp, base64.b64encode(secrets.token_bytes(32)) + b"\n", sync=True)
     try:
         os.link(tmp, path)
     except FileExistsError:

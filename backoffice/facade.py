@@ -49,7 +49,8 @@ class Backoffice:
         self.merchants = Merchants(db, clock=clock)
         self.tokens = Tokens(db, clock=clock)
         self.webhooks = Webhooks(db, sealing, clock=clock,
-                                 allow_http_loopback=allow_http_loopback)
+                                 allow_http_loopback=allow_http_loopback,
+                                 allow_private_targets=settings.allow_private_targets)
         self.deliveries = Deliveries(db, sealing, settings, clock=clock, data_dir=data_dir,
                                      smtp=smtp)
         self.delivery_log = DeliveryLog(db, clock=clock,

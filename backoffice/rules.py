@@ -13,6 +13,7 @@ from typing import Any, Final
 from backoffice.errors import Invalid
 from contract import formats
 from contract import rules as contract
+from contract.addresses import literal_target_problem
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.rules import MAX_DESCRIPTION, MAX_EMAIL
 from contract.urls import MAX_URL, url_problem
@@ -52,13 +53,13 @@ def check_fields(body: object, allowed: frozenset[str], *, required: tuple[str, 
             raise Invalid(f"{key} is required")
 
 
-def _string(field: str, value: object, max_length: int) -> str:
+def _string(field: str, value: object, max_length: int, *, lines: bool = False) -> str:
     if not isinstance(value, str):
         raise Invalid(f"{field} must be a string")
     if len(value) > max_length:
         raise Invalid(f"{field} is too long ({len(value)} characters; at most {max_length})")
-    if "\x00" in value:  # PostgreSQL text cannot hold it; no rule needs it
-        raise Invalid(f"{field} must not contain a NUL character (\\x00)")
+    if problem := contract.unsafe_character_problem(value, lines=lines):
+        raise Invalid(f"{field} {problem}")
     return value
 
 
@@ -75,9 +76,11 @@ def webhook_type(value: object) -> str:
     return str(value)
 
 
-def url(value: object, *, allow_http_loopback: bool) -> str:
+def url(value: object, *, allow_http_loopback: bool, allow_private_targets: bool) -> str:
     text = _string("url", value, MAX_URL)
     if problem := url_problem(text, allow_http_loopback=allow_http_loopback):
+        raise Invalid(f"url {problem}")
+    if not allow_private_targets and (problem := literal_target_problem(text)):
         raise Invalid(f"url {problem}")
     return text
 
@@ -134,7 +137,7 @@ def enabled(value: object) -> bool:
 
 
 def description(value: object) -> str:
-    return _string("description", value, MAX_DESCRIPTION)
+    return _string("description", value, MAX_DESCRIPTION, lines=True)
 
 
 def labels(value: object) -> dict[str, str]:
@@ -164,11 +167,14 @@ def idempotency_key(value: str) -> str:
     return value
 
 
-def parse_fields(body: Mapping[str, Any], *, allow_http_loopback: bool) -> dict[str, Any]:
-    """Check each given field on its own; null stays null (the caller decides if allowed)."""
+def parse_fields(body: Mapping[str, Any], *, allow_http_loopback: bool,
+                 allow_private_targets: bool) -> dict[str, Any]:
+    """Check each given field on its own; null stays null (the caller decides if allowed).
+    ``allow_private_targets``: False refuses a URL whose host is a literal private address."""
     parsers: dict[str, Any] = {
         "name": name, "type": webhook_type,
-        "url": lambda v: url(v, allow_http_loopback=allow_http_loopback),
+        "url": lambda v: url(v, allow_http_loopback=allow_http_loopback,
+                             allow_private_targets=allow_private_targets),
         "email": lambda v: email("email", v),
         "support_email": lambda v: email("support_email", v),
         "application": application, "notifications": notifications, "secret": secret,

@@ -107,12 +107,19 @@ class Webhooks:
     """The merchants' webhooks: list, get, create, update, delete."""
 
     def __init__(self, db: Database, sealing: Sealing, *, clock: Clock,
-                 allow_http_loopback: bool = True) -> None:
+                 allow_http_loopback: bool = True, allow_private_targets: bool = False) -> None:
         self.db = db
         self.sealing = sealing
         self.clock = clock
         self.allow_http_loopback = allow_http_loopback
+        # False: a URL whose host is a literal private address is refused (SSRF guard).
+        self.allow_private_targets = allow_private_targets
         self.pages = PageCache()
+
+    def policy(self) -> dict[str, str]:
+        """What this backoffice accepts beyond the rules every backoffice applies, for
+        clients to check a config against (``GET /v1/catalog``'s ``policy``)."""
+        return {"private_targets": "allowed" if self.allow_private_targets else "refused"}
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -190,7 +197,8 @@ class Webhooks:
                        idempotency_key: str | None = None) -> dict[str, Any]:
         """Create a webhook; a repeated ``idempotency_key`` with the same body replays."""
         rules.check_fields(body, rules.CREATE_FIELDS, required=rules.CREATE_REQUIRED)
-        given = rules.parse_fields(body, allow_http_loopback=self.allow_http_loopback)
+        given = rules.parse_fields(body, allow_http_loopback=self.allow_http_loopback,
+                                   allow_private_targets=self.allow_private_targets)
         if idempotency_key is not None:
             idempotency_key = rules.idempotency_key(idempotency_key)
         state: dict[str, Any] = {
@@ -260,7 +268,8 @@ class Webhooks:
                        if_match: int | None = None) -> dict[str, Any]:
         """Change some fields; ``if_match`` guards against lost updates (412)."""
         rules.check_fields(patch, rules.PATCH_FIELDS, immutable=rules.IMMUTABLE_FIELDS)
-        given = rules.parse_fields(patch, allow_http_loopback=self.allow_http_loopback)
+        given = rules.parse_fields(patch, allow_http_loopback=self.allow_http_loopback,
+                                   allow_private_targets=self.allow_private_targets)
         if "secret" in given and given["secret"] is None:
             raise Invalid("secret cannot be null: omit it to keep the current secret")
         with self.db.write() as conn:

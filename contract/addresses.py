@@ -5,7 +5,10 @@ make the backoffice reach its own loopback services, the private network or a cl
 metadata endpoint. ``parse_ip_literal`` reads a host written as an address in every
 spelling a resolver accepts (``2130706433``, ``0177.0.0.1``, ``0x7f.1``,
 ``[::ffff:127.0.0.1]``); ``block_reason`` says why an address is not public.
-The backoffice applies them after resolving each delivery's host.
+The backoffice applies them after resolving each delivery's host, and (unless it allows
+private targets) to a URL whose host is such a literal when the webhook is created or
+changed: ``literal_target_problem``, which online ``validate`` applies too. Host names
+are not resolved then (the answer may change before a delivery, which checks again).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import ipaddress
 import re
 import socket
 from typing import Final
+
+from contract.urls import split_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -116,3 +121,35 @@ def block_reason(ip: IPAddress) -> str | None:
     if not ip.is_global:
         return "not a public address"
     return None
+
+
+def literal_target(url: str) -> str | None:
+    """``"127.0.0.1 is loopback"`` when ``url``'s host is a literal address that is not
+    public (loopback, private, link-local, unspecified, metadata...), in any spelling;
+    else None. A host name is never resolved here. Names only the host, never the URL
+    (it may hold a password)."""
+    parts = split_url(url)
+    if parts is None:
+        return None
+    host = parts[2]
+    address = parse_ip_literal(host)
+    if address is None:
+        return None
+    reason = block_reason(address)
+    if reason is None:
+        return None
+    try:  # written in the standard way: no need to say which address it is
+        ipaddress.ip_address(host.strip("[]").removesuffix("."))
+        return f"{host} is {reason}"
+    except ValueError:
+        return f"{host[:60]} is {address}, {reason}"
+
+
+def literal_target_problem(url: str) -> str | None:
+    """Why a backoffice that refuses private targets refuses ``url`` (a phrase after
+    "url"), or None: ``literal_target`` said as a rule."""
+    what = literal_target(url)
+    if what is None:
+        return None
+    return (f"must point at a public address: {what} (this backoffice refuses private "
+            "targets: SSRF guard)")

@@ -14,6 +14,8 @@ import re
 from typing import Final
 from urllib.parse import urlsplit
 
+from contract.rules import unsafe_character_problem
+
 MAX_URL: Final = 2048
 LOOPBACK_HOSTS: Final = "127.0.0.0/8, ::1, localhost"
 _PLAIN_USER: Final = re.compile(r"[A-Za-z0-9._~-]{1,64}")
@@ -103,6 +105,8 @@ def url_problem(url: str, *, allow_http_loopback: bool = True,
         return f"is too long ({len(url)} characters; at most {MAX_URL})"
     if _PLAIN_HTTPS.fullmatch(url):  # the common case, without urlsplit's cost
         return None
+    if (unsafe := unsafe_character_problem(url)) is not None:
+        return unsafe
     if any(c.isspace() or not c.isprintable() for c in url):
         return "must not contain spaces or control characters"
     try:

@@ -33,9 +33,15 @@ from reconciler.errors import EXIT_BUG, EXIT_INTERRUPTED, ReconcilerError
 @click.option("--embedded", is_flag=True,
               help="Use the embedded backoffice in .webhooks/ beside the config (needed "
               "when CI is set and no WEBHOOKS_API_URL is).")
+@click.option(
+    "--insecure-http", is_flag=True, envvar="WEBHOOKS_INSECURE_HTTP",
+    help="Allow a plain http:// API URL to another machine (env WEBHOOKS_INSECURE_HTTP=1): "
+    "the token and webhook secrets then cross the network in clear.",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
 @click.pass_context
 def cli(ctx: click.Context, no_color: bool, api_url: str | None, embedded: bool,
+        insecure_http: bool,
         debug: bool) -> None:
     """Webhooks as code for a payment gateway backoffice.
 
@@ -47,7 +53,8 @@ def cli(ctx: click.Context, no_color: bool, api_url: str | None, embedded: bool,
       webhooks test NAME         test-fire a webhook
     """
     color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    ctx.obj = Globals(color=color, api_url=api_url, debug=debug, embedded=embedded)
+    ctx.obj = Globals(color=color, api_url=api_url, debug=debug, embedded=embedded,
+                      insecure_http=insecure_http)
 
 
 for command in (*cli_config.COMMANDS, *cli_backoffice.COMMANDS, *cli_database.COMMANDS):
@@ -55,14 +62,22 @@ for command in (*cli_config.COMMANDS, *cli_backoffice.COMMANDS, *cli_database.CO
 
 
 def _write_bug_log() -> Path:
+    """The traceback in a new file only its owner can read (0600 in a 0700 folder)."""
+    from contract import private_files
+
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "webhooks"
     try:
-        base.mkdir(parents=True, exist_ok=True)
+        private_files.make_folder(base)
     except OSError:
-        base = Path(tempfile.gettempdir())
+        base = Path(tempfile.mkdtemp(prefix="webhooks-"))  # 0700, unlike the shared tmp
+    text = f"webhooks {__version__}\nargv: {sys.argv[:2]}\n\n{traceback.format_exc()}"
     log = base / f"crash-{stamp}-{os.getpid()}.log"
-    log.write_text(f"webhooks {__version__}\nargv: {sys.argv[:2]}\n\n{traceback.format_exc()}")
+    try:
+        private_files.write_file(log, text.encode("utf-8", "replace"))
+    except FileExistsError:  # a second crash log of this process in this second
+        log = base / f"crash-{stamp}-{os.getpid()}-{os.urandom(3).hex()}.log"
+        private_files.write_file(log, text.encode("utf-8", "replace"))
     return log
 
 

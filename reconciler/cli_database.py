@@ -110,19 +110,30 @@ def backoffice_copy(ctx: click.Context, from_url: str | None, to_url: str | None
 @click.option("--test-fire-limit", metavar="N", default=4, show_default=True,
               type=click.IntRange(1, 1000),
               help="Test-fires one merchant may have in flight at once (429 beyond).")
+@click.option("--tls-cert", metavar="FILE", default=None, type=click.Path(path_type=Path),
+              help="Serve https with this certificate (PEM: the server's, then any "
+                   "intermediates); needs --tls-key.")
+@click.option("--tls-key", metavar="FILE", default=None, type=click.Path(path_type=Path),
+              help="The certificate's private key (PEM, unencrypted; keep it 0600).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_targets: bool,
           smtp_url: str | None, retry_schedule: str | None, worker_interval: float,
           delivery_timeout: float, summary_interval: float, test_fire_limit: int,
           smtp_starttls: bool, smtp_password_file: Path | None, smtp_ca_file: Path | None,
           mail_from: str | None, db_password_file: Path | None,
-          db_pool_size: int | None) -> int:
+          db_pool_size: int | None, tls_cert: Path | None, tls_key: Path | None) -> int:
     """Run the backoffice API (and its delivery worker).
+
+    \b
+    Binding another address than loopback without TLS logs a warning: tokens and webhook
+    secrets would cross the network in clear.
 
     \b
     Examples:
       webhooks serve --port 8080 --db sqlite:///var/lib/webhooks/backoffice.db
       PGPASSWORD=... webhooks serve --db postgresql+psycopg://webhooks@127.0.0.1:5432/webhooks
+      webhooks serve --host 0.0.0.0 --port 8443 --tls-cert /etc/webhooks/tls.crt \\
+        --tls-key /etc/webhooks/tls.key
     """
     from reconciler.commands import serve as command
 
@@ -134,7 +145,8 @@ def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_t
                        test_fire_limit=test_fire_limit,
                        mail=command.MailOptions(starttls=smtp_starttls,
                                                 password_file=smtp_password_file,
-                                                ca_file=smtp_ca_file, mail_from=mail_from))
+                                                ca_file=smtp_ca_file, mail_from=mail_from),
+                       tls_cert=tls_cert, tls_key=tls_key)
 
 
 @click.group()

@@ -79,6 +79,9 @@ class Catalog:
     stores: frozenset[str]
     terminals: dict[str, str]  # terminal id -> store code
     credentials: dict[str, str]  # client id -> terminal id
+    # Whether the backoffice accepts URLs whose host is a literal private address;
+    # None: it did not say (offline, or an older backoffice).
+    private_targets: bool | None = None
 
     @classmethod
     def offline(cls) -> Catalog:

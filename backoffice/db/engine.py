@@ -29,11 +29,15 @@ from sqlalchemy.pool import StaticPool
 from backoffice.db import postgres
 from backoffice.db import tables as t
 from backoffice.errors import SetupError, Unavailable
+from contract import private_files
+from contract.rules import unsafe_character_problem
 
 BUSY_TIMEOUT_MS = 5000
 
 
 def parse_url(db_url: str) -> URL:
+    if (problem := unsafe_character_problem(db_url)) is not None:  # never quoted: a password
+        raise SetupError(f"the database URL is not valid: it {problem}")
     try:
         return make_url(db_url)
     except ArgumentError:
@@ -112,9 +116,14 @@ class Database:
         memory = url.database in (None, "", ":memory:")
         if path is not None:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_files.make_folder(path.parent)
             except OSError as exc:
                 raise SetupError(f"cannot create the directory {path.parent}: {exc}") from exc
+            try:  # 0600 before SQLite opens it: its -wal, -shm and -journal files copy the mode
+                private_files.ensure_file(path)
+            except OSError as exc:
+                raise SetupError(f"cannot create the database file {path}: "
+                                 f"{exc.strerror or exc}") from exc
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False},
@@ -123,6 +132,15 @@ class Database:
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return cls(engine, serialise=memory)
+
+    def files(self) -> list[Path]:
+        """A SQLite database's files (the database, its WAL, shared memory and journal),
+        those that exist; none for PostgreSQL or a memory database."""
+        path = sqlite_file(self.engine.url)
+        if path is None:
+            return []
+        found = [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+        return [p for p in found if p.exists()]
 
     @property
     def url(self) -> str:

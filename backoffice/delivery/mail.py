@@ -29,6 +29,8 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from contract import kinds
+from contract import private_files
+from contract.catalogue import NOTIFICATION_TYPES
 from contract.urls import is_loopback_host
 
 DEFAULT_FROM: Final = "webhooks-backoffice@localhost"
@@ -92,6 +94,9 @@ def check_relay(relay: SmtpRelay, access: SmtpAccess) -> None:
     if access.password and not relay.user:
         raise ValueError("an SMTP password was given but the SMTP URL names no user: "
                          "use smtp+starttls://user@host:port")
+    if access.password and not access.password.isascii():  # smtplib sends AUTH in ASCII
+        raise ValueError("the SMTP password holds characters beyond ASCII, which SMTP login "
+                         "here cannot send: use an ASCII password")
     if access.password and not relay.starttls and not is_loopback_host(relay.host):
         raise ValueError("the SMTP password would be sent unencrypted: use "
                          "smtp+starttls://... (or --smtp-starttls)")
@@ -178,9 +183,9 @@ class Mailer:
         name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"
         path = folder / name
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_files.make_folder(folder)  # 0700, and each message 0600
             tmp = folder / f".{name}.tmp"
-            tmp.write_bytes(bytes(message))
+            private_files.write_file(tmp, bytes(message))
             os.replace(tmp, path)  # readers never see half a message
         except OSError as exc:
             raise MailError(f"cannot write to the outbox {folder}: {exc.strerror}") from None

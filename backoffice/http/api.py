@@ -24,13 +24,14 @@ from backoffice.http.problems import (
     log_request,
 )
 from backoffice.http.responses import json_response
+from backoffice.http.strict_json import StrictJSONRoute
 from backoffice.http.testfires import DEFAULT_PER_MERCHANT, FireGate
 
 MAX_BODY_BYTES = 1 << 20
 API_VERSION = "1.0.0"
 
 _DESCRIPTIONS = {
-    400: "Malformed request (If-Match, body encoding)",
+    400: "Malformed request (If-Match, body encoding, a JSON key given twice)",
     401: "Missing or invalid bearer token",
     403: "The token lacks the permission",
     404: "No such webhook for this merchant",
@@ -161,7 +162,7 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
                              "name: it changed since it was read; read it again and retry")
 
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)  # a key twice in a JSON body: 400
 
 
 @router.get("/healthz", response_model=bodies.Health, tags=["health"])
@@ -234,8 +235,10 @@ def delete_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
 @router.get("/v1/catalog", response_model=bodies.Catalog, tags=["catalog"],
             responses=_errors(401, 503))
 def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
-    """Notification types, and the merchant's stores, terminals and credentials."""
-    return office.merchants.catalog(principal.merchant_id)
+    """Notification types, the merchant's stores, terminals and credentials, and this
+    backoffice's policy on targets."""
+    return {**office.merchants.catalog(principal.merchant_id),
+            "policy": office.webhooks.policy()}
 
 
 @router.post("/v1/webhooks/{webhook_id}/test", response_model=bodies.TestResult,

@@ -148,11 +148,21 @@ class Credential(BaseModel):
     terminal: str
 
 
+class Policy(BaseModel):
+    private_targets: Literal["allowed", "refused"] = Field(
+        description="refused: a URL whose host is a literal loopback, private, link-local, "
+                    "unspecified or cloud metadata address (127.0.0.1, 10.0.0.1, "
+                    "169.254.169.254, 2130706433, [::ffff:127.0.0.1]...) is refused (422) "
+                    "at create and update; host names are checked at each delivery")
+
+
 class Catalog(BaseModel):
     notification_types: list[NotificationType]
     stores: list[Store]
     terminals: list[Terminal]
     credentials: list[Credential]
+    policy: Policy = Field(description="What this backoffice accepts, for clients to check "
+                                       "a config against (webhooks validate)")
 
 
 class Health(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -12,8 +13,11 @@ import uvicorn
 
 from backoffice.delivery.worker import DeliveryWorker
 from backoffice.facade import Backoffice
+from backoffice.http import tls as tls_files
 from backoffice.http.api import create_app
 from backoffice.http.testfires import DEFAULT_PER_MERCHANT
+from contract import private_files
+from contract.urls import is_loopback_host
 
 log = logging.getLogger("backoffice.server")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -37,14 +41,27 @@ def log_config(level: str = "info") -> dict[str, Any]:
     }
 
 
+def _warn_loose_files(backoffice: Backoffice, tls: tuple[Path, Path] | None) -> None:
+    """Files made before they were made private (or loosened since) keep their mode: an
+    operator may have chosen it. Each one others may read gets a warning."""
+    outbox = backoffice.deliveries.mailer.outbox
+    paths = [*backoffice.db.files(), *([outbox] if outbox is not None else []),
+             *(tls[1:] if tls else [])]
+    for path, mode in private_files.loose(paths):
+        log.warning("%s can be read by other users (mode %o): it holds secrets or leads to "
+                    "them; run: %s", path, mode, private_files.chmod_hint(path))
+
+
 def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
           log_level: str = "info", graceful_timeout: int = 10,
           worker_interval: float | None = 1.0,
-          test_fires_per_merchant: int = DEFAULT_PER_MERCHANT) -> int:
+          test_fires_per_merchant: int = DEFAULT_PER_MERCHANT,
+          tls: tuple[Path, Path] | None = None) -> int:
     """Serve until SIGTERM or SIGINT; in-flight requests finish first. Returns an exit code.
 
     ``worker_interval``: seconds between delivery rounds; None runs no worker.
     ``test_fires_per_merchant``: test-fires a merchant may have in flight (429 beyond).
+    ``tls``: (certificate, key) files to serve https (checked: ``tls.files_problem``).
     """
     settings = backoffice.deliveries.settings
     worker = None if worker_interval is None else DeliveryWorker(
@@ -54,8 +71,14 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
         app, host=host, port=port, log_config=log_config(log_level),
         access_log=False, server_header=False, lifespan="off",
         timeout_graceful_shutdown=graceful_timeout,
+        **(tls_files.uvicorn_options(*tls) if tls else {}),
     )
     server = uvicorn.Server(config)
+    if tls is None and not is_loopback_host(host):
+        log.warning("serving plain http on %s, which is not loopback: API tokens and webhook "
+                    "secrets cross the network in clear; serve https (--tls-cert, --tls-key) "
+                    "or put a TLS-terminating proxy in front on this machine", host or "*")
+    _warn_loose_files(backoffice, tls)
     tokens = backoffice.tokens.token_count()
     log.info("database %s, %d API token(s)", backoffice.db.url, tokens)
     if tokens == 0:

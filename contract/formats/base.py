@@ -86,7 +86,7 @@ def json_object(body: bytes, what: str) -> dict[str, Any]:
     """``body`` as a JSON object, or FormatError naming ``what``."""
     try:
         value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nesting
         raise FormatError(f"{what} is not UTF-8 JSON") from None
     if not isinstance(value, dict):
         raise FormatError(f"{what} is not a JSON object")

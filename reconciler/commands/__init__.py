@@ -15,3 +15,4 @@ class Globals:
     api_url: str | None
     debug: bool = False
     embedded: bool = False
+    insecure_http: bool = False  # plain http:// to an API URL beyond loopback

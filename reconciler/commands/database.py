@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from contract.rules import unsafe_character_problem
 from reconciler.errors import ReconcilerError
 from reconciler.password_files import read_password_file
 
@@ -23,6 +24,8 @@ def database_url(db_url: str, *, from_command_line: bool, password_file: Path | 
                  pool_size: int | None = None, env: Mapping[str, str]) -> str:
     """The URL to open: checked for a password given on the command line, with the
     password file's password and the pool size put in (PostgreSQL only)."""
+    if (problem := unsafe_character_problem(db_url)) is not None:  # never quoted: a password
+        raise ReconcilerError(f"the database URL is not valid: it {problem}")
     try:
         url = make_url(db_url)
     except ArgumentError:

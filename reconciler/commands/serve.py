@@ -14,6 +14,7 @@ from pathlib import Path
 from backoffice.delivery.mail import SmtpAccess, check_relay, parse_smtp_url
 from backoffice.delivery.settings import DEFAULT_SCHEDULE, DeliverySettings, parse_schedule
 from backoffice.facade import Backoffice
+from backoffice.http import tls as tls_files
 from backoffice.http.server import serve
 from contract.rules import email_problem
 from reconciler.commands import Globals
@@ -97,11 +98,25 @@ def delivery_settings(*, allow_private_targets: bool = False, smtp_url: str | No
     return chosen if mail_from is None else replace(chosen, mail_from=mail_from)
 
 
+def tls_pair(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
+    """``--tls-cert`` and ``--tls-key``, both or neither, checked before anything starts."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ReconcilerError("--tls-cert and --tls-key go together: give both to serve "
+                              "https, or neither")
+    if (problem := tls_files.files_problem(cert, key)) is not None:
+        raise ReconcilerError(problem)
+    return cert, key
+
+
 def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets: bool = False,
         smtp_url: str | None = None, retry_schedule: str | None = None,
         worker_interval: float = 1.0, delivery_timeout: float = 15.0,
         summary_interval: float = 86400.0, test_fire_limit: int = 4,
-        mail: MailOptions | None = None) -> int:
+        mail: MailOptions | None = None, tls_cert: Path | None = None,
+        tls_key: Path | None = None) -> int:
+    tls = tls_pair(tls_cert, tls_key)
     mail = mail or MailOptions()
     smtp_url, access = mail_settings(smtp_url, mail, os.environ)
     settings = delivery_settings(
@@ -111,4 +126,4 @@ def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets:
     with open_backoffice(db_url, settings, access) as backoffice:
         return serve(backoffice, host=host, port=port, log_level="debug" if g.debug else "info",
                      worker_interval=worker_interval,
-                     test_fires_per_merchant=test_fire_limit)
+                     test_fires_per_merchant=test_fire_limit, tls=tls)

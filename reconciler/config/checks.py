@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import formats, rules
+from contract.addresses import literal_target, literal_target_problem
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.urls import url_problem
 from reconciler.config.findings import Finding, did_you_mean
@@ -130,7 +131,10 @@ class Checker:
             if value is not None:
                 merged[key] = value
                 if key == "url" and kind == "url":  # a URL read from a reference: unquoted
-                    self.error((*path, key), url_problem(value, quote=not referenced))
+                    problem = url_problem(value, quote=not referenced)
+                    self.error((*path, key), problem)
+                    if problem is None:
+                        self.target((*path, key), value, quote=not referenced)
                 elif key == "email" and kind == "email":
                     self.error((*path, key), email_problem(value))
                 elif key == "description":  # checked again once references are resolved
@@ -140,6 +144,27 @@ class Checker:
             fmt = merged.get("format", formats.DEFAULT)
             merged["secret"] = self.secret((*path, "secret"), raw["secret"], fmt)
         return merged
+
+    def target(self, path: YamlPath, url: str, *, quote: bool = True) -> None:
+        """A URL whose host is a literal private address: an error when the backoffice
+        refuses private targets, a warning when it is not known whether it does.
+        ``quote=False`` (a URL read from a reference) names none of it, not even the host."""
+        allowed = None if self.catalog is None else self.catalog.private_targets
+        if allowed is True:
+            return
+        what = literal_target(url)
+        if what is not None and not quote:
+            what = "its host is a literal address that is not public"
+        if allowed is False:
+            if what is not None:
+                self.error(path, f"must point at a public address: {what} (this backoffice "
+                           "refuses private targets: SSRF guard)")
+            return
+        if what is not None:
+            self.findings.append(Finding(path, (
+                f"{what}: a backoffice that refuses private targets (webhooks serve "
+                "without --allow-private-targets) refuses this URL; the embedded one "
+                "accepts it"), severity="warning"))
 
     def secret(self, path: YamlPath, raw: str, delivery_format: object) -> Secret | None:
         if SECRET_REFERENCE.match(raw) is None:  # the schema says so too; never echo it

@@ -24,6 +24,7 @@ from yaml.nodes import ScalarNode
 from reconciler.config.yamlnodes import (
     ALIAS_EVENT_BUDGET,
     MAX_DEPTH,
+    MAX_INT_CHARS,
     Abort,
     Builder,
     Core12Composer,
@@ -58,6 +59,8 @@ _UNPRINTABLE = re.compile(
 )
 # Deep block nesting (yaml-rs recurses on `- - - - ...`); a config never indents this far.
 _DEEP_BLOCK = re.compile(r"\n(?:[ ]|[-?:][ ]){96}")
+# A run of digits that could be a number too long to read (the slow path says so).
+_LONG_DIGITS = re.compile(f"[0-9]{{{MAX_INT_CHARS},}}")
 
 _FAST_ALIAS_LIMITS = yaml_rs.AliasLimits(
     max_total_replayed_events=ALIAS_EVENT_BUDGET,
@@ -97,7 +100,7 @@ def fast_path_allowed(text: str) -> bool:
     if "\t" in text or _UNPRINTABLE.search(text) or _SURROGATE_ESCAPE.search(text):
         return False  # (libyaml refuses tabs in more places than yaml-rs)
     padded = "\n" + text  # so that the patterns see the first line start a line
-    if _TOKEN_SCREEN.search(padded) or _DEEP_BLOCK.search(padded):
+    if _TOKEN_SCREEN.search(padded) or _DEEP_BLOCK.search(padded) or _LONG_DIGITS.search(text):
         return False
     marker = _DOCUMENT_MARKER.search(padded)
     if (

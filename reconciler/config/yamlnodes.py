@@ -34,6 +34,9 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
 ALIAS_EVENT_BUDGET = 100_000  # nodes that aliases may replay in one file (yaml-rs "events")
 MAX_DEPTH = 32  # a config needs 4 levels; anything deeper is a mistake or an attack
+# The longest integer read as a number: no field takes one near this long, and Python
+# refuses to convert more than 4,300 digits (640 at the least it may be set to).
+MAX_INT_CHARS = 640
 
 YamlPath = tuple[str | int, ...]
 Position = tuple[int, int]  # 1-based line, column
@@ -227,6 +230,11 @@ class Builder:
         if tag == _BOOL:
             return text.lower() == "true"
         if tag == _INT:
+            if len(text) > MAX_INT_CHARS:
+                self.problem(node, f"a number of {len(text):,} characters is longer than any "
+                             f"field takes ({MAX_INT_CHARS} at most); quote it if it is text",
+                             path)
+                return text
             return int(text, 16) if text.startswith("0x") else int(text)
         if tag == _FLOAT:
             return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))

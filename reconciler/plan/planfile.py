@@ -26,6 +26,7 @@ from typing import Any
 import jsonschema
 
 import reconciler
+from contract import strict_json
 from reconciler.errors import PlanError
 from reconciler.model import RemoteWebhook
 from reconciler.plan.changes import FORMAT_VERSION, Plan, PlanOptions
@@ -140,13 +141,18 @@ def load(path: Path | str) -> SavedPlan:
     except OSError as exc:
         raise InvalidPlanFile(f"{path}: cannot read the plan file: {exc.strerror}") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = strict_json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InvalidPlanFile(f"{path}: not a plan file (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise InvalidPlanFile(
             f"{path}:{exc.lineno}:{exc.colno}: not a plan file (invalid JSON: {exc.msg})"
         ) from None
+    except strict_json.DuplicateKey as exc:
+        raise InvalidPlanFile(f"{path}: not a plan file ({exc})") from None
+    except (ValueError, RecursionError):  # a number too long to convert; runaway nesting
+        raise InvalidPlanFile(f"{path}: not a plan file (a number too long or nesting too "
+                              "deep to read)") from None
     if not isinstance(data, dict) or "format_version" not in data:
         raise InvalidPlanFile(
             f"{path}: not a webhooks-reconciler plan file (no format_version); "

@@ -6,15 +6,16 @@ import asyncio
 import math
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from reconciler.commands import Globals
 from reconciler.errors import ReconcilerError
 from reconciler.model import Catalog
 from reconciler.providers.base import ListFilters, Provider
+from reconciler.providers.http_access import check_api_url, checked_token
 from reconciler.target import Choice, embedded_data_dir, resolve
 
-__all__ = ["ListFilters", "Provider", "choose", "embedded_data_dir", "load_catalog",
+__all__ = ["ListFilters", "Provider", "check_api_url", "choose", "embedded_data_dir",
+           "load_catalog",
            "open_provider"]
 
 ENV_HTTP_TIMEOUT = "WEBHOOKS_HTTP_TIMEOUT"
@@ -36,31 +37,14 @@ def http_timeout() -> float:
     return seconds
 
 
-def check_api_url(url: str) -> None:
-    """Refuse an API URL that cannot be used, without echoing it (it may hold a password)."""
-    where = "the API URL (--api-url or WEBHOOKS_API_URL)"
-    if any(c.isspace() or not c.isprintable() for c in url):  # U+202E, control characters
-        raise ReconcilerError(f"{where} is not valid: it contains spaces or control "
-                              "characters")
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises on a port that is not a number or out of range
-    except ValueError as exc:
-        reason = ("its port is not a number from 0 to 65535" if "Port" in str(exc)
-                  else "it cannot be parsed")
-        raise ReconcilerError(f"{where} is not valid: {reason}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ReconcilerError(f"{where} is not valid: use http(s)://HOST[:PORT], "
-                              "e.g. http://127.0.0.1:8080")
-
-
 def choose(g: Globals, config_file: Path) -> Choice:
     """The backoffice the flags and the environment name (ReconcilerError when none is
     named clearly: see ``reconciler.target``)."""
     choice = resolve(flag_url=g.api_url, embedded=g.embedded, config_file=config_file,
                      env=os.environ)
     if choice.url is not None:
-        check_api_url(choice.url)
+        check_api_url(choice.url, insecure_http=g.insecure_http)
+        checked_token(choice.token)  # a clear error now, before any request
     return choice
 
 
@@ -74,9 +58,10 @@ def open_provider(g: Globals, config_file: Path, *, read_only: bool = False) -> 
     choice = choose(g, config_file)
     if choice.url is not None:
         from reconciler.providers.http import HttpProvider
+        from reconciler.providers.http_access import tls_context
 
-        return HttpProvider(choice.url, choice.token, timeout=http_timeout(),
-                            target=choice.target)
+        return HttpProvider(choice.url, checked_token(choice.token), timeout=http_timeout(),
+                            target=choice.target, verify=tls_context(os.environ))
     from reconciler.providers.embedded import EmbeddedProvider
 
     assert choice.data_dir is not None

@@ -137,11 +137,14 @@ class Provider(Protocol):
 
 def catalog_from_api(data: dict[str, Any]) -> Catalog:
     """Build a Catalog from the backoffice's ``/v1/catalog`` document."""
+    policy = data.get("policy")
+    private = policy.get("private_targets") if isinstance(policy, dict) else None
     return Catalog(
         notification_types={t["code"]: t["label"] for t in data["notification_types"]},
         stores=frozenset(s["code"] for s in data["stores"]),
         terminals={t["id"]: t["store"] for t in data["terminals"]},
         credentials={c["client_id"]: c["terminal"] for c in data["credentials"]},
+        private_targets={"allowed": True, "refused": False}.get(str(private)),
     )
 
 

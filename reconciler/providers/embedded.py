@@ -24,6 +24,7 @@ from typing import Any
 from backoffice.auth import MANAGE, READ
 from backoffice.catalog import DEMO_MERCHANT_ID
 from backoffice.facade import Backoffice
+from contract import private_files
 from reconciler.errors import ProviderError
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.providers.base import DeliveryQuery, Identity, ListFilters, catalog_from_api
@@ -55,7 +56,7 @@ class EmbeddedProvider:
         """Open (creating with the demo merchant on first use) the backoffice in ``data_dir``."""
         failed = f"cannot open the embedded backoffice in {data_dir}"
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            private_files.make_folder(data_dir)  # 0700: the database, key and outbox
             with backoffice_errors("open", "embedded backoffice",
                                    message=lambda detail: f"{failed}: {detail}"):
                 office = Backoffice.open(f"sqlite:///{data_dir / DB_NAME}", data_dir=data_dir,
@@ -106,7 +107,8 @@ class EmbeddedProvider:
 
     async def catalog(self) -> Catalog:
         with self._errors("read the catalogue"):
-            return catalog_from_api(self.office.merchants.catalog(self.merchant_id))
+            return catalog_from_api({**self.office.merchants.catalog(self.merchant_id),
+                                     "policy": self.office.webhooks.policy()})
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
         with self._errors(f"create {body.get('name')}"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import ssl
 import time
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +30,7 @@ from reconciler.providers.base import (
     error_for_status,
 )
 from reconciler.target import Target
+from reconciler.providers.http_access import tls_failure
 
 PAGE_SIZE = 1000
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504, 500})
@@ -51,6 +53,7 @@ class HttpProvider:
         retries: int = 4,
         backoff: float = 0.5,
         target: Target | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.description = f"backoffice at {origin(self.base_url)}"
@@ -66,6 +69,7 @@ class HttpProvider:
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
+            verify=verify,
             follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         )
@@ -203,6 +207,8 @@ class HttpProvider:
             try:
                 response = await self._client.request(method, path, **kwargs)
             except httpx.TransportError as exc:
+                if (tls := tls_failure(exc)) is not None:
+                    raise Unavailable(f"cannot reach the {self.description}: {tls}") from None
                 unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if attempt > self._retries or not (repeatable or unsent):
                     raise Unavailable(self._transport_message(exc)) from None
@@ -248,7 +254,7 @@ def _seg(value: str) -> str:
 def _object(response: httpx.Response, what: str) -> dict[str, Any]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON; a number or a nesting past reading
         body = None
     if not isinstance(body, dict):
         raise ProviderError(f"the backoffice returned a malformed {what} (not a JSON object)")
@@ -258,7 +264,7 @@ def _object(response: httpx.Response, what: str) -> dict[str, Any]:
 def _problem_detail(response: httpx.Response) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.text[:200].strip()
     if isinstance(body, dict):
         return str(body.get("detail") or body.get("title") or "")[:500]

@@ -1,7 +1,8 @@
 """The environment a test runs in: none of the variables that change what the code does.
 
-``CLEARED`` is the one list: every ``WEBHOOKS_*`` variable the code reads, click's completion
-switch, the CI markers (``CI`` changes behaviour: a CI job is not trusted like a terminal, and
+``CLEARED`` is the one list: every ``WEBHOOKS_*`` variable the code reads, the CA
+certificates TLS trusts (``SSL_CERT_FILE``, ``SSL_CERT_DIR``), click's completion switch,
+the CI markers (``CI`` changes behaviour: a CI job is not trusted like a terminal, and
 the embedded backoffice needs ``--embedded`` there; ``.ci/run`` sets ``CI=true``, and
 clearing it runs every test, in-process or in a child process, as on a developer's
 machine unless the test sets ``CI`` itself),
@@ -19,7 +20,8 @@ import pytest
 CLEARED = (
     "WEBHOOKS_API_URL", "WEBHOOKS_API_TOKEN", "WEBHOOKS_HTTP_TIMEOUT", "WEBHOOKS_SERVER_KEY",
     "WEBHOOKS_DATA_DIR", "WEBHOOKS_DB_URL", "WEBHOOKS_LISTEN_SECRET", "WEBHOOKS_SMTP_PASSWORD",
-    "WEBHOOKS_COPY_FROM", "WEBHOOKS_COPY_TO",
+    "WEBHOOKS_COPY_FROM", "WEBHOOKS_COPY_TO", "WEBHOOKS_INSECURE_HTTP",
+    "SSL_CERT_FILE", "SSL_CERT_DIR",
     "_WEBHOOKS_COMPLETE",
     "CI", "GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_WORKSPACE", "CI_PROJECT_DIR", "NO_COLOR",
     "PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGOPTIONS",

@@ -22,8 +22,9 @@ from tests.support.backoffice import Tokens, email_webhook, url_webhook
 pytestmark = pytest.mark.anyio
 
 PUBLIC, READ, MANAGE = "public", "read", "manage"
-# Refused before anything is sent (a private address; and nothing listens on port 9).
-REFUSED_URL = "http://127.0.0.1:9/authz"
+# Refused before anything is sent: a name (so the API takes it, as it refuses literal
+# private addresses) that resolves to loopback; and nothing listens on port 9.
+REFUSED_URL = "http://localhost:9/authz"
 Body = Callable[[int], dict[str, Any] | None]
 
 

@@ -79,7 +79,8 @@ async def test_rule_violations_are_422_naming_the_field(client: httpx.AsyncClien
 
 async def test_catalog(client: httpx.AsyncClient, office: Backoffice) -> None:
     response = await client.get("/v1/catalog")
-    assert (response.status_code, response.json()) == (200, office.merchants.catalog("demo"))
+    assert (response.status_code, response.json()) == (200, {
+        **office.merchants.catalog("demo"), "policy": {"private_targets": "refused"}})
 
 
 # --- the list and its filters ------------------------------------------------------------

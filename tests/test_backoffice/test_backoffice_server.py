@@ -34,7 +34,7 @@ def test_serve_over_real_sockets_and_stop_on_sigterm(workdir: Path, processes: P
     server = Server(processes, db_url, workdir)
     with httpx.Client(base_url=server.base,
                       headers={"Authorization": f"Bearer {token}"}) as client:
-        created = client.post("/v1/webhooks", json=url_webhook(url="http://127.0.0.1:9/hook"))
+        created = client.post("/v1/webhooks", json=url_webhook(url="https://hooks.shop.example/h"))
         assert created.status_code == 201, created.text
         listed = client.get("/v1/webhooks")
         assert [w["id"] for w in listed.json()["data"]] == [created.json()["id"]]

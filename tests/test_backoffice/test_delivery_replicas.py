@@ -59,7 +59,8 @@ def make_hooks(db: Path | str, urls: list[str], count: int,
                data_dir: Path | None = None) -> tuple[list[str], list[str]]:
     """Webhooks (one per URL) and ``count`` notifications for each, queued before any
     server starts, so the servers' first claims race for them."""
-    with Backoffice.open(db_url_of(db), data_dir=data_dir) as office:
+    # Loopback receivers, as the servers (--allow-private-targets) allow.
+    with Backoffice.open(db_url_of(db), data_dir=data_dir, allow_private_targets=True) as office:
         hooks = [office.webhooks.create_webhook("demo", {
             "name": f"orders-{i}", "type": "url", "url": url, "application": "terminal:10001",
             "notifications": ["mbway"], "secret": SIBS_SECRET, "format": "sibs"})["id"]

@@ -85,3 +85,80 @@ def test_the_backoffice_lists_the_catalogue_in_order(tmp_path: Path) -> None:
     with Backoffice.open(f"sqlite:///{tmp_path / 'b.db'}") as office:
         listed = office.merchants.catalog("demo")["notification_types"]
     assert [(t["code"], t["label"]) for t in listed] == list(catalogue.NOTIFICATION_TYPES.items())
+
+
+# --- strict inputs: validate and the backoffice refuse the same values ----------------------
+
+HOSTILE_CHARS = ["\x00", "\x01", "\r", "\x1b", "\x7f", "\x85", "\u202e", "\u2066", "\u200f",
+                 "\u061c", "\t", "\n"]
+TEXT_FIELDS = {  # field -> (a good value, where the character goes)
+    "url": "https://hooks.shop.example/orders",
+    "email": "ops@shop.example",
+    "support_email": "support@shop.example",
+    "description": "Order service",
+}
+
+
+def _refused_by_validate(tmp_path: Path, fields: dict[str, str], *,
+                         private_targets: bool | None = None) -> bool:
+    from reconciler.config import read_config
+    from reconciler.model import Catalog
+
+    kind = "email" if "email" in fields else "url"
+    hook = {"type": kind, "application": "merchant", "notifications": ["mbway"],
+            **({"url": "https://hooks.shop.example/x"} if kind == "url" else {}), **fields}
+    path = tmp_path / "webhooks.yaml"
+    path.write_text(json.dumps({"version": 1, "owner": "agreement",
+                                "webhooks": {"hook": hook}}), encoding="utf-8")
+    catalog = Catalog(dict(catalogue.NOTIFICATION_TYPES), frozenset(), {}, {},
+                      private_targets=private_targets)
+    return read_config(path, secrets="optional", catalog=catalog).config is None
+
+
+def _refused_by_the_backoffice(tmp_path: Path, fields: dict[str, str], *,
+                               private_targets: bool = False) -> bool:
+    from backoffice import Backoffice
+    from backoffice.errors import Invalid
+
+    kind = "email" if "email" in fields else "url"
+    body = {"name": "hook", "type": kind, "application": "merchant",
+            "notifications": ["mbway"],
+            **({"url": "https://hooks.shop.example/x"} if kind == "url" else {}), **fields}
+    with Backoffice.open(f"sqlite:///{tmp_path / 'b.db'}",
+                         allow_private_targets=private_targets) as office:
+        try:
+            office.webhooks.create_webhook("demo", body)
+        except Invalid:
+            return True
+        office.webhooks.delete_webhook("demo", office.webhooks.find_webhook_by_name(
+            "demo", "hook")["id"])
+        return False
+
+
+@pytest.mark.parametrize("field", sorted(TEXT_FIELDS))
+@pytest.mark.parametrize("char", HOSTILE_CHARS, ids=[f"U+{ord(c):04X}" for c in HOSTILE_CHARS])
+def test_validate_and_the_backoffice_refuse_the_same_characters(
+        tmp_path: Path, field: str, char: str) -> None:
+    good = TEXT_FIELDS[field]
+    value = good[:8] + char + good[8:]
+    by_validate = _refused_by_validate(tmp_path, {field: value})
+    assert by_validate == _refused_by_the_backoffice(tmp_path, {field: value})
+    # One rule: only a description (free text over lines) takes tab and line feed.
+    assert by_validate is not (field == "description" and char in "\t\n")
+
+
+@pytest.mark.parametrize("private_targets", [False, True])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9999/hooks", "https://169.254.169.254/x",
+                                 "https://2130706433/", "https://[::ffff:10.0.0.1]/",
+                                 "https://hooks.shop.example/x", "http://localhost:9/"])
+def test_online_validate_applies_the_backoffices_policy_on_private_targets(
+        tmp_path: Path, url: str, private_targets: bool) -> None:
+    from contract.addresses import literal_target
+
+    refused = _refused_by_the_backoffice(tmp_path, {"url": url},
+                                         private_targets=private_targets)
+    assert refused == _refused_by_validate(tmp_path, {"url": url},
+                                           private_targets=private_targets)
+    assert refused is (not private_targets and literal_target(url) is not None)
+    # Offline (no policy known) it is only a warning.
+    assert not _refused_by_validate(tmp_path, {"url": url}, private_targets=None)

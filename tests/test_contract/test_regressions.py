@@ -41,12 +41,17 @@ def test_a_token_anywhere_in_the_api_url_is_never_printed(
     monkeypatch.chdir(tmp_path)
     token = TOKEN
     port = free_port()
-    url = f"http://{token}:@127.0.0.1:{port}/{token}?token={token}#{token}"
+    url = f"http://127.0.0.1:{port}/{token}?token={token}#{token}"
     code = main(["--no-color", "--api-url", url, "list"])
     out, err = capsys.readouterr()
     assert code == 1
     assert token not in out + err
     assert f"the backoffice at http://127.0.0.1:{port}:" in err  # where, and nothing more
+    # In the userinfo, where it once replaced the bearer token: refused before any request.
+    code = main(["--no-color", "--api-url", f"http://{token}:@127.0.0.1:{port}/", "list"])
+    out, err = capsys.readouterr()
+    assert code == 1 and token not in out + err
+    assert "must not hold credentials" in err and "WEBHOOKS_API_TOKEN" in err
 
 
 def test_the_provider_names_an_ipv6_backoffice_with_its_brackets() -> None:
@@ -86,7 +91,8 @@ def test_validate_refuses_an_email_with_a_nul(
     code = main(["--no-color", "validate", "-f", str(config), "--offline"])
     out, err = capsys.readouterr()
     assert code == 1
-    assert "webhooks.mail.email:" in out + err and "must be an e-mail address" in out + err
+    assert "webhooks.mail.email:" in out + err
+    assert "must not contain a control character (U+0000 at character 4)" in out + err
 
 
 def test_an_id_is_one_path_segment_and_cannot_reach_another_endpoint(tmp_path: Path) -> None:

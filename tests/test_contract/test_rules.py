@@ -115,3 +115,92 @@ def test_moments() -> None:
 def test_origin_names_the_server_and_nothing_else() -> None:
     assert urls.origin("https://tok@h.example:8443/p/tok?t=tok#tok") == "https://h.example:8443"
     assert urls.origin("http://[::1]:9") == "http://[::1]:9"
+
+
+# --- the characters no field may hold; URLs to literal private addresses -------------------
+
+CONTROL = ["\x00", "\x01", "\x08", "\x0b", "\x0d", "\x1b", "\x7f", "\x80", "\x85", "\x9f"]
+BIDI = ["\u061c", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+        "\u2066", "\u2067", "\u2068", "\u2069"]
+UNSAFE = [*CONTROL, *BIDI, "\t", "\n", "\udcff"]
+
+
+@pytest.mark.parametrize("char", UNSAFE, ids=[f"U+{ord(c):04X}" for c in UNSAFE])
+def test_no_field_holds_a_control_or_bidirectional_character(char: str) -> None:
+    problem = rules.unsafe_character_problem(f"ab{char}c")
+    assert problem is not None and f"(U+{ord(char):04X} at character 3)" in problem
+    assert rules.email_problem(f"ops{char}@shop.example") == problem.replace(
+        "character 3", "character 4")
+    assert urls.url_problem(f"https://hooks.shop.example/a{char}") is not None
+    if char not in "\t\n":  # a description runs over lines: tab and line feed are fine
+        assert rules.description_problem(f"ab{char}c") == problem
+    else:
+        assert rules.description_problem(f"ab{char}c") is None
+
+
+@pytest.mark.parametrize("text", ["Order service", "Ünïcode — “quotes” 🎉", "a\u200bb",
+                                  "עברית", "x" * 1000])
+def test_ordinary_text_is_fine(text: str) -> None:
+    assert rules.unsafe_character_problem(text) is None
+    assert rules.description_problem(text) is None
+
+
+@given(st.text(max_size=40))
+def test_what_a_field_accepts_holds_no_unsafe_character(text: str) -> None:
+    unsafe = {c for c in text if ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f
+              or c in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+              or 0xD800 <= ord(c) <= 0xDFFF}
+    assert (rules.unsafe_character_problem(text) is None) is (not unsafe)
+    if rules.description_problem(text) is None:
+        assert unsafe <= {"\t", "\n"}
+    if urls.url_problem(f"https://hooks.shop.example/{text}") is None:
+        assert not unsafe
+
+
+PRIVATE_LITERALS = [
+    ("http://127.0.0.1:9999/hooks", "127.0.0.1 is loopback"),
+    ("https://127.8.9.10/", "127.8.9.10 is loopback"),
+    ("http://[::1]:8080/", "[::1] is loopback"),
+    ("https://169.254.169.254/latest/meta-data", "169.254.169.254 is a cloud metadata address"),
+    ("https://169.254.1.1/", "169.254.1.1 is link-local"),
+    ("https://[fe80::1]/", "[fe80::1] is link-local"),
+    ("https://10.0.0.1/", "10.0.0.1 is private"),
+    ("https://172.16.5.4/", "172.16.5.4 is private"),
+    ("https://192.168.1.10:8443/x", "192.168.1.10 is private"),
+    ("https://[fc00::1]/", "[fc00::1] is private"),
+    ("https://[fd12:3456::1]/", "[fd12:3456::1] is private"),
+    ("https://0.0.0.0/", "0.0.0.0 is unspecified"),
+    ("https://[::]/", "[::] is unspecified"),
+    ("https://100.64.0.1/", "100.64.0.1 is carrier-grade NAT"),
+    ("https://[::ffff:127.0.0.1]/", "an IPv4-mapped IPv6 address (of 127.0.0.1)"),
+    ("https://[::ffff:a9fe:a9fe]/", "an IPv4-mapped IPv6 address (of 169.254.169.254)"),
+    ("https://2130706433/", "2130706433 is 127.0.0.1, loopback"),
+    ("https://0177.0.0.1/", "0177.0.0.1 is 127.0.0.1, loopback"),
+    ("https://0x7f000001/", "0x7f000001 is 127.0.0.1, loopback"),
+    ("https://0x7f.1/", "0x7f.1 is 127.0.0.1, loopback"),
+    ("https://10.1/", "10.1 is 10.0.0.1, private"),
+    ("https://192.168.1.1./", "192.168.1.1. is private"),
+    ("https://ops:Pw-literal-1@10.1.2.3/x", "10.1.2.3 is private"),
+]
+
+
+@pytest.mark.parametrize(("url", "said"), PRIVATE_LITERALS)
+def test_urls_to_literal_private_addresses_are_named(url: str, said: str) -> None:
+    from contract.addresses import literal_target, literal_target_problem
+
+    found = literal_target(url)
+    assert found is not None and said in found
+    problem = literal_target_problem(url)
+    assert problem is not None and problem.startswith("must point at a public address: ")
+    assert "Pw-literal-1" not in problem
+
+
+@pytest.mark.parametrize("url", [
+    "https://hooks.shop.example/x", "http://localhost:9/", "https://8.8.8.8/",
+    "https://[2001:4860:4860::8888]/", "https://internal.corp/", "https://10.0.0.1.nip.io/",
+])
+def test_public_addresses_and_host_names_are_no_literal_target(url: str) -> None:
+    # A name is never resolved when a webhook is written: the delivery checks it.
+    from contract.addresses import literal_target
+
+    assert literal_target(url) is None

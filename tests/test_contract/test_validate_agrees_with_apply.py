@@ -2,8 +2,10 @@
 at apply: the reconciler and the backoffice apply one contract, not two copies of it.
 
 Hypothesis writes configs whose fields mix good values with near misses and hostile
-ones (control characters, non-canonical base64, codes the catalogue lacks); every
-config the reconciler's checks pass is then applied to a real embedded backoffice.
+ones (control and bidirectional characters, URLs to literal private addresses,
+non-canonical base64, codes the catalogue lacks); every config the reconciler's checks
+pass is then applied to a real embedded backoffice, which refuses private targets or
+allows them (as the embedded one of the CLI does), and publishes which in its catalogue.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from backoffice import Backoffice
 from contract import catalogue
 from reconciler.apply import apply_plan
 from reconciler.config import read_config
@@ -31,7 +34,8 @@ WHSEC = "whsec_" + base64.b64encode(bytes(range(24))).decode()
 APPLICATIONS = ["merchant", "store:LIS-01", "store:POR-01", "terminal:10001", "terminal:20001",
                 "store:lis-01", "store:.x", "terminal:99999", "store:LIS-01\n", "shop:1",
                 "terminal:" + "1" * 33]
-HOSTILE = ["\x00", "\u202e", "\n", " ", "é", "\t", "@", "%00", "\x7f", "\ufeff"]
+HOSTILE = ["\x00", "\u202e", "\n", " ", "é", "\t", "@", "%00", "\x7f", "\ufeff", "\x01", "\r",
+           "\x85", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c", "\u200b"]
 
 
 def _text(good: list[str]) -> st.SearchStrategy[str]:
@@ -46,7 +50,9 @@ def _text(good: list[str]) -> st.SearchStrategy[str]:
 URLS = _text(["https://hooks.shop.example/sibs", "http://127.0.0.1:9/hooks", "http://[::1]/h",
               "https://u:p@hooks.shop.example/x", "http://localhost:8080/", "https://H.EX:443",
               "http://shop.example/", "https://hooks.shop.example:99999/",
-              "https://hooks.shop.example/" + "a" * 2030])
+              "https://hooks.shop.example/" + "a" * 2030, "https://169.254.169.254/latest",
+              "https://10.0.0.1/x", "https://2130706433/", "https://[::ffff:127.0.0.1]/",
+              "https://0x7f.1:8443/", "https://u:p@192.168.1.1/", "https://[fe80::1]/"])
 EMAILS = _text(["ops@shop.example", "a.b+c@mail.shop.example", "x@localhost", "ops@shop",
                 "o'brien@shop.example", "a..b@shop.example", "-@-.example"])
 SECRETS = st.sampled_from([SIBS, SIBS[:-2] + "9=", SIBS.rstrip("="), WHSEC,
@@ -79,9 +85,9 @@ def webhooks(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["a", "b", "orders.v2", "x_y"]), webhooks(),
                        min_size=1, max_size=3),
-       SECRETS)
+       SECRETS, st.booleans())
 def test_whatever_validate_accepts_the_backoffice_accepts(
-        hooks: dict[str, dict[str, Any]], secret: str) -> None:
+        hooks: dict[str, dict[str, Any]], secret: str, private_targets: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "secret.txt").write_text(secret)
@@ -90,7 +96,9 @@ def test_whatever_validate_accepts_the_backoffice_accepts(
         config_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
         async def attempt() -> None:
-            provider = EmbeddedProvider.open(folder / ".webhooks")
+            office = Backoffice.open(f"sqlite:///{folder / 'backoffice.db'}",
+                                     allow_private_targets=private_targets)
+            provider = EmbeddedProvider(office)
             try:
                 catalog = await provider.catalog()
                 report = read_config(config_file, secrets="require", catalog=catalog)

@@ -84,8 +84,11 @@ def backoffice(tmp_path_factory: pytest.TempPathFactory,
     log = workdir / "serve.log"
     with log.open("wb") as out:
         process = module_processes.popen(
+            # The sample's local receiver is a loopback URL: a backoffice takes it only when
+            # it allows private targets.
             [str(BIN / "webhooks"), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--db", db_url], cwd=workdir, env=job_env(), stdout=out, stderr=subprocess.STDOUT)
+             "--db", db_url, "--allow-private-targets"], cwd=workdir, env=job_env(),
+            stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_ready(process, url + "/healthz", "webhooks serve", log)
     yield Backoffice(url, read, manage, process)
@@ -114,7 +117,14 @@ def test_validate_step_in_each_format(tmp_path: Path) -> None:
     repo = sample_repo(tmp_path)
     good = run_script("validate.sh", "github", cwd=repo)
     assert good.returncode == 0, good.stderr
-    assert good.stdout == "webhooks.yaml: valid (5 webhooks)\n"
+    # The sample's local receiver (loopback) is a warning offline: a backoffice that
+    # refuses private targets refuses it.
+    assert good.stdout == (
+        "::warning file=webhooks.yaml,line=47,col=10,title=webhooks validate::"
+        "webhooks.local-receiver.url: 127.0.0.1 is loopback: a backoffice that refuses "
+        "private targets (webhooks serve without --allow-private-targets) refuses this URL; "
+        "the embedded one accepts it\n"
+        "webhooks.yaml: valid (5 webhooks, 1 warning)\n")
 
     (repo / "webhooks.yaml").write_text(
         "version: 1\nowner: payments-team\nwebhooks:\n  orders:\n    type: url\n"

@@ -52,7 +52,13 @@ def test_loads_every_field_with_defaults_merged(monkeypatch, tmp_path):
 
     config = load_config(config_dir / "webhooks.yaml")
 
-    assert (config.version, config.owner, config.warnings) == (1, "payments-team", ())
+    assert (config.version, config.owner) == (1, "payments-team")
+    # Without a backoffice's policy, a loopback URL is only a warning (it is refused by a
+    # backoffice that refuses private targets).
+    assert [w.message for w in config.warnings] == [
+        "webhooks.porto-terminal.url: 127.0.0.1 is loopback: a backoffice that refuses "
+        "private targets (webhooks serve without --allow-private-targets) refuses this URL; "
+        "the embedded one accepts it"]
     assert list(config.webhooks) == [
         "orders-backend",
         "receipts.v2",

@@ -448,10 +448,12 @@ def test_scalars_read_back_as_the_same_string(value: str) -> None:
     assert scalar("yes") == '"yes"'
 
 
-# Any text a description may hold: no surrogates, and no NUL (the contract refuses it:
-# PostgreSQL text cannot hold one).
+# Any text a description may hold: no surrogates, and of the control and bidirectional
+# characters (contract.rules) only tab and line feed.
 _printable_text = st.text(
-    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
+    st.characters(blacklist_categories=["Cs"], blacklist_characters=[
+        chr(c) for c in (*range(0x20), *range(0x7f, 0xa0), 0x61c, 0x200e, 0x200f,
+                         *range(0x202a, 0x202f), *range(0x2066, 0x206a)) if chr(c) not in "\t\n"]),
     min_size=1, max_size=60)
 
 

@@ -470,3 +470,52 @@ def test_every_web_page_holds_no_secret(tmp_path: Path, caplog: pytest.LogCaptur
     assert_clean("the log", caplog.text, [*secrets, *generated])
     content = b"".join(p.read_bytes() for p in tmp_path.glob("bo.db*"))
     assert_clean("database", content, [*secrets, *generated])
+def test_refused_api_settings_and_private_targets_never_echo_a_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    # The refusals strict inputs added: credentials in the API URL (which once replaced the
+    # bearer token), plain http beyond loopback, a token no header can carry, and a URL
+    # with a password at a private address (a warning offline, an error from a backoffice
+    # that refuses private targets, a 422 from it).
+    work = tmp_path
+    monkeypatch.setenv("XDG_CACHE_HOME", str(work / "cache"))
+    (work / "webhooks.yaml").write_text(CONFIG)
+    private = f"https://ops:{URL_PASSWORDS[0]}@10.0.0.5/basic"
+    for name, value in {**use_secrets(work, 0), "SWEEP_URL": private}.items():
+        monkeypatch.setenv(name, value)
+    cfg = ["-f", str(work / "webhooks.yaml")]
+    runs: list[tuple[list[str], dict[str, str], int]] = [
+        (["list"], {"WEBHOOKS_API_URL": f"https://ops:{URL_PASSWORDS[1]}@127.0.0.1:9"}, 1),
+        (["list"], {"WEBHOOKS_API_URL": f"https://{UNKNOWN_TOKEN}@hooks.shop.example"}, 1),
+        (["list"], {"WEBHOOKS_API_URL": f"http://hooks.shop.example/{UNKNOWN_TOKEN}"}, 1),
+        (["plan", *cfg], {"WEBHOOKS_API_URL": "http://127.0.0.1:9",
+                          "WEBHOOKS_API_TOKEN": UNKNOWN_TOKEN + "é"}, 1),
+        (["validate", "--offline", *cfg], {}, 0),
+        (["validate", *cfg], {}, 0),  # the embedded backoffice allows private targets
+    ]
+    outputs = []
+    for args, env, code in runs:
+        with monkeypatch.context() as scoped:
+            for name, value in env.items():
+                scoped.setenv(name, value)
+            got = main(["--no-color", *args])
+        out, err = capfd.readouterr()
+        assert got == code, f"{args} {env}: exit {got}\n{out}\n{err}"
+        outputs.append(out + err)
+    text = "\n".join(outputs)
+    assert "must not hold credentials" in text and "is not an API token" in text
+    assert "10.0.0.5 is private" in text  # not vacuous: the offline warning named the host
+    office = Backoffice.open(f"sqlite:///{work / 'refusing.db'}")  # refuses private targets
+    try:
+        from backoffice.errors import Invalid
+
+        with pytest.raises(Invalid) as refused:
+            office.webhooks.create_webhook("demo", {
+                "name": "basic", "type": "url", "url": private, "application": "merchant",
+                "notifications": ["mbway"]})
+        outputs.append(refused.value.detail)
+    finally:
+        office.close()
+    for i, out in enumerate(outputs):
+        assert_clean(f"output #{i}", out, [*SECRETS, UNKNOWN_TOKEN + "é"])
+    assert crash_logs(work / "cache") == []

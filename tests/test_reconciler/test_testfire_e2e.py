@@ -268,10 +268,17 @@ async def test_a_served_backoffice_refuses_loopback_targets_unless_told(
     rx = receiver(SIBS_SECRET, "sibs")
     provider = http_backoffice.provider()
     try:
-        await create(provider, url_hook("orders", rx.url, SIBS_SECRET, "sibs"))
+        # A literal loopback address is refused when the webhook is written (422)...
+        with pytest.raises(InvalidRequest, match=r"must point at a public address: 127\.0\.0\.1 "
+                                                 r"is loopback"):
+            await create(provider, url_hook("orders", rx.url, SIBS_SECRET, "sibs"))
+        # ...and a name is resolved, and refused, when a delivery is attempted.
+        named = rx.url.replace("127.0.0.1", "localhost")
+        await create(provider, url_hook("orders", named, SIBS_SECRET, "sibs"))
         fired = await fire(provider, "orders")
     finally:
         await provider.aclose()
     assert not fired.delivered and rx.out == []
-    assert fired.result["response"]["error"].startswith("blocked: private address (SSRF guard)")
+    assert fired.result["response"]["error"].startswith(
+        "blocked: private address (SSRF guard): localhost resolves to ")
     assert outcome(fired.result).startswith("NOT delivered: blocked: private address")

@@ -37,7 +37,13 @@ def test_the_sample_is_valid_with_no_environment(capsys, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     sample = REPO / "webhooks.yaml"
     code, out, err = run(capsys, "-f", str(sample), "--offline")
-    assert (code, out, err) == (0, f"{sample}: valid (5 webhooks)\n", "")
+    # Offline, the local receiver's loopback URL is a warning (a backoffice that refuses
+    # private targets refuses it; the embedded one, which the sample is for, takes it).
+    assert (code, err) == (0, "")
+    assert out == (f"{sample}:47:10: warning: webhooks.local-receiver.url: 127.0.0.1 is "
+                   "loopback: a backoffice that refuses private targets (webhooks serve "
+                   "without --allow-private-targets) refuses this URL; the embedded one "
+                   f"accepts it\n{sample}: valid (5 webhooks, 1 warning)\n")
     text = sample.read_text()
     assert text.startswith("# yaml-language-server: $schema=schemas/webhooks.schema.json\n")
     # No environment needed: the one secret is a committed development-only key file.
@@ -112,8 +118,14 @@ def test_json_output(capsys, tmp_path):
         "file": str(REPO / "webhooks.yaml"),
         "webhooks": 5,
         "errors": 0,
-        "warnings": 0,
-        "problems": [],
+        "warnings": 1,
+        "problems": [{
+            "file": str(REPO / "webhooks.yaml"), "line": 47, "col": 10, "severity": "warning",
+            "path": ["webhooks", "local-receiver", "url"],
+            "message": "webhooks.local-receiver.url: 127.0.0.1 is loopback: a backoffice that "
+                       "refuses private targets (webhooks serve without "
+                       "--allow-private-targets) refuses this URL; the embedded one accepts it",
+        }],
     }
 
 
