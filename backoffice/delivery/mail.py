@@ -28,9 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
-from contract import kinds
-from contract import private_files
-from contract.catalogue import NOTIFICATION_TYPES
+from contract import kinds, private_files
 from contract.urls import is_loopback_host
 
 DEFAULT_FROM: Final = "webhooks-backoffice@localhost"

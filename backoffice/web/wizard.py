@@ -63,27 +63,32 @@ def _steps_for(state: State) -> tuple[int, ...]:
 
 def take_step(visit: Visit, step: int, form: Form, state: State) -> State:
     """The state with this step's fields, checked; Invalid names the field."""
-    loopback = visit.office.webhooks.allow_http_loopback
+    hooks = visit.office.webhooks
+
+    def check(fields: State) -> None:  # the API's own field rules, with its URL policy
+        rules.parse_fields(fields, allow_http_loopback=hooks.allow_http_loopback,
+                           allow_private_targets=hooks.allow_private_targets)
+
     given: State = {}
     if step == 1:
         given = {"name": first(form, "name").strip(), "type": first(form, "type")}
-        rules.parse_fields(given, allow_http_loopback=loopback)
+        check(given)
     elif step == 2:
         field = "url" if state.get("type") == "url" else "email"
         given = {field: first(form, field).strip()}
-        rules.parse_fields(given, allow_http_loopback=loopback)
+        check(given)
     elif step == 3:
         given = {"application": first(form, "application")}
-        rules.parse_fields(given, allow_http_loopback=loopback)
+        check(given)
     elif step == 4:
         given = {"notifications": form.get("notifications", [])}
-        rules.parse_fields(given, allow_http_loopback=loopback)
+        check(given)
     elif step == 5:
         given = {"format": first(form, "format"), "secret_mode": first(form, "secret_mode")}
-        rules.parse_fields({"format": given["format"]}, allow_http_loopback=loopback)
+        check({"format": given["format"]})
         if given["secret_mode"] == "own":
             secret = first(form, "secret") or state.get("secret", "")
-            rules.parse_fields({"secret": secret or None}, allow_http_loopback=loopback)
+            check({"secret": secret or None})
             if not secret:
                 raise Invalid("secret is required when you give your own")
             if problem := formats.secret_problem(given["format"], secret):
@@ -96,7 +101,7 @@ def take_step(visit: Visit, step: int, form: Form, state: State) -> State:
     elif step == 6:
         support = first(form, "support_email").strip()
         given = {"support_email": support or None}
-        rules.parse_fields(given, allow_http_loopback=loopback)
+        check(given)
     if step == 1 and state.get("type") not in (None, given["type"]):
         state = {k: v for k, v in state.items() if k in ("name",)}  # another type: start over
     return {**state, **given}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import formats, rules
-from contract.addresses import literal_target, literal_target_problem
+from contract.addresses import literal_target
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.urls import url_problem
 from reconciler.config.findings import Finding, did_you_mean

@@ -29,8 +29,8 @@ from reconciler.providers.base import (
     catalog_from_api,
     error_for_status,
 )
-from reconciler.target import Target
 from reconciler.providers.http_access import tls_failure
+from reconciler.target import Target
 
 PAGE_SIZE = 1000
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504, 500})
