@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from backoffice import rules
+from backoffice import audit, auth, rules
 from backoffice.clock import Clock
 from backoffice.db import delivery_queries as dq
 from backoffice.db import merchant_queries as mq
@@ -104,13 +104,18 @@ class Deliveries:
 
     # --- emit ------------------------------------------------------------------------
 
-    def emit_notification(self, merchant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a notification and a pending delivery for every webhook it concerns."""
+    def emit_notification(self, merchant_id: str, body: Mapping[str, Any], *,
+                          actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
+        """Create a notification and a pending delivery for every webhook it concerns
+        (at most ``settings.emits_per_minute`` a minute per merchant: 429 beyond)."""
         given = notification.parse_emit(body)
-        now = moment(self._clock())
+        started = self._clock()
+        now = moment(started)
         with self.db.write() as conn:
             if not mq.merchant_exists(conn, merchant_id):
                 raise NotFound(f"no merchant {merchant_id!r}")
+            audit.check_rate(conn, merchant_id, audit.NOTIFICATION_EMIT,
+                             limit=self.settings.emits_per_minute, now=started, what="emits")
             store_code = mq.terminal_store(conn, merchant_id, given["terminal"])
             if store_code is None:
                 known = [tid for tid, _ in mq.terminals(conn, merchant_id)]
@@ -127,6 +132,10 @@ class Deliveries:
             rows = [self._delivery_row(webhook_pk, pk, now, test=False, next_attempt_at=now)
                     for webhook_pk, _, _ in targets]
             dq.insert_deliveries(conn, rows)
+            audit.record(conn, actor, merchant_id, audit.NOTIFICATION_EMIT, at=started,
+                         status=201, target_id=payload["notificationID"],
+                         target_name=given["type"], fields=list(body),
+                         note=f"terminal {given['terminal']}, {len(rows)} deliveries")
         if rows:
             self.work_available.set()
         return {
@@ -170,9 +179,11 @@ class Deliveries:
     # --- test ------------------------------------------------------------------------
 
     def test_webhook(self, merchant_id: str, webhook_id: str, *,
-                     notification_type: str | None = None) -> dict[str, Any]:
+                     notification_type: str | None = None,
+                     actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
         """Send one test notification now and say what happened (recorded as a test
-        delivery; never retried)."""
+        delivery; never retried); at most ``settings.test_fires_per_minute`` a minute
+        per merchant (429 beyond)."""
         started = self._clock()
         now = moment(started)
         claim = secrets.token_hex(16)
@@ -183,6 +194,9 @@ class Deliveries:
             if record.type != "url":
                 raise Invalid("an e-mail webhook can't be tested; only URL webhooks have a test")
             code = self._test_type(record, notification_type)
+            audit.check_rate(conn, merchant_id, audit.WEBHOOK_TEST,
+                             limit=self.settings.test_fires_per_minute, now=started,
+                             what="test-fires")
             payload = notification.build(
                 code=code, terminal=self._sample_terminal(conn, merchant_id, record),
                 status="Success", method=notification.DEFAULT_METHODS[code],
@@ -193,6 +207,10 @@ class Deliveries:
                 record.pk, pk, now, test=True, next_attempt_at=None, claim=claim,
                 lease_until=moment(started + timedelta(seconds=self.settings.lease_s)))
             delivery_pk = dq.insert_delivery(conn, row)
+            audit.record(conn, actor, merchant_id, audit.WEBHOOK_TEST, at=started, status=200,
+                         target_id=record.id, target_name=record.name,
+                         fields=[] if notification_type is None else ["notification"],
+                         note=f"{code}, delivery {row['id']}")
         secret = self.sealing.webhook_secret(record)
         outcome, request = self._attempt_url(record, secret, payload)
         self._record(row["id"], delivery_pk, claim, 0, outcome, test=True,
