@@ -54,6 +54,10 @@ REQUEST_EXCERPT: Final = 512
 moment = iso_millis
 
 
+def _deliveries(count: int) -> str:
+    return f"{count} {'delivery' if count == 1 else 'deliveries'}"
+
+
 def parse_moment(text: str) -> datetime:
     return times.parse_moment(text)
 
@@ -135,7 +139,7 @@ class Deliveries:
             audit.record(conn, actor, merchant_id, audit.NOTIFICATION_EMIT, at=started,
                          status=201, target_id=payload["notificationID"],
                          target_name=given["type"], fields=list(body),
-                         note=f"terminal {given['terminal']}, {len(rows)} deliveries")
+                         note=f"terminal {given['terminal']}, {_deliveries(len(rows))}")
         if rows:
             self.work_available.set()
         return {

@@ -130,7 +130,8 @@ class DeliveryLog:
             count = lq.reschedule_failures(conn, record.pk, since=after, now=now)
             audit.record(conn, actor, merchant_id, audit.WEBHOOK_RECOVER, at=started,
                          status=202, target_id=webhook_id, target_name=record.name,
-                         fields=["since"], note=f"{count} deliveries since {after}")
+                         fields=["since"],
+                         note=f"{count} {'delivery' if count == 1 else 'deliveries'} since {after}")
         if count and self._wake is not None:
             self._wake()
         return {"webhook_id": webhook_id, "since": after, "recovered": count}
