@@ -162,6 +162,14 @@ class Tokens:
                 "next_cursor": cursors.encode_pair("t1", rows[-1].created_at, rows[-1].id)
                 if more else None}
 
+    def get_token(self, merchant_id: str, token_id: str) -> dict[str, Any]:
+        """One of the merchant's tokens, as lists show it."""
+        with self.db.read() as conn:
+            row = q.get_token(conn, merchant_id, token_id)
+        if row is None:
+            raise NotFound(f"no token with id {token_id[:64]!r}")
+        return public(row, iso(self.clock()))
+
     def revoke(self, merchant_id: str, token_id: str, *,
                actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
         """Revoke one of the merchant's tokens: refused here at once, and by every other

@@ -13,6 +13,7 @@ from reconciler.errors import (
     PermissionDenied,
     PreconditionFailed,
     ProviderError,
+    RateLimited,
     Unavailable,
 )
 from reconciler.model import Catalog, RemoteWebhook
@@ -102,6 +103,16 @@ class Provider(Protocol):
         ``since``: ``{"webhook_id", "since", "recovered"}``."""
         ...
 
+    async def reveal_secret(self, webhook_id: str) -> dict[str, Any]:
+        """A URL webhook's secret in clear: ``{"webhook_id", "name", "secret",
+        "secret_fingerprint"}`` (needs the reveal scope; recorded in the audit log)."""
+        ...
+
+    async def audit(self, *, since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the merchant's audit log entries since ``since`` (all pages),
+        newest first."""
+        ...
+
     async def run_due(self, *, seconds: float) -> int:
         """Attempt due deliveries until none is due or ``seconds`` have passed (a round
         in flight finishes); how many attempts were made. A backoffice with its own
@@ -121,12 +132,17 @@ def catalog_from_api(data: dict[str, Any]) -> Catalog:
     )
 
 
-def error_for_status(status: int, detail: str, what: str, where: str) -> ProviderError:
-    """The one mapping of a backoffice refusal (HTTP status + problem detail) to our tree."""
+def error_for_status(status: int, detail: str, what: str, where: str, *,
+                     retry_after: float | None = None) -> ProviderError:
+    """The one mapping of a backoffice refusal (HTTP status + problem detail) to our tree.
+
+    ``retry_after``: the seconds a 429 said to wait, which the message then gives.
+    """
     if status == 401:
+        why = f": {detail}" if detail.startswith("the bearer token") else ""
         return AuthenticationError(
-            "the backoffice rejected the API token (401): set WEBHOOKS_API_TOKEN to a valid token",
-            status=status,
+            f"the backoffice rejected the API token (401{why}): set WEBHOOKS_API_TOKEN to a "
+            "valid token", status=status,
         )
     if status == 403:
         return PermissionDenied(detail or "this token lacks the permission", status=status)
@@ -141,8 +157,9 @@ def error_for_status(status: int, detail: str, what: str, where: str) -> Provide
     if status in (400, 413, 422):
         return InvalidRequest(f"the backoffice refused to {what}: {detail}", status=status)
     if status == 429:
-        return Unavailable(f"the {where} is busy (429), still after retrying: "
-                           f"{detail or 'too many requests'}", status=status)
+        wait = "" if retry_after is None else f"; retry in {retry_after:.0f} s"
+        return RateLimited(f"the {where} refused for now (429 Too many requests): "
+                           f"{detail or 'too many requests'}{wait}", retry_after=retry_after)
     if status >= 500:
         return Unavailable(f"the {where} failed ({status}): {detail}", status=status)
     return ProviderError(f"{what}: unexpected HTTP {status}: {detail}", status=status)
