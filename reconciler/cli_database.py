@@ -168,7 +168,17 @@ db_option = click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_UR
 db_password_option = click.option("--db-password-file", metavar="PATH", default=None,
                                   type=click.Path(dir_okay=False, path_type=Path),
                                   help=DB_PASSWORD_FILE_HELP)
-merchant_option = click.option("--merchant", metavar="ID", default=None,
+def _merchant(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--merchant``: a merchant id as the backoffice makes them (never echoed back)."""
+    from backoffice.rules import ID_RE
+
+    if value is not None and ID_RE.fullmatch(value) is None:
+        raise click.BadParameter("not a merchant id (1-64 letters, digits, '.', '_' or '-', "
+                                 "e.g. demo)", ctx, param)
+    return value
+
+
+merchant_option = click.option("--merchant", metavar="ID", default=None, callback=_merchant,
                                help="The merchant the tokens belong to (default: the demo "
                                     "merchant).")
 
@@ -234,8 +244,18 @@ def token_list(ctx: click.Context, fmt: str, db_url: str, merchant: str | None,
     return command.run_list(globals_of(ctx), db_url=db_url, merchant=merchant, fmt=fmt)
 
 
+def _token_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A token's public id (never echoed back: it could be anything typed)."""
+    from backoffice.auth import looks_like_token_id
+
+    if not looks_like_token_id(value):
+        raise click.BadParameter("not a token id: tok_ and 16 characters, as `webhooks token "
+                                 "list` shows them (the token itself is not its id)", ctx, param)
+    return value
+
+
 @token.command(name="revoke")
-@click.argument("token_id", metavar="ID")
+@click.argument("token_id", metavar="ID", callback=_token_id)
 @db_option
 @db_password_option
 @merchant_option

@@ -55,6 +55,9 @@ def test_token_create_list_and_revoke_on_the_database(tmp_path: Path, run: Run) 
     assert code == 1 and "no token with id 'tok_0000000000000000'" in err
     code, _, err = run("token", "list", "--merchant", "nobody", *db)
     assert code == 1 and "no merchant" in err
+    for bad in ("\udcff", "wbo_" + "A" * 43, "tok_\x1b[2J", "x" * 5000):
+        code, out, err = run("token", "revoke", bad, *db)
+        assert (code, out) == (2, "") and "not a token id" in err and bad not in err
 
 
 @pytest.mark.parametrize(("args", "code", "words"), [
@@ -65,6 +68,8 @@ def test_token_create_list_and_revoke_on_the_database(tmp_path: Path, run: Run) 
     (["--expires-in", "0"], 2, "must be more than 0"),
     (["--expires-in", "9" * 5000], 2, "is not a duration"),
     (["--scope", "admin"], 2, "'admin' is not one of"),
+    (["--merchant", "\udcff\udcfe"], 2, "not a merchant id"),  # not UTF-8 in argv
+    (["--merchant", "de\x1bmo"], 2, "not a merchant id"),
 ])
 def test_a_hostile_token_option_is_a_clear_error(tmp_path: Path, run: Run, args: list[str],
                                                  code: int, words: str) -> None:
