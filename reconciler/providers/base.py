@@ -18,6 +18,10 @@ from reconciler.errors import (
 )
 from reconciler.model import Catalog, RemoteWebhook
 
+# A 429 asking for a longer wait than this (a rate limit for the minute) is reported with
+# its wait at once (RateLimited) rather than waited for; a shorter one is retried.
+MAX_429_WAIT = 10.0
+
 
 @dataclass(frozen=True)
 class ListFilters:
@@ -157,9 +161,14 @@ def error_for_status(status: int, detail: str, what: str, where: str, *,
     if status in (400, 413, 422):
         return InvalidRequest(f"the backoffice refused to {what}: {detail}", status=status)
     if status == 429:
-        wait = "" if retry_after is None else f"; retry in {retry_after:.0f} s"
-        return RateLimited(f"the {where} refused for now (429 Too many requests): "
-                           f"{detail or 'too many requests'}{wait}", retry_after=retry_after)
+        said = detail or "too many requests"
+        wait = "" if retry_after is None or "retry after" in said else \
+            f"; retry in {retry_after:.0f} s"
+        if retry_after is not None and retry_after > MAX_429_WAIT:  # not retried: too long
+            return RateLimited(f"the {where} refused for now (429 Too many requests): "
+                               f"{said}{wait}", retry_after=retry_after)
+        return RateLimited(f"the {where} is busy (429), still after retrying: {said}{wait}",
+                           retry_after=retry_after)
     if status >= 500:
         return Unavailable(f"the {where} failed ({status}): {detail}", status=status)
     return ProviderError(f"{what}: unexpected HTTP {status}: {detail}", status=status)

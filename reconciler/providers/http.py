@@ -22,6 +22,7 @@ from reconciler import __version__
 from reconciler.errors import ProviderError, Unavailable
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.providers.base import (
+    MAX_429_WAIT,
     DeliveryQuery,
     ListFilters,
     catalog_from_api,
@@ -31,9 +32,6 @@ from reconciler.providers.base import (
 PAGE_SIZE = 1000
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504, 500})
 MAX_RETRY_AFTER = 60.0
-# A 429 asking for a longer wait than this (a rate limit for the minute) is shown with
-# its wait at once rather than waited for.
-MAX_429_WAIT = 10.0
 # A test-fire waits for the receiver (the backoffice bounds that at 15 s by default), so
 # its answer may take longer than any other request's.
 TEST_TIMEOUT = 30.0

@@ -105,7 +105,7 @@ async def test_the_provider_reports_a_long_wait_at_once(office: Backoffice) -> N
         for _ in range(3):
             await provider.emit(EMIT)
         started = time.monotonic()
-        with pytest.raises(RateLimited, match=r"429 Too many requests.*retry in 60 s") as info:
+        with pytest.raises(RateLimited, match=r"429 Too many requests.*retry after 60 s") as info:
             await provider.emit(EMIT)
         assert time.monotonic() - started < 5  # not waited out, not retried
         assert info.value.retry_after == 60
@@ -132,7 +132,7 @@ def test_serve_applies_its_limits_and_the_cli_shows_the_wait(
     started = time.monotonic()
     third = run_cli(*emit, env=env, cwd=tmp_path)
     assert third.returncode == 1, third.stdout + third.stderr
-    assert "429 Too many requests" in third.stderr and "retry in" in third.stderr
+    assert "429 Too many requests" in third.stderr and "retry after" in third.stderr
     assert "2 emits in the last minute" in third.stderr
     assert time.monotonic() - started < 30  # reported, not waited out
     assert "Internal error" not in third.stderr
