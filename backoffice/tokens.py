@@ -4,8 +4,9 @@ The token itself is shown once (``issue`` returns it) and only its SHA-256 is ke
 ``backoffice.auth`` holds the pure parts (format, scopes, the Principal). Each token has
 a public id (``tok_...``), a name, an optional expiry, its last use (written at most
 once a minute per token, ``LAST_USED_PERIOD``, so requests do not each write) and its
-revocation. ``check_hash`` is the one answer to "is this token (hash) still valid?":
-anything that trusts a token later (a session, a replica) calls it.
+revocation. ``check_hash`` is the one answer to "is this token (hash) still valid?",
+read from the database; ``authenticate_hash`` asks it through the cache (what a
+sign-in session that keeps a token's hash calls on each request).
 
 A token found in the database is remembered for ``TOKEN_CACHE_SECONDS`` at most (keyed
 by its hash, holding the Principal that hash stands for), so a burst of requests reads
@@ -236,9 +237,17 @@ class Tokens:
         return found.principal
 
     def authenticate(self, token: str) -> auth.Principal:
+        """The Principal of a bearer token: from the cache (within its bound, and before
+        the token's expiry), else from the database (``check_hash``)."""
         if not auth.looks_like_token(token):
             raise Unauthorized(NOT_VALID)
-        key = auth.token_hash(token)
+        return self.authenticate_hash(auth.token_hash(token))
+
+    def authenticate_hash(self, key: str) -> auth.Principal:
+        """``authenticate`` once the hash is known, with the same cache and bound: for
+        what keeps only a token's hash and re-checks it on every request (a sign-in
+        session), so whatever ends the token (revocation, expiry) ends that too.
+        ``check_hash`` is the same question without the cache."""
         now = self.ticks()
         found_here = self._cache.get(key)
         if found_here is not None and now < found_here.until:

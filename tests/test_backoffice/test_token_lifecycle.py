@@ -277,3 +277,19 @@ def test_the_token_rows_keep_no_token(office: Backoffice, tokens: Tokens) -> Non
     with office.db.read() as conn:
         rows = [tuple(row) for row in conn.execute(select(t.tokens))]
     assert token not in repr(rows) and auth.token_hash(token) in repr(rows)
+
+
+def test_a_kept_hash_is_rechecked_through_the_cache(tokens: Tokens, ticks: Ticks,
+                                                    clock: Clock) -> None:
+    """What a sign-in session keeping only the hash gets on each request."""
+    token, shown = tokens.issue("demo", "read", name="session", expires_in="10m")
+    key = auth.token_hash(token)
+    assert tokens.authenticate_hash(key).token_id == shown["id"]
+    clock.advance(minutes=10)
+    with pytest.raises(Unauthorized, match=EXPIRED):
+        tokens.authenticate_hash(key)  # expired: the cache does not carry it
+    other, other_shown = tokens.issue("demo", "read", name="other")
+    tokens.authenticate_hash(auth.token_hash(other))
+    tokens.revoke("demo", other_shown["id"])
+    with pytest.raises(Unauthorized, match=REVOKED):
+        tokens.authenticate_hash(auth.token_hash(other))
