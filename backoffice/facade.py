@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from backoffice import setup
+from backoffice.audit import Audit
 from backoffice.clock import Clock, utc_now
 from backoffice.crypto import SecretBox
 from backoffice.db.engine import Database, parse_url, sqlite_file
@@ -27,14 +28,15 @@ from backoffice.errors import SetupError, Unavailable
 from backoffice.merchants import Merchants
 from backoffice.sealing import Sealing
 from backoffice.tokens import Tokens
+from backoffice.webhook_secrets import WebhookSecrets
 from backoffice.webhooks import Webhooks
 
 
 class Backoffice:
     """Merchants, their API tokens, their webhooks and the deliveries, over one database.
 
-    ``db``, ``sealing``, ``merchants``, ``tokens``, ``webhooks``, ``deliveries``,
-    ``delivery_log``.
+    ``db``, ``sealing``, ``merchants``, ``tokens``, ``webhooks``, ``secrets``,
+    ``deliveries``, ``delivery_log``, ``audit``.
     """
 
     def __init__(self, db: Database, sealing: Sealing, *, allow_http_loopback: bool = True,
@@ -51,10 +53,12 @@ class Backoffice:
         self.webhooks = Webhooks(db, sealing, clock=clock,
                                  allow_http_loopback=allow_http_loopback,
                                  allow_private_targets=settings.allow_private_targets)
+        self.secrets = WebhookSecrets(db, sealing, clock=clock)
         self.deliveries = Deliveries(db, sealing, settings, clock=clock, data_dir=data_dir,
                                      smtp=smtp)
         self.delivery_log = DeliveryLog(db, clock=clock,
                                         wake=self.deliveries.work_available.set)
+        self.audit = Audit(db, clock=clock)
 
     @classmethod
     def open(cls, db_url: str, *, data_dir: str | Path | None = None,

@@ -52,7 +52,8 @@ class Sealing:
         return self.box.open(record.url_sealed, context=url_context(record.id))
 
     def webhook_secret(self, record: WebhookRecord) -> str | None:
-        """The plain secret, for deliveries only: never for a response or a log."""
+        """The plain secret, for deliveries, and for ``WebhookSecrets.reveal`` (the one
+        response that shows it, recorded in the audit log); never for a log."""
         if record.secret_sealed is None:
             return None
         return self.open_secret(record.id, record.secret_sealed)

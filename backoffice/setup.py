@@ -13,10 +13,11 @@ from typing import Final
 
 from sqlalchemy import Connection
 
-from backoffice import catalog
+from backoffice import auth, catalog
 from backoffice.clock import Clock, iso
 from backoffice.crypto import load_server_key
 from backoffice.db import merchant_queries as mq
+from backoffice.db import token_queries as tq
 from backoffice.db import webhook_queries as wq
 from backoffice.db.engine import Database
 from backoffice.db.meta import get_meta, set_meta
@@ -80,7 +81,9 @@ class _Upgrade:
         self.sealed = False
 
     def __call__(self, conn: Connection, step: int) -> None:
-        """Version 3 seals the URLs with credentials."""
+        """Version 3 seals the URLs with credentials; version 5 names the tokens."""
+        if step == 5:
+            _identify_tokens(conn)
         if step != 3:
             return
         known = get_meta(conn, "server_key_id")
@@ -107,6 +110,14 @@ class _Upgrade:
                     conn, merchant_id, key, {**response, "url_fingerprint": None})
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA secure_delete = {int(was or 0)}")
+
+
+def _identify_tokens(conn: Connection) -> None:
+    """Give every token made before version 5 a public id and the name a token made
+    without one gets (its scope and day); they keep working as they did, unexpiring."""
+    for token_hash, scope, created_at in tq.tokens_without_id(conn):
+        tq.set_identity(conn, token_hash, auth.new_token_id(),
+                        auth.default_token_name(scope, created_at))
 
 
 def _seed_demo(conn: Connection, now: str) -> None:

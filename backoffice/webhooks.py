@@ -17,7 +17,7 @@ from typing import Any, Final
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from backoffice import cursors, rules
+from backoffice import audit, auth, cursors, rules
 from backoffice.clock import Clock, iso
 from backoffice.db import merchant_queries as mq
 from backoffice.db import webhook_queries as q
@@ -41,6 +41,10 @@ from contract.urls import redact_url
 
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
 MAX_PAGE: Final = 1000
+# Stored columns -> the field they hold, as the audit log names what changed.
+_FIELD_OF: Final = {"secret_sealed": "secret", "secret_fingerprint": "secret",
+                    "url_sealed": "url", "url_fingerprint": "url",
+                    "app_kind": "application", "app_ref": "application"}
 
 
 @dataclass(frozen=True)
@@ -194,8 +198,10 @@ class Webhooks:
     # --- writes ---------------------------------------------------------------------------
 
     def create_webhook(self, merchant_id: str, body: Mapping[str, Any], *,
-                       idempotency_key: str | None = None) -> dict[str, Any]:
-        """Create a webhook; a repeated ``idempotency_key`` with the same body replays."""
+                       idempotency_key: str | None = None,
+                       actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
+        """Create a webhook; a repeated ``idempotency_key`` with the same body replays.
+        ``actor``: who asks, for the audit log (a replay writes nothing, records nothing)."""
         rules.check_fields(body, rules.CREATE_FIELDS, required=rules.CREATE_REQUIRED)
         given = rules.parse_fields(body, allow_http_loopback=self.allow_http_loopback,
                                    allow_private_targets=self.allow_private_targets)
@@ -215,15 +221,19 @@ class Webhooks:
             elif problem := _secret_problem(state["format"], secret):
                 raise Invalid(f"secret does not fit format {state['format']}: {problem}")
         request_hash = _request_hash(given)
+        entry = (actor, [*given, *(["secret"] if secret is not None else [])])
         try:
-            return self._create(merchant_id, state, secret, idempotency_key, request_hash)
+            return self._create(merchant_id, state, secret, idempotency_key, request_hash,
+                                entry)
         except IntegrityError:
             # A concurrent writer won a race the checks could not see (PostgreSQL):
             # the second look finds its idempotency record or its name.
-            return self._create(merchant_id, state, secret, idempotency_key, request_hash)
+            return self._create(merchant_id, state, secret, idempotency_key, request_hash,
+                                entry)
 
     def _create(self, merchant_id: str, state: dict[str, Any], secret: str | None,
-                key: str | None, request_hash: str) -> dict[str, Any]:
+                key: str | None, request_hash: str,
+                entry: tuple[auth.Actor, list[str]]) -> dict[str, Any]:
         moment = self.clock()
         now = iso(moment)
         with self.db.write() as conn:
@@ -262,10 +272,14 @@ class Webhooks:
             if key is not None:
                 q.purge_idempotency(conn, iso(moment - IDEMPOTENCY_TTL))
                 q.put_idempotency(conn, merchant_id, key, request_hash, result, now)
+            audit.record(conn, entry[0], merchant_id, audit.WEBHOOK_CREATE, at=moment,
+                         status=201, target_id=webhook_id, target_name=state["name"],
+                         fields=entry[1])
             return result
 
     def update_webhook(self, merchant_id: str, webhook_id: str, patch: Mapping[str, Any], *,
-                       if_match: int | None = None) -> dict[str, Any]:
+                       if_match: int | None = None,
+                       actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
         """Change some fields; ``if_match`` guards against lost updates (412)."""
         rules.check_fields(patch, rules.PATCH_FIELDS, immutable=rules.IMMUTABLE_FIELDS)
         given = rules.parse_fields(patch, allow_http_loopback=self.allow_http_loopback,
@@ -297,7 +311,9 @@ class Webhooks:
             notifications_changed = state["notifications"] != record.notifications
             if not values and not notifications_changed:
                 return public(record)  # nothing changed: the version stays
-            values.update(version=record.version + 1, updated_at=iso(self.clock()))
+            moment = self.clock()
+            changed = [_FIELD_OF.get(column, column) for column in values]
+            values.update(version=record.version + 1, updated_at=iso(moment))
             if not q.update_webhook(
                     conn, record.pk, record.version, values,
                     state["notifications"] if notifications_changed else None):
@@ -305,6 +321,10 @@ class Webhooks:
                                          "read it again and retry")
             updated = q.get_webhook(conn, merchant_id, id=webhook_id)
             assert updated is not None
+            audit.record(conn, actor, merchant_id, audit.WEBHOOK_UPDATE, at=moment, status=200,
+                         target_id=webhook_id, target_name=record.name,
+                         fields=[*changed, *(["notifications"] if notifications_changed
+                                             else [])])
             return public(updated)
 
     def _url_change(self, record: WebhookRecord, url: str | None) -> dict[str, Any]:
@@ -334,12 +354,15 @@ class Webhooks:
         return {}
 
     def delete_webhook(self, merchant_id: str, webhook_id: str, *,
-                       if_match: int | None = None) -> None:
+                       if_match: int | None = None,
+                       actor: auth.Actor = auth.LOCAL_OPERATOR) -> None:
         with self.db.write() as conn:
             record = _for_write(conn, merchant_id, webhook_id, if_match)
             if not q.delete_webhook(conn, record.pk, record.version):
                 raise PreconditionFailed("the webhook changed while this delete ran; "
                                          "read it again and retry")
+            audit.record(conn, actor, merchant_id, audit.WEBHOOK_DELETE, at=self.clock(),
+                         status=204, target_id=webhook_id, target_name=record.name)
 
 
 def _filters(notification: str | None, type: str | None, webhook: str | None, limit: int,

@@ -143,6 +143,8 @@ def main() -> None:
         extra = ["--allow-private-targets"] if private else []
         if "--test-fire-limit" in options:  # 8 in flight: the default bound (4) would 429
             extra += ["--test-fire-limit", "8"]
+        if "--test-fires-per-minute" in options:  # a burst is thousands a minute
+            extra += ["--test-fires-per-minute", "0"]
         page_file = work / "page.json"
         backends = [start_backend(stack, "sqlite", f"sqlite:///{work / 'bo.db'}", token,
                                   clean_env(), page_file, f"sqlite:///{work / 'bare.db'}",

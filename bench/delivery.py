@@ -126,7 +126,8 @@ def main() -> None:
         rcv = stack.enter_context(serve_process(
             [sys.executable, str(REPO / "bench" / "receiver.py"), "{port}"], cpus=RECEIVER_CPU))
         served = stack.enter_context(backoffice_server(
-            work / "bo.db", "--allow-private-targets", cpus=SERVER_CPU))
+            work / "bo.db", "--allow-private-targets", "--emits-per-minute", "0",
+            cpus=SERVER_CPU))
         client = stack.enter_context(httpx.Client(
             base_url=served.url, headers={"Authorization": f"Bearer {token}"}, timeout=60))
         hooks = []

@@ -1,5 +1,6 @@
 """The commands that talk to a backoffice: list, show, test, emit, deliveries, resend,
-recover, deliver, and listen (a local receiver). Running a backoffice and its database
+recover, deliver, audit, and listen (a local receiver); `secret ...` is in
+``reconciler.cli_secret``. Running a backoffice and its database
 (serve, token, backoffice copy) is declared in ``reconciler.cli_database``.
 
 Each declares its options and hands over to ``reconciler.commands.<name>``.
@@ -320,4 +321,32 @@ def deliver(ctx: click.Context, seconds: float, config_file: Path) -> int:
     return command.run(globals_of(ctx), config_file, seconds=seconds)
 
 
-COMMANDS += (resend, recover, deliver)
+@click.command()
+@click.option("--since", metavar="TIME", callback=since_moment,
+              help="Only entries since TIME. " + SINCE_HELP)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000),
+              help="How many entries, newest first.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: the backoffice's entries, for scripts.")
+@config_option
+@click.pass_context
+def audit(ctx: click.Context, since: str | None, limit: int, fmt: str,
+          config_file: Path) -> int:
+    """The audit log: every write, and every refused attempt at one, newest first.
+
+    \b
+    Who (a token's name and id, or cli:local for the CLI on the database itself),
+    what (the action, its target, the names of the fields it set; never a value),
+    when, and the outcome (ok, or refused with its status). A read token may see it.
+
+    \b
+    Examples:
+      webhooks audit --since 24h
+      webhooks audit --since 2026-11-29T10:00:00Z --format json
+    """
+    from reconciler.commands import audit as command
+
+    return command.run(globals_of(ctx), config_file, since=since, limit=limit, fmt=fmt)
+
+
+COMMANDS += (resend, recover, deliver, audit)

@@ -18,6 +18,10 @@ from reconciler.cli_options import (
     globals_of,
 )
 
+# The abuse bounds `serve` starts with, per merchant and minute (docs/ARCHITECTURE.md).
+DEFAULT_EMITS_PER_MINUTE = 600
+DEFAULT_TEST_FIRES_PER_MINUTE = 60
+
 
 @click.group(name="backoffice")
 def backoffice_group() -> None:
@@ -115,10 +119,20 @@ def backoffice_copy(ctx: click.Context, from_url: str | None, to_url: str | None
                    "intermediates); needs --tls-key.")
 @click.option("--tls-key", metavar="FILE", default=None, type=click.Path(path_type=Path),
               help="The certificate's private key (PEM, unencrypted; keep it 0600).")
+@click.option("--emits-per-minute", metavar="N", default=DEFAULT_EMITS_PER_MINUTE,
+              show_default=True, type=click.IntRange(0, 1_000_000),
+              help="Notifications one merchant may emit a minute (POST /v1/notifications; "
+                   "429 with Retry-After beyond; counted in the database, so across every "
+                   "server on it). 0: no limit.")
+@click.option("--test-fires-per-minute", metavar="N", default=DEFAULT_TEST_FIRES_PER_MINUTE,
+              show_default=True, type=click.IntRange(0, 1_000_000),
+              help="Test-fires one merchant may start a minute (429 with Retry-After "
+                   "beyond; across every server on the database). 0: no limit.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_targets: bool,
           smtp_url: str | None, retry_schedule: str | None, worker_interval: float,
           delivery_timeout: float, summary_interval: float, test_fire_limit: int,
+          emits_per_minute: int, test_fires_per_minute: int,
           smtp_starttls: bool, smtp_password_file: Path | None, smtp_ca_file: Path | None,
           mail_from: str | None, db_password_file: Path | None,
           db_pool_size: int | None, tls_cert: Path | None, tls_key: Path | None) -> int:
@@ -143,38 +157,145 @@ def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_t
                        retry_schedule=retry_schedule, worker_interval=worker_interval,
                        delivery_timeout=delivery_timeout, summary_interval=summary_interval,
                        test_fire_limit=test_fire_limit,
+                       rates=command.RateLimits(emits_per_minute or None,
+                                                test_fires_per_minute or None),
                        mail=command.MailOptions(starttls=smtp_starttls,
                                                 password_file=smtp_password_file,
                                                 ca_file=smtp_ca_file, mail_from=mail_from),
                        tls_cert=tls_cert, tls_key=tls_key)
 
 
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--expires-in``: a duration (90d, 12h, 3600), checked before the database opens."""
+    if value is None:
+        return None
+    from contract.times import parse_duration
+    from reconciler.render.terminal import printable
+
+    try:
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError("a token's lifetime must be more than 0 (omit --expires-in "
+                             "for a token that never expires)")
+    except ValueError as exc:
+        raise click.BadParameter(printable(str(exc)), ctx, param) from None
+    return value
+
+
+db_option = click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
+                         default="sqlite:///.webhooks/backoffice.db", show_default=True,
+                         help=DB_HELP)
+db_password_option = click.option("--db-password-file", metavar="PATH", default=None,
+                                  type=click.Path(dir_okay=False, path_type=Path),
+                                  help=DB_PASSWORD_FILE_HELP)
+def _merchant(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--merchant``: a merchant id as the backoffice makes them (never echoed back)."""
+    from backoffice.rules import ID_RE
+
+    if value is not None and ID_RE.fullmatch(value) is None:
+        raise click.BadParameter("not a merchant id (1-64 letters, digits, '.', '_' or '-', "
+                                 "e.g. demo)", ctx, param)
+    return value
+
+
+merchant_option = click.option("--merchant", metavar="ID", default=None, callback=_merchant,
+                               help="The merchant the tokens belong to (default: the demo "
+                                    "merchant).")
+
+
 @click.group()
 def token() -> None:
-    """API tokens for the backoffice."""
+    """API tokens for the backoffice, on its database (--db): create, list, revoke.
+
+    \b
+    Scopes: read (list, show, plan, the logs), reveal (read, and `webhooks secret
+    reveal`), manage (everything: apply, test, emit, tokens; implies reveal).
+    These work on the database itself, as the local operator (cli:local in the
+    audit log); a server offers the same over HTTP to a manage token (/v1/tokens).
+    """
 
 
 @token.command(name="create")
-@click.option("--scope", type=click.Choice(["read", "manage"]), required=True)
-@click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
-              default="sqlite:///.webhooks/backoffice.db", show_default=True, help=DB_HELP)
-@click.option("--db-password-file", metavar="PATH", default=None,
-              type=click.Path(dir_okay=False, path_type=Path), help=DB_PASSWORD_FILE_HELP)
-@click.option("--merchant", metavar="ID", default=None,
-              help="The merchant the token belongs to (default: the demo merchant).")
+@click.option("--scope", type=click.Choice(["read", "reveal", "manage"]), required=True)
+@click.option("--name", metavar="NAME", default=None,
+              help="What the token is for: 1-64 letters, digits, '.', '_' or '-' "
+                   "(default: the scope and the day, e.g. manage-20261128).")
+@click.option("--expires-in", metavar="DURATION", default=None, callback=_duration,
+              help="Its lifetime, e.g. 90d, 12h, 2w (default: it never expires).")
+@db_option
+@db_password_option
+@merchant_option
 @click.pass_context
-def token_create(ctx: click.Context, scope: str, db_url: str, merchant: str | None,
-                 db_password_file: Path | None) -> int:
+def token_create(ctx: click.Context, scope: str, name: str | None, expires_in: str | None,
+                 db_url: str, merchant: str | None, db_password_file: Path | None) -> int:
     """Print a new API token, once, on the last line of standard output.
 
     \b
-    Example:
+    Examples:
       export WEBHOOKS_API_TOKEN=$(webhooks token create --scope read | tail -n1)
+      webhooks token create --name ci-apply --scope manage --expires-in 90d
     """
     from reconciler.commands import token as command
 
     db_url = db_url_of(ctx, db_url, db_password_file)
-    return command.run(globals_of(ctx), scope=scope, db_url=db_url, merchant=merchant)
+    return command.run(globals_of(ctx), scope=scope, db_url=db_url, merchant=merchant,
+                       name=name, expires_in=expires_in)
+
+
+@token.command(name="list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: the token objects, for scripts.")
+@db_option
+@db_password_option
+@merchant_option
+@click.pass_context
+def token_list(ctx: click.Context, fmt: str, db_url: str, merchant: str | None,
+               db_password_file: Path | None) -> int:
+    """The merchant's tokens, newest first: id, name, scope, status, created, last used
+    (to the minute), expiry and revocation. Never a token.
+
+    \b
+    Example:
+      webhooks token list --format json
+    """
+    from reconciler.commands import token as command
+
+    db_url = db_url_of(ctx, db_url, db_password_file)
+    return command.run_list(globals_of(ctx), db_url=db_url, merchant=merchant, fmt=fmt)
+
+
+def _token_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A token's public id (never echoed back: it could be anything typed)."""
+    from backoffice.auth import looks_like_token_id
+
+    if not looks_like_token_id(value):
+        raise click.BadParameter("not a token id: tok_ and 16 characters, as `webhooks token "
+                                 "list` shows them (the token itself is not its id)", ctx, param)
+    return value
+
+
+@token.command(name="revoke")
+@click.argument("token_id", metavar="ID", callback=_token_id)
+@db_option
+@db_password_option
+@merchant_option
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: str, db_url: str, merchant: str | None,
+                 db_password_file: Path | None) -> int:
+    """Revoke a token by its id (tok_..., from `webhooks token list`).
+
+    \b
+    Running servers refuse it within 5 s (their token cache); revoking a revoked
+    token changes nothing.
+
+    \b
+    Example:
+      webhooks token revoke tok_3f0c2a9e1b7d4c55
+    """
+    from reconciler.commands import token as command
+
+    db_url = db_url_of(ctx, db_url, db_password_file)
+    return command.run_revoke(globals_of(ctx), token_id=token_id, db_url=db_url,
+                              merchant=merchant)
 
 
 @click.command()

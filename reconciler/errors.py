@@ -11,6 +11,7 @@
     │   ├── InvalidRequest            the backoffice rejected the body (400/422)
     │   │   └── EmailWebhookNotTestable   only URL webhooks have a test
     │   └── Unavailable               connection refused, timeouts, 429/5xx after retries
+    │       └── RateLimited               429 with a wait too long to retry: says how long
     ├── PlanError
     │   ├── InvalidPlanFile           a plan file that cannot be read or is not valid
     │   ├── StalePlan                 a saved plan no longer matches the actual state
@@ -110,6 +111,15 @@ class InvalidRequest(ProviderError):
 
 class Unavailable(ProviderError):
     pass
+
+
+class RateLimited(Unavailable):
+    """The backoffice refused for now (429); ``retry_after``: the seconds it said to wait."""
+
+    def __init__(self, message: str, *, status: int | None = 429,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
 
 
 class PlanError(ReconcilerError):

@@ -1,8 +1,9 @@
-"""Queries on merchants and what they own: stores, terminals, credentials, API tokens."""
+"""Queries on merchants and what they own: stores, terminals, credentials (API tokens:
+``token_queries``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from backoffice.db import tables as t
 
@@ -90,22 +91,3 @@ def credential_terminal(conn: Connection, merchant_id: str, client_id: str) -> s
     query = select(c.terminal_id).where(c.merchant_id == merchant_id, c.client_id == client_id)
     row = conn.execute(query).first()
     return None if row is None else str(row.terminal_id)
-
-
-# --- tokens ---------------------------------------------------------------------------
-
-
-def insert_token(conn: Connection, token_hash: str, merchant_id: str, scope: str,
-                 now: str) -> None:
-    conn.execute(insert(t.tokens).values(
-        hash=token_hash, merchant_id=merchant_id, scope=scope, created_at=now))
-
-
-def find_token(conn: Connection, token_hash: str) -> tuple[str, str] | None:
-    c = t.tokens.c
-    row = conn.execute(select(c.merchant_id, c.scope).where(c.hash == token_hash)).first()
-    return None if row is None else (str(row.merchant_id), str(row.scope))
-
-
-def count_tokens(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(t.tokens)).scalar_one())

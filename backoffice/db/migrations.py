@@ -1,7 +1,9 @@
 """Creating and upgrading the tables, step by numbered step (``tables.SCHEMA_VERSION``).
 
 The DDL of each step is here; the data a step has to rewrite (version 3 seals the URLs
-with credentials) needs the server key, so the caller passes it in as ``on_upgrade``.
+with credentials, version 5 gives tokens ids and names) is the caller's ``on_upgrade``
+(the sealing needs the server key). A step's new indexes are made after its rewrite, so
+a unique one sees the column filled.
 """
 
 from __future__ import annotations
@@ -65,5 +67,7 @@ def migrate(db: Database, on_create: Callable[[Connection], None] | None,
             for column in t.NEW_COLUMNS.get(step, ()):
                 _add_column(conn, column)
             on_upgrade(conn, step)
+            for index in t.NEW_INDEXES.get(step, ()):
+                index.create(conn, checkfirst=True)
             conn.execute(insert(t.schema_version).values(version=step))
         return False

@@ -12,8 +12,10 @@ Delivery moments (``Moment``) carry milliseconds ("2026-11-28T04:00:00.250Z"), a
 fixed width: retries can be due a fraction of a second apart.
 Version 2 added notifications and deliveries (``MIGRATIONS`` holds the step); version 3
 added ``url_sealed`` and ``url_fingerprint`` (``NEW_COLUMNS``): a URL with credentials is
-kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret.
-Version 8 added ``web_sessions`` (the web pages' sign-ins; steps 5 to 7 change nothing here).
+kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret. Version 5
+gave tokens a public id, a name, an expiry, their last use and their revocation (the
+upgrade gives existing tokens ids and names), and added the audit log.
+Version 8 added ``web_sessions`` (the web pages' sign-ins; steps 6 and 7 change nothing here).
 """
 
 from __future__ import annotations
@@ -167,7 +169,16 @@ tokens = Table(
            nullable=False),
     Column("scope", String(32), nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    # version 5 (nullable as added columns are; every row has id and name after it)
+    Column("id", String(40)),  # the public id, tok_...: lists, revocation, the audit log
+    Column("name", String(64)),
+    Column("expires_at", Timestamp),  # null: never expires
+    Column("last_used_at", Timestamp),  # written at most once a minute per token
+    Column("revoked_at", Timestamp),
 )
+tokens_id_index = Index("ix_tokens_id", tokens.c.id, unique=True)
+tokens_merchant_index = Index("ix_tokens_merchant", tokens.c.merchant_id, tokens.c.created_at,
+                              tokens.c.id)
 
 # --- version 2: notifications and their deliveries -------------------------------------------
 
@@ -228,6 +239,28 @@ attempts = Table(
     Index("ix_attempts_delivery", "delivery_pk", "number"),
 )
 
+# --- version 5: who changed what ---------------------------------------------------------------
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),  # newest first, cursors
+    Column("merchant_id", String(64), ForeignKey("merchants.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("at", Moment, nullable=False),
+    Column("actor_token_id", String(40)),  # null: the local operator (no token)
+    Column("actor", String(64), nullable=False),  # the token's name then, or cli:local
+    Column("action", String(32), nullable=False),  # webhook.update, secret.reveal, ...
+    Column("target_id", String(64)),
+    Column("target_name", String(200)),
+    Column("fields", JSON, nullable=False),  # the names of the fields it set, never values
+    Column("outcome", String(8), nullable=False),  # ok, refused
+    Column("status", Integer, nullable=False),  # the HTTP status it was answered with
+    Column("note", String(200)),  # a short summary, or why it was refused; never a value
+    Index("ix_audit_log_merchant", "merchant_id", "pk"),
+    # the rate limits count a merchant's recent emits and test-fires here
+    Index("ix_audit_log_rate", "merchant_id", "action", "outcome", "at"),
+)
+
 # --- version 8: the web pages' sign-in sessions ----------------------------------------------
 
 web_sessions = Table(
@@ -249,9 +282,16 @@ web_sessions = Table(
 MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {
     2: (notifications, deliveries),
     4: (attempts,),
+    5: (audit_log,),
     8: (web_sessions,),
 }
 # version -> the columns that version added to existing tables (nullable, no default)
 NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
     3: (webhooks.c.url_sealed, webhooks.c.url_fingerprint),
+    5: (tokens.c.id, tokens.c.name, tokens.c.expires_at, tokens.c.last_used_at,
+        tokens.c.revoked_at),
+}
+# version -> the indexes that version added to existing tables (made after its data rewrite)
+NEW_INDEXES: Final[dict[int, tuple[Index, ...]]] = {
+    5: (tokens_id_index, tokens_merchant_index),
 }

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from backoffice import rules
+from backoffice import audit, auth, rules
 from backoffice.clock import Clock
 from backoffice.db import delivery_queries as dq
 from backoffice.db import merchant_queries as mq
@@ -53,6 +53,10 @@ REQUEST_EXCERPT: Final = 512
 
 # A delivery moment: ISO-8601 UTC with milliseconds, fixed width (text order = time).
 moment = iso_millis
+
+
+def _deliveries(count: int) -> str:
+    return f"{count} {'delivery' if count == 1 else 'deliveries'}"
 
 
 def parse_moment(text: str) -> datetime:
@@ -105,8 +109,10 @@ class Deliveries:
 
     # --- emit ------------------------------------------------------------------------
 
-    def emit_notification(self, merchant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a notification and a pending delivery for every webhook it concerns."""
+    def emit_notification(self, merchant_id: str, body: Mapping[str, Any], *,
+                          actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
+        """Create a notification and a pending delivery for every webhook it concerns
+        (at most ``settings.emits_per_minute`` a minute per merchant: 429 beyond)."""
         given = notification.parse_emit(body)
         chosen: Scenario = given["scenario"]
         code = chosen.type.code
@@ -115,6 +121,8 @@ class Deliveries:
         with self.db.write() as conn:
             if not mq.merchant_exists(conn, merchant_id):
                 raise NotFound(f"no merchant {merchant_id!r}")
+            audit.check_rate(conn, merchant_id, audit.NOTIFICATION_EMIT,
+                             limit=self.settings.emits_per_minute, now=started, what="emits")
             store_code = mq.terminal_store(conn, merchant_id, given["terminal"])
             if store_code is None:
                 known = [tid for tid, _ in mq.terminals(conn, merchant_id)]
@@ -133,6 +141,11 @@ class Deliveries:
             rows = [self._delivery_row(webhook_pk, pk, now, test=False, next_attempt_at=now)
                     for webhook_pk, _, _ in targets]
             dq.insert_deliveries(conn, rows)
+            audit.record(conn, actor, merchant_id, audit.NOTIFICATION_EMIT, at=started,
+                         status=201, target_id=payload["notificationID"],
+                         target_name=code, fields=list(body),
+                         note=f"{chosen.name} at terminal {given['terminal']}, "
+                              f"{_deliveries(len(rows))}")
         if rows:
             self.work_available.set()
         return {
@@ -179,9 +192,11 @@ class Deliveries:
 
     def test_webhook(self, merchant_id: str, webhook_id: str, *,
                      notification_type: str | None = None,
-                     scenario: str | None = None) -> dict[str, Any]:
+                     scenario: str | None = None,
+                     actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
         """Send one test notification now and say what happened (recorded as a test
-        delivery; never retried). ``scenario`` names what to send (its type must be one
+        delivery; never retried); at most ``settings.test_fires_per_minute`` a minute
+        per merchant (429 beyond). ``scenario`` names what to send (its type must be one
         the webhook subscribes to); else the default scenario of ``notification_type``,
         else of the webhook's first type."""
         started = self._clock()
@@ -194,6 +209,9 @@ class Deliveries:
             if record.type != "url":
                 raise Invalid("an e-mail webhook can't be tested; only URL webhooks have a test")
             chosen = self._test_scenario(record, notification_type, scenario)
+            audit.check_rate(conn, merchant_id, audit.WEBHOOK_TEST,
+                             limit=self.settings.test_fires_per_minute, now=started,
+                             what="test-fires")
             terminal = self._sample_terminal(conn, merchant_id, record)
             payload = payloads.build(
                 chosen.variant, terminal=terminal,
@@ -206,6 +224,11 @@ class Deliveries:
                 record.pk, pk, now, test=True, next_attempt_at=None, claim=claim,
                 lease_until=moment(started + timedelta(seconds=self.settings.lease_s)))
             delivery_pk = dq.insert_delivery(conn, row)
+            audit.record(conn, actor, merchant_id, audit.WEBHOOK_TEST, at=started, status=200,
+                         target_id=record.id, target_name=record.name,
+                         fields=[name for name, given in (("notification", notification_type),
+                                                          ("scenario", scenario)) if given],
+                         note=f"{chosen.name}, delivery {row['id']}")
         secret = self.sealing.webhook_secret(record)
         outcome, request = self._attempt_url(record, secret, payload)
         self._record(row["id"], delivery_pk, claim, 0, outcome, test=True,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from backoffice import cursors
+from backoffice import audit, auth, cursors
 from backoffice.clock import Clock
 from backoffice.db import delivery_queries as dq
 from backoffice.db import log_queries as lq
@@ -44,9 +44,6 @@ class DeliveryLog:
         self.db = db
         self.clock = clock
         self._wake = wake  # tells a waiting worker there is work now
-
-    def _now(self) -> str:
-        return times.iso_millis(self.clock())
 
     def since_moment(self, since: str) -> str:
         """A ``since`` (``2h``, an ISO-8601 moment) as a delivery moment."""
@@ -96,9 +93,11 @@ class DeliveryLog:
                 raise NotFound(f"no delivery with id {delivery_id[:64]!r}")
             return self._with_attempts(conn, [row])[0]
 
-    def resend(self, merchant_id: str, delivery_id: str) -> dict[str, Any]:
+    def resend(self, merchant_id: str, delivery_id: str, *,
+               actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
         """Make the delivery pending and due now, whatever its status; its attempts stay."""
-        now = self._now()
+        started = self.clock()
+        now = times.iso_millis(started)
         with self.db.write() as conn:
             row = lq.find(conn, merchant_id, delivery_id)
             if row is None:
@@ -109,20 +108,30 @@ class DeliveryLog:
                                f"{delivery_id}, then resend it if it failed")
             found = self._with_attempts(conn, [lq.find(conn, merchant_id, delivery_id)
                                                or row])[0]
+            audit.record(conn, actor, merchant_id, audit.DELIVERY_RESEND, at=started,
+                         status=202, target_id=delivery_id,
+                         fields=["status", "next_attempt_at"],
+                         note=f"webhook {row.webhook_id}, {row.notification_type}")
         if self._wake is not None:
             self._wake()
         return found
 
-    def recover(self, merchant_id: str, webhook_id: str, since: str) -> dict[str, Any]:
+    def recover(self, merchant_id: str, webhook_id: str, since: str, *,
+                actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
         """Resend every failed or given-up delivery (not a test) of the webhook created
         since ``since``; deliveries being attempted right now are left to finish."""
         after = self.since_moment(since)
-        now = self._now()
+        started = self.clock()
+        now = times.iso_millis(started)
         with self.db.write() as conn:
             record = get_webhook(conn, merchant_id, id=webhook_id)
             if record is None:
                 raise NotFound(f"no webhook with id {webhook_id[:64]!r}")
             count = lq.reschedule_failures(conn, record.pk, since=after, now=now)
+            audit.record(conn, actor, merchant_id, audit.WEBHOOK_RECOVER, at=started,
+                         status=202, target_id=webhook_id, target_name=record.name,
+                         fields=["since"],
+                         note=f"{count} {'delivery' if count == 1 else 'deliveries'} since {after}")
         if count and self._wake is not None:
             self._wake()
         return {"webhook_id": webhook_id, "since": after, "recovered": count}

@@ -56,12 +56,19 @@ class DeliverySettings:
     resolver: Resolver | None = None  # None: the system's; tests inject their own
     lease_margin_s: float = 10.0  # a claim's lease: the attempt's deadline plus this
     group_commit: int = 128  # most outcomes (and claims) written in one transaction
+    # Abuse bounds, per merchant and minute, counted in the database (so across every
+    # server on it): emits (POST /v1/notifications) and test-fires. None: no limit.
+    emits_per_minute: int | None = None
+    test_fires_per_minute: int | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.per_webhook < 1 or self.group_commit < 1:
             raise ValueError("delivery concurrency, per-webhook and group sizes must be >= 1")
         if not self.lease_margin_s > 0:
             raise ValueError("the lease margin must be positive")
+        for limit in (self.emits_per_minute, self.test_fires_per_minute):
+            if limit is not None and limit < 1:
+                raise ValueError("a rate limit must be at least 1 a minute (None: no limit)")
 
     @property
     def lease_s(self) -> float:

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response, Security
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
-from backoffice import web
-from backoffice.auth import MANAGE, READ, Principal
+from backoffice import audit, web
+from backoffice.auth import Principal
 from backoffice.delivery.worker import DeliveryWorker
-from backoffice.errors import BadRequest, Invalid, PreconditionFailed, Unauthorized
+from backoffice.errors import BadRequest, Invalid, PreconditionFailed
 from backoffice.facade import Backoffice
-from backoffice.http import bodies, ops
+from backoffice.http import audit_api, bodies, identity, ops, secrets_api, tokens_api
+from backoffice.http.deps import Manager, Office, Reader, WebhookId, audited, errors
 from backoffice.http.problems import (
     PROBLEM_JSON,
     BodyLimitMiddleware,
@@ -30,30 +29,7 @@ from backoffice.http.testfires import DEFAULT_PER_MERCHANT, FireGate
 MAX_BODY_BYTES = 1 << 20
 API_VERSION = "1.0.0"
 
-_DESCRIPTIONS = {
-    400: "Malformed request (If-Match, body encoding, a JSON key given twice)",
-    401: "Missing or invalid bearer token",
-    403: "The token lacks the permission",
-    404: "No such webhook for this merchant",
-    409: "A webhook of that name exists",
-    412: "If-Match does not match the current version",
-    413: "The request body is over 1 MiB",
-    422: "The request breaks a rule (the detail names the field)",
-    429: "Too many test-fires in flight for this merchant; retry after Retry-After seconds",
-    503: "The database is busy; retry after Retry-After seconds",
-}
-_HEADERS: dict[int, dict[str, Any]] = {
-    401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
-    429: {"Retry-After": {"schema": {"type": "string"}}},
-    503: {"Retry-After": {"schema": {"type": "string"}}},
-}
 _ETAG = {"ETag": {"description": 'The webhook\'s version, e.g. "3"', "schema": {"type": "string"}}}
-
-
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": bodies.Problem, "description": _DESCRIPTIONS[code],
-                   **({"headers": _HEADERS[code]} if code in _HEADERS else {})}
-            for code in codes}
 
 
 def etag(webhook: dict[str, Any]) -> str:
@@ -111,40 +87,6 @@ class BackofficeAPI(FastAPI):
         return self.openapi_schema
 
 
-_bearer = HTTPBearer(auto_error=False, description="An API token (webhooks token create).")
-
-
-async def _backoffice(request: Request) -> Backoffice:
-    # async: no blocking here, so no hop to the thread pool
-    return cast(Backoffice, request.app.state.backoffice)
-
-
-Office = Annotated[Backoffice, Depends(_backoffice)]
-
-
-async def _reader(
-    office: Office,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> Principal:
-    # async: a token seen in the last few seconds needs no database, so no thread hop
-    if credentials is None:
-        raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
-    principal = office.tokens.cached(credentials.credentials)
-    if principal is None:
-        principal = await run_in_threadpool(office.tokens.authenticate,
-                                            credentials.credentials)
-    principal.require(READ)
-    return principal
-
-
-async def _manager(principal: Annotated[Principal, Depends(_reader)]) -> Principal:
-    principal.require(MANAGE)
-    return principal
-
-
-Reader = Annotated[Principal, Depends(_reader)]
-Manager = Annotated[Principal, Depends(_manager)]
-WebhookId = Annotated[str, Path(min_length=1, max_length=64)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=1000)]
 
 
@@ -172,7 +114,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/v1/webhooks", response_model=bodies.WebhookPage, tags=["webhooks"],
-            responses=_errors(401, 422, 503))
+            responses=errors(401, 422, 503))
 def list_webhooks(office: Office, principal: Reader, request: Request,
                   query: Annotated[bodies.ListQuery, Query()]) -> Response:
     """The Webhooks list with the Backoffice's four filters, in pages."""
@@ -186,7 +128,8 @@ def list_webhooks(office: Office, principal: Reader, request: Request,
 
 @router.post("/v1/webhooks", status_code=201, response_model=bodies.Webhook, tags=["webhooks"],
              responses={201: {"headers": {**_ETAG, "Location": {"schema": {"type": "string"}}}},
-                        **_errors(400, 401, 403, 409, 413, 422, 503)})
+                        **errors(400, 401, 403, 409, 413, 422, 503)},
+             **audited(audit.WEBHOOK_CREATE))
 def create_webhook(
     office: Office, principal: Manager, body: bodies.WebhookCreate,
     idempotency_key: Annotated[str | None, Header(
@@ -196,13 +139,13 @@ def create_webhook(
     """Create a webhook (needs webhooks:manage)."""
     created = office.webhooks.create_webhook(
         principal.merchant_id, body.model_dump(exclude_unset=True),
-        idempotency_key=idempotency_key)
+        idempotency_key=idempotency_key, actor=principal.actor)
     return json_response(created, status_code=201, headers={
         "ETag": etag(created), "Location": f"/v1/webhooks/{created['id']}"})
 
 
 @router.get("/v1/webhooks/{webhook_id}", response_model=bodies.Webhook, tags=["webhooks"],
-            responses={200: {"headers": _ETAG}, **_errors(401, 404, 422, 503)})
+            responses={200: {"headers": _ETAG}, **errors(401, 404, 422, 503)})
 def get_webhook(office: Office, principal: Reader, webhook_id: WebhookId) -> Response:
     """One webhook, with its version as ETag."""
     found = office.webhooks.get_webhook(principal.merchant_id, webhook_id)
@@ -211,29 +154,32 @@ def get_webhook(office: Office, principal: Reader, webhook_id: WebhookId) -> Res
 
 @router.patch("/v1/webhooks/{webhook_id}", response_model=bodies.Webhook, tags=["webhooks"],
               responses={200: {"headers": _ETAG},
-                         **_errors(400, 401, 403, 404, 412, 413, 422, 503)})
+                         **errors(400, 401, 403, 404, 412, 413, 422, 503)},
+              **audited(audit.WEBHOOK_UPDATE))
 def update_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
                    body: bodies.WebhookPatch, if_match: IfMatch = None) -> Response:
     """Change some fields (needs webhooks:manage); If-Match guards against lost updates."""
     version = _if_match_version(office, principal, webhook_id, if_match)
     updated = office.webhooks.update_webhook(principal.merchant_id, webhook_id,
                                              body.model_dump(exclude_unset=True),
-                                             if_match=version)
+                                             if_match=version, actor=principal.actor)
     return json_response(updated, headers={"ETag": etag(updated)})
 
 
 @router.delete("/v1/webhooks/{webhook_id}", status_code=204, response_class=Response,
-               tags=["webhooks"], responses=_errors(400, 401, 403, 404, 412, 422, 503))
+               tags=["webhooks"], responses=errors(400, 401, 403, 404, 412, 422, 503),
+               **audited(audit.WEBHOOK_DELETE))
 def delete_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
                    if_match: IfMatch = None) -> Response:
     """Delete a webhook (needs webhooks:manage)."""
     version = _if_match_version(office, principal, webhook_id, if_match)
-    office.webhooks.delete_webhook(principal.merchant_id, webhook_id, if_match=version)
+    office.webhooks.delete_webhook(principal.merchant_id, webhook_id, if_match=version,
+                                   actor=principal.actor)
     return Response(status_code=204)
 
 
 @router.get("/v1/catalog", response_model=bodies.Catalog, tags=["catalog"],
-            responses=_errors(401, 503))
+            responses=errors(401, 503))
 def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
     """Notification types, the merchant's stores, terminals and credentials, and this
     backoffice's policy on targets."""
@@ -243,14 +189,16 @@ def get_catalog(office: Office, principal: Reader) -> dict[str, Any]:
 
 @router.post("/v1/webhooks/{webhook_id}/test", response_model=bodies.TestResult,
              tags=["deliveries"],
-             responses=_errors(400, 401, 403, 404, 413, 422, 429, 503))
+             responses=errors(400, 401, 403, 404, 413, 422, 429, 503),
+             **audited(audit.WEBHOOK_TEST))
 async def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId,
                        request: Request,
                        body: bodies.TestRequest | None = None) -> dict[str, Any]:
     """Send one test notification to a URL webhook now (needs webhooks:manage).
 
     200 with what happened, delivered or not; an e-mail webhook has no test (422).
-    A merchant has a few test-fires in flight at most (429 with Retry-After beyond).
+    A merchant has a few test-fires in flight at most, and a number a minute (429 with
+    Retry-After beyond).
     """
     gate = cast(FireGate, request.app.state.test_fires)
     notification = body.notification if body else None
@@ -258,11 +206,11 @@ async def test_webhook(office: Office, principal: Manager, webhook_id: WebhookId
     async with gate.slot(principal.merchant_id):
         return await gate.run(lambda: office.deliveries.test_webhook(
             principal.merchant_id, webhook_id, notification_type=notification,
-            scenario=scenario))
+            scenario=scenario, actor=principal.actor))
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=bodies.DeliveryPage,
-            tags=["deliveries"], responses=_errors(401, 404, 422, 503))
+            tags=["deliveries"], responses=errors(401, 404, 422, 503))
 def list_deliveries(office: Office, principal: Reader, webhook_id: WebhookId,
                     query: Annotated[bodies.DeliveriesQuery, Query()]) -> dict[str, Any]:
     """The webhook's delivery log, newest first."""
@@ -271,14 +219,17 @@ def list_deliveries(office: Office, principal: Reader, webhook_id: WebhookId,
 
 
 @router.post("/v1/notifications", status_code=201, response_model=bodies.EmitResult,
-             tags=["deliveries"], responses=_errors(400, 401, 403, 413, 422, 503))
+             tags=["deliveries"], responses=errors(400, 401, 403, 413, 422, 429, 503),
+             **audited(audit.NOTIFICATION_EMIT))
 def emit_notification(office: Office, principal: Manager,
                       body: bodies.EmitRequest) -> dict[str, Any]:
     """Emit a payment notification (needs webhooks:manage): one pending delivery per
     enabled webhook that covers the terminal and subscribes to the type; the delivery
-    worker sends them (at least once, unordered)."""
+    worker sends them (at least once, unordered). A merchant has a number of emits a
+    minute (429 with Retry-After beyond)."""
     return office.deliveries.emit_notification(principal.merchant_id,
-                                               body.model_dump(exclude_unset=True))
+                                               body.model_dump(exclude_unset=True),
+                                               actor=principal.actor)
 
 
 
@@ -288,7 +239,7 @@ DeliveryId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("/v1/deliveries", response_model=bodies.DeliveryLogPage, tags=["deliveries"],
-            responses=_errors(401, 404, 422, 503))
+            responses=errors(401, 404, 422, 503))
 def list_delivery_log(office: Office, principal: Reader, request: Request,
                       query: Annotated[bodies.DeliveryLogQuery, Query()]) -> dict[str, Any]:
     """The merchant's deliveries across its webhooks, newest first, each with its
@@ -300,7 +251,7 @@ def list_delivery_log(office: Office, principal: Reader, request: Request,
 
 
 @router.get("/v1/deliveries/{delivery_id}", response_model=bodies.LoggedDelivery,
-            tags=["deliveries"], responses=_errors(401, 404, 422, 503))
+            tags=["deliveries"], responses=errors(401, 404, 422, 503))
 def get_delivery(office: Office, principal: Reader, delivery_id: DeliveryId) -> dict[str, Any]:
     """One delivery with its attempts."""
     return office.delivery_log.get_delivery(principal.merchant_id, delivery_id)
@@ -310,22 +261,25 @@ def get_delivery(office: Office, principal: Reader, delivery_id: DeliveryId) -> 
              response_model=bodies.LoggedDelivery, tags=["deliveries"],
              responses={409: {"model": bodies.Problem,
                               "description": "The delivery is being attempted right now"},
-                        **_errors(401, 403, 404, 422, 503)})
+                        **errors(401, 403, 404, 422, 503)},
+             **audited(audit.DELIVERY_RESEND))
 def resend_delivery(office: Office, principal: Manager,
                     delivery_id: DeliveryId) -> dict[str, Any]:
     """Attempt the delivery once more, now, whatever its status (needs webhooks:manage);
     its attempts so far are kept."""
-    return office.delivery_log.resend(principal.merchant_id, delivery_id)
+    return office.delivery_log.resend(principal.merchant_id, delivery_id, actor=principal.actor)
 
 
 @router.post("/v1/webhooks/{webhook_id}/recover", status_code=202,
              response_model=bodies.RecoverResult, tags=["deliveries"],
-             responses=_errors(400, 401, 403, 404, 413, 422, 503))
+             responses=errors(400, 401, 403, 404, 413, 422, 503),
+             **audited(audit.WEBHOOK_RECOVER))
 def recover_deliveries(office: Office, principal: Manager, webhook_id: WebhookId,
                        body: bodies.RecoverRequest) -> dict[str, Any]:
     """Resend every failed or given-up delivery (not tests) of the webhook created since
     a moment (needs webhooks:manage); says how many."""
-    return office.delivery_log.recover(principal.merchant_id, webhook_id, body.since)
+    return office.delivery_log.recover(principal.merchant_id, webhook_id, body.since,
+                                       actor=principal.actor)
 
 
 def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
@@ -350,12 +304,13 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
     )
     app.state.backoffice = backoffice
     app.state.test_fires = FireGate(per_merchant=test_fires_per_merchant)
-    install_problem_handlers(app)
+    install_problem_handlers(app, on_refusal=audit_api.record_refusal)
     app.include_router(router)
+    app.include_router(secrets_api.router)
+    app.include_router(tokens_api.router)
+    app.include_router(audit_api.router)
+    app.include_router(identity.router)
     web.install(app, backoffice)  # the pages at /, beside the API
-    from backoffice.http import identity  # it reads this module's token dependencies
-
-    identity.install(app)
     metrics = ops.install(app, backoffice, worker)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     # Added last: outermost, so it sees every status (and the route, once routed).

@@ -6,10 +6,10 @@ Any valid token may ask (read is the least scope there is); the answer names no 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from backoffice.http.api import Reader, _errors
+from backoffice.http.deps import Reader, errors
 
 
 class Identity(BaseModel):
@@ -25,11 +25,8 @@ router = APIRouter()
 
 
 @router.get("/v1/whoami", response_model=Identity, tags=["tokens"],
-            responses=_errors(401, 503))
+            responses=errors(401, 503))
 async def whoami(principal: Reader) -> Identity:
-    """The token's merchant and scopes (webhooks:read, webhooks:manage)."""
+    """The token's merchant and scopes (webhooks:read, webhooks:reveal, webhooks:manage)."""
     return Identity(merchant=principal.merchant_id, scopes=sorted(principal.scopes))
 
-
-def install(app: FastAPI) -> None:
-    app.include_router(router)

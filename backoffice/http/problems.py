@@ -5,7 +5,7 @@ from __future__ import annotations
 import http
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -54,24 +54,39 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return found
 
 
-async def _on_backoffice_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, BackofficeError)
-    headers: dict[str, str] = {}
-    if isinstance(exc, Unauthorized):
-        headers["WWW-Authenticate"] = 'Bearer realm="webhooks"'
-    if isinstance(exc, Unavailable | TooManyRequests):
-        headers["Retry-After"] = str(exc.retry_after)
-    return problem(exc.status, exc.detail, title=exc.title, type_uri=exc.type_uri,
-                   headers=headers or None)
+# Told of every refusal the handlers answer: (request, status, title). The audit log
+# records those of an audited operation by a known caller (backoffice.http.audit_api).
+RefusalObserver = Callable[[Request, int, str], Awaitable[None]]
 
 
-async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = _validation_errors(exc)
-    shown = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return problem(422, shown + more, title="Invalid request",
-                   type_uri="urn:webhooks-backoffice:problem:invalid", errors=errors)
+async def _ignore(_: Request, __: int, ___: str) -> None:
+    return None
+
+
+def _on_backoffice_error(on_refusal: RefusalObserver) -> Callable[..., Awaitable[JSONResponse]]:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, BackofficeError)
+        headers: dict[str, str] = {}
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = 'Bearer realm="webhooks"'
+        if isinstance(exc, Unavailable | TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        await on_refusal(request, exc.status, exc.title)
+        return problem(exc.status, exc.detail, title=exc.title, type_uri=exc.type_uri,
+                       headers=headers or None)
+    return handle
+
+
+def _on_validation_error(on_refusal: RefusalObserver) -> Callable[..., Awaitable[JSONResponse]]:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        shown = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        await on_refusal(request, 422, "Invalid request")
+        return problem(422, shown + more, title="Invalid request",
+                       type_uri="urn:webhooks-backoffice:problem:invalid", errors=errors)
+    return handle
 
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -90,9 +105,9 @@ async def _on_crash(_: Request, exc: Exception) -> JSONResponse:
     return problem(500, "an internal error occurred; it was logged", title="Internal error")
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(BackofficeError, _on_backoffice_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
+def install_problem_handlers(app: FastAPI, *, on_refusal: RefusalObserver = _ignore) -> None:
+    app.add_exception_handler(BackofficeError, _on_backoffice_error(on_refusal))
+    app.add_exception_handler(RequestValidationError, _on_validation_error(on_refusal))
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_crash)
 

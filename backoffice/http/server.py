@@ -84,6 +84,9 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     if tokens == 0:
         log.warning("no API tokens yet: create one with `webhooks token create --scope manage "
                     "--db %s`", backoffice.db.url)
+    log.info("per merchant: %s emits and %s test-fires a minute, %d test-fire(s) in flight",
+             settings.emits_per_minute or "unlimited",
+             settings.test_fires_per_minute or "unlimited", test_fires_per_merchant)
     if worker is not None:
         log.info("delivery worker: a round every %g s; %s; e-mail %s", worker_interval,
                  "private and loopback targets ALLOWED" if settings.allow_private_targets

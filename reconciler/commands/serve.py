@@ -26,6 +26,14 @@ SMTP_PASSWORD_ENV = "WEBHOOKS_SMTP_PASSWORD"
 
 
 @dataclass(frozen=True)
+class RateLimits:
+    """Per merchant and minute; None: no limit."""
+
+    emits_per_minute: int | None = None
+    test_fires_per_minute: int | None = None
+
+
+@dataclass(frozen=True)
 class MailOptions:
     """The serve options about e-mail beyond --smtp-url."""
 
@@ -114,15 +122,18 @@ def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets:
         smtp_url: str | None = None, retry_schedule: str | None = None,
         worker_interval: float = 1.0, delivery_timeout: float = 15.0,
         summary_interval: float = 86400.0, test_fire_limit: int = 4,
-        mail: MailOptions | None = None, tls_cert: Path | None = None,
-        tls_key: Path | None = None) -> int:
+        rates: RateLimits | None = None, mail: MailOptions | None = None,
+        tls_cert: Path | None = None, tls_key: Path | None = None) -> int:
     tls = tls_pair(tls_cert, tls_key)
     mail = mail or MailOptions()
+    rates = rates or RateLimits()
     smtp_url, access = mail_settings(smtp_url, mail, os.environ)
-    settings = delivery_settings(
+    settings = replace(delivery_settings(
         allow_private_targets=allow_private_targets, smtp_url=smtp_url,
         retry_schedule=retry_schedule, delivery_timeout=delivery_timeout,
-        summary_interval=summary_interval, mail_from=mail.mail_from)
+        summary_interval=summary_interval, mail_from=mail.mail_from),
+        emits_per_minute=rates.emits_per_minute,
+        test_fires_per_minute=rates.test_fires_per_minute)
     with open_backoffice(db_url, settings, access) as backoffice:
         return serve(backoffice, host=host, port=port, log_level="debug" if g.debug else "info",
                      worker_interval=worker_interval,

@@ -13,10 +13,15 @@ from reconciler.errors import (
     PermissionDenied,
     PreconditionFailed,
     ProviderError,
+    RateLimited,
     Unavailable,
 )
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.target import Target
+
+# A 429 asking for a longer wait than this (a rate limit for the minute) is reported with
+# its wait at once (RateLimited) rather than waited for; a shorter one is retried.
+MAX_429_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,16 @@ class Provider(Protocol):
         ``since``: ``{"webhook_id", "since", "recovered"}``."""
         ...
 
+    async def reveal_secret(self, webhook_id: str) -> dict[str, Any]:
+        """A URL webhook's secret in clear: ``{"webhook_id", "name", "secret",
+        "secret_fingerprint"}`` (needs the reveal scope; recorded in the audit log)."""
+        ...
+
+    async def audit(self, *, since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the merchant's audit log entries since ``since`` (all pages),
+        newest first."""
+        ...
+
     async def run_due(self, *, seconds: float) -> int:
         """Attempt due deliveries until none is due or ``seconds`` have passed (a round
         in flight finishes); how many attempts were made. A backoffice with its own
@@ -148,12 +163,17 @@ def catalog_from_api(data: dict[str, Any]) -> Catalog:
     )
 
 
-def error_for_status(status: int, detail: str, what: str, where: str) -> ProviderError:
-    """The one mapping of a backoffice refusal (HTTP status + problem detail) to our tree."""
+def error_for_status(status: int, detail: str, what: str, where: str, *,
+                     retry_after: float | None = None) -> ProviderError:
+    """The one mapping of a backoffice refusal (HTTP status + problem detail) to our tree.
+
+    ``retry_after``: the seconds a 429 said to wait, which the message then gives.
+    """
     if status == 401:
+        why = f": {detail}" if detail.startswith("the bearer token") else ""
         return AuthenticationError(
-            "the backoffice rejected the API token (401): set WEBHOOKS_API_TOKEN to a valid token",
-            status=status,
+            f"the backoffice rejected the API token (401{why}): set WEBHOOKS_API_TOKEN to a "
+            "valid token", status=status,
         )
     if status == 403:
         return PermissionDenied(detail or "this token lacks the permission", status=status)
@@ -168,8 +188,14 @@ def error_for_status(status: int, detail: str, what: str, where: str) -> Provide
     if status in (400, 413, 422):
         return InvalidRequest(f"the backoffice refused to {what}: {detail}", status=status)
     if status == 429:
-        return Unavailable(f"the {where} is busy (429), still after retrying: "
-                           f"{detail or 'too many requests'}", status=status)
+        said = detail or "too many requests"
+        wait = "" if retry_after is None or "retry after" in said else \
+            f"; retry in {retry_after:.0f} s"
+        if retry_after is not None and retry_after > MAX_429_WAIT:  # not retried: too long
+            return RateLimited(f"the {where} refused for now (429 Too many requests): "
+                               f"{said}{wait}", retry_after=retry_after)
+        return RateLimited(f"the {where} is busy (429), still after retrying: {said}{wait}",
+                           retry_after=retry_after)
     if status >= 500:
         return Unavailable(f"the {where} failed ({status}): {detail}", status=status)
     return ProviderError(f"{what}: unexpected HTTP {status}: {detail}", status=status)

@@ -1,7 +1,8 @@
 """The embedded provider: the backoffice's service in-process, on SQLite beside the config.
 
 This is the default: no server, no token. It acts for the demo merchant with the
-permission to manage webhooks, and calls the very rules the HTTP API calls.
+permission to manage webhooks, and calls the very rules the HTTP API calls. The audit
+log records its writes, and its refused ones, as the local operator's (``cli:local``).
 
 It is for local development, so it delivers to loopback and private addresses (a
 receiver on this machine, ``webhooks listen``), which ``webhooks serve`` refuses unless
@@ -18,10 +19,12 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from backoffice.auth import MANAGE, READ
+from backoffice import audit
+from backoffice.auth import LOCAL_OPERATOR, MANAGE, READ
 from backoffice.catalog import DEMO_MERCHANT_ID
 from backoffice.facade import Backoffice
 from contract import private_files
@@ -84,6 +87,13 @@ class EmbeddedProvider:
     def _errors(self, what: str) -> contextlib.AbstractContextManager[None]:
         return backoffice_errors(what, self.description)
 
+    @contextlib.contextmanager
+    def _write(self, what: str, action: str, target: str | None = None) -> Iterator[None]:
+        """A write: its refusal goes to the audit log, then becomes our error."""
+        with self._errors(what), self.office.audit.refusals(LOCAL_OPERATOR, self.merchant_id,
+                                                            action, target):
+            yield
+
     async def aclose(self) -> None:
         self.office.close()
 
@@ -111,7 +121,7 @@ class EmbeddedProvider:
                                      "policy": self.office.webhooks.policy()})
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
-        with self._errors(f"create {body.get('name')}"):
+        with self._write(f"create {body.get('name')}", audit.WEBHOOK_CREATE):
             data = self.office.webhooks.create_webhook(
                 self.merchant_id, body, idempotency_key=idempotency_key)
         return RemoteWebhook.from_api(data)
@@ -119,24 +129,24 @@ class EmbeddedProvider:
     async def update(
         self, webhook_id: str, patch: dict[str, Any], *, if_match: int | None
     ) -> RemoteWebhook:
-        with self._errors(f"update {webhook_id}"):
+        with self._write(f"update {webhook_id}", audit.WEBHOOK_UPDATE, webhook_id):
             data = self.office.webhooks.update_webhook(
                 self.merchant_id, webhook_id, patch, if_match=if_match)
         return RemoteWebhook.from_api(data)
 
     async def delete(self, webhook_id: str, *, if_match: int | None) -> None:
-        with self._errors(f"delete {webhook_id}"):
+        with self._write(f"delete {webhook_id}", audit.WEBHOOK_DELETE, webhook_id):
             self.office.webhooks.delete_webhook(self.merchant_id, webhook_id, if_match=if_match)
 
     async def test(self, webhook_id: str, notification: str | None = None,
                    scenario: str | None = None) -> dict[str, Any]:
-        with self._errors(f"the test-fire of {webhook_id}"):
+        with self._write(f"the test-fire of {webhook_id}", audit.WEBHOOK_TEST, webhook_id):
             return self.office.deliveries.test_webhook(
                 self.merchant_id, webhook_id, notification_type=notification,
                 scenario=scenario)
 
     async def emit(self, body: dict[str, Any]) -> dict[str, Any]:
-        with self._errors("the notification"):
+        with self._write("the notification", audit.NOTIFICATION_EMIT):
             emitted = self.office.deliveries.emit_notification(self.merchant_id, body)
         await self.run_due(seconds=EMIT_ROUND_S)
         # The first attempt has happened: report each delivery's status after it.
@@ -180,12 +190,32 @@ class EmbeddedProvider:
             return self.office.delivery_log.get_delivery(self.merchant_id, delivery_id)
 
     async def resend(self, delivery_id: str) -> dict[str, Any]:
-        with self._errors(f"resend {delivery_id}"):
+        with self._write(f"resend {delivery_id}", audit.DELIVERY_RESEND, delivery_id):
             return self.office.delivery_log.resend(self.merchant_id, delivery_id)
 
     async def recover(self, webhook_id: str, since: str) -> dict[str, Any]:
-        with self._errors(f"recover the deliveries of {webhook_id}"):
+        with self._write(f"recover the deliveries of {webhook_id}", audit.WEBHOOK_RECOVER,
+                         webhook_id):
             return self.office.delivery_log.recover(self.merchant_id, webhook_id, since)
+
+    async def reveal_secret(self, webhook_id: str) -> dict[str, Any]:
+        with self._write(f"reveal the secret of {webhook_id}", audit.SECRET_REVEAL,
+                         webhook_id):
+            return self.office.secrets.reveal(self.merchant_id, webhook_id)
+
+    async def audit(self, *, since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while len(out) < limit:
+            with self._errors("read the audit log"):
+                page = self.office.audit.list_entries(
+                    self.merchant_id, since=since, limit=min(1000, limit - len(out)),
+                    cursor=cursor)
+            out.extend(page["data"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return out[:limit]
 
     async def run_due(self, *, seconds: float) -> int:
         with self._errors("deliver"):

@@ -27,7 +27,8 @@ def backoffice_errors(what: str, where: str,
     try:
         yield
     except BackofficeError as exc:
-        error = error_for_status(exc.status, exc.detail, what, where)
+        retry_after = getattr(exc, "retry_after", None)
+        error = error_for_status(exc.status, exc.detail, what, where, retry_after=retry_after)
         if message is not None:
             error = type(error)(message(exc.detail), status=error.status)
         raise error from None

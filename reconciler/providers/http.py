@@ -23,6 +23,7 @@ from reconciler import __version__
 from reconciler.errors import NotFound, ProviderError, Unavailable
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.providers.base import (
+    MAX_429_WAIT,
     DeliveryQuery,
     Identity,
     ListFilters,
@@ -191,6 +192,30 @@ class HttpProvider:
                                        json={"since": since}, repeatable=False)
         return _object(response, "recover result")
 
+    async def reveal_secret(self, webhook_id: str) -> dict[str, Any]:
+        response = await self._request(
+            "POST", f"/v1/webhooks/{_seg(webhook_id)}/secret/reveal", repeatable=False)
+        revealed = _object(response, "revealed secret")
+        if not isinstance(revealed.get("secret"), str):
+            raise ProviderError("the backoffice returned a malformed revealed secret")
+        return revealed
+
+    async def audit(self, *, since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        params: dict[str, str | int] = {} if since is None else {"since": since}
+        out: list[dict[str, Any]] = []
+        while len(out) < limit:
+            params["limit"] = min(PAGE_SIZE, limit - len(out))
+            page = _object(await self._request("GET", "/v1/audit", params=params), "audit log")
+            data = page.get("data")
+            if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+                raise ProviderError("the backoffice returned a malformed audit log")
+            out.extend(data)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+            params["cursor"] = str(cursor)
+        return out[:limit]
+
     async def run_due(self, *, seconds: float) -> int:
         return 0  # the server's worker delivers
 
@@ -216,7 +241,7 @@ class HttpProvider:
                 continue
             retry = response.status_code in RETRYABLE_STATUS and (
                 repeatable or response.status_code == 429
-            )
+            ) and not _long_429(response)
             if retry and attempt <= self._retries:
                 await asyncio.sleep(self._delay(attempt, response.headers.get("Retry-After")))
                 continue
@@ -241,8 +266,11 @@ class HttpProvider:
         return f"cannot reach the {self.description}: {reason}"
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ProviderError:
+        retry_after = (_parse_retry_after(response.headers.get("Retry-After", ""))
+                       if response.status_code == 429 else None)
         return error_for_status(
-            response.status_code, _problem_detail(response), f"{method} {path}", self.description
+            response.status_code, _problem_detail(response), f"{method} {path}", self.description,
+            retry_after=retry_after,
         )
 
 
@@ -269,6 +297,14 @@ def _problem_detail(response: httpx.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("detail") or body.get("title") or "")[:500]
     return ""
+
+
+def _long_429(response: httpx.Response) -> bool:
+    """A 429 whose Retry-After asks for more than ``MAX_429_WAIT`` seconds."""
+    if response.status_code != 429:
+        return False
+    wait = _parse_retry_after(response.headers.get("Retry-After", ""))
+    return wait is not None and wait > MAX_429_WAIT
 
 
 def _parse_retry_after(value: str) -> float | None:

@@ -21,9 +21,10 @@ URL_PASSWORD = "Pw-copy-5e1f0c9a"
 
 
 def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
-    """Seed ``db_url`` so that every table has rows: the demo merchant and another, tokens,
-    webhooks (a sealed secret, a URL with credentials, an e-mail one), an idempotency
-    record, notifications, deliveries and their attempts (one delivered, one failed), and
+    """Seed ``db_url`` so that every table has rows: the demo merchant and another, tokens
+    (one expiring and used, one revoked), webhooks (a sealed secret, a URL with
+    credentials, an e-mail one), an idempotency record, notifications, deliveries and
+    their attempts (one delivered, one failed), the audit log (a refusal among them), and
     a web session.
     Returns what the tests need again: the tokens and the webhooks' ids."""
     office = Backoffice.open(db_url, delivery=DeliverySettings(resolver=loopback_resolver,
@@ -34,8 +35,12 @@ def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
         office.merchants.add_store("acme", "ACM-01", "Acme HQ")
         office.merchants.add_terminal("acme", "90001", "ACM-01")
         office.merchants.add_credential("acme", "acme-client-1", "90001")
-        manage = office.tokens.create_token("demo", "manage")
+        manage = office.tokens.create_token("demo", "manage", name="ci-apply",
+                                            expires_in="90d")
+        office.tokens.authenticate(manage)  # its last use
         office.tokens.create_token("demo", "read")
+        _, leaked = office.tokens.issue("demo", "reveal", name="leaked")
+        office.tokens.revoke("demo", leaked["id"])
         office.tokens.create_token("acme", "manage")
         sealed = office.webhooks.create_webhook(
             "demo", url_webhook("orders", url=receiver.url("/orders"), secret=SIBS_SECRET,
@@ -54,6 +59,10 @@ def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
         office.deliveries.deliver_due()
         office.deliveries.test_webhook("demo", sealed["id"])
         WebSessions(office.db, office.tokens, clock=office.tokens.clock).start(manage)
+        office.secrets.reveal("demo", sealed["id"])
+        principal = office.tokens.authenticate(manage)
+        office.audit.refused(principal.actor, "demo", "webhook.delete", status=412,
+                             reason="Precondition failed", target_id=sealed["id"])
         return {"manage": manage, "orders": sealed["id"], "with-creds": creds["id"]}
     finally:
         office.close()

@@ -2,8 +2,9 @@
 
 The operations come from the served OpenAPI document, so a new endpoint fails here until
 its row is added to OPERATIONS. Callers: no token, a malformed token, an unknown token,
-a read token, a manage token, and another merchant's manage token (who must not even
-learn that this merchant's webhooks exist: 404, and nothing changes).
+an expired and a revoked manage token (401, each saying why), a read, a reveal and a
+manage token, and another merchant's manage token (who must not even learn that this
+merchant's webhooks, deliveries or tokens exist: 404, and nothing changes).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import pytest
 
 from backoffice import Backoffice
 from backoffice.http.api import create_app
-from tests.support.backoffice import Tokens, email_webhook, url_webhook
+from tests.support.backoffice import Clock, Tokens, email_webhook, url_webhook
 
 pytestmark = pytest.mark.anyio
 
-PUBLIC, READ, MANAGE = "public", "read", "manage"
+PUBLIC, READ, REVEAL, MANAGE = "public", "read", "reveal", "manage"
+RANK = {READ: 0, REVEAL: 1, MANAGE: 2}
 # Refused before anything is sent: a name (so the API takes it, as it refuses literal
 # private addresses) that resolves to loopback; and nothing listens on port 9.
 REFUSED_URL = "http://localhost:9/authz"
@@ -64,8 +66,18 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/v1/deliveries/{delivery_id}/resend"): Operation(MANAGE, 202, 404),
     ("POST", "/v1/webhooks/{webhook_id}/recover"): Operation(
         MANAGE, 202, 404, lambda _: {"since": "1h"}),
+    ("POST", "/v1/webhooks/{webhook_id}/secret/reveal"): Operation(REVEAL, 200, 404),
+    ("GET", "/v1/tokens"): Operation(MANAGE, 200, 200),
+    ("POST", "/v1/tokens"): Operation(
+        MANAGE, 201, 201, lambda n: {"name": f"authz-{n}", "scope": "read"}),
+    ("DELETE", "/v1/tokens/{token_id}"): Operation(MANAGE, 200, 404),
+    ("GET", "/v1/audit"): Operation(READ, 200, 200),
 }
-CALLERS = ("none", "malformed", "unknown", "read", "manage", "other")
+CALLERS = ("none", "malformed", "unknown", "expired", "revoked", "read", "reveal", "manage",
+           "other")
+REFUSED_TOKEN = {"none": "a bearer token is required", "malformed": "is not valid",
+                 "unknown": "is not valid", "expired": "has expired",
+                 "revoked": "was revoked"}
 
 
 def spec_operations(spec: dict[str, Any]) -> set[tuple[str, str]]:
@@ -77,17 +89,39 @@ def spec_operations(spec: dict[str, Any]) -> set[tuple[str, str]]:
 def expected(op: Operation, caller: str) -> int:
     if op.needs == PUBLIC:
         return op.ok
-    if caller in ("none", "malformed", "unknown"):
+    if caller in REFUSED_TOKEN:
         return 401
-    if caller == "read" and op.needs == MANAGE:
+    if caller in (READ, REVEAL) and RANK[caller] < RANK[op.needs]:
         return 403
     return op.other if caller == "other" else op.ok
 
 
-def auth(tokens: Tokens, caller: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Callers:
+    """The tokens of every caller but none and malformed."""
+
+    tokens: Tokens
+    reveal: str
+    expired: str
+    revoked: str
+
+
+@pytest.fixture
+def callers(office: Backoffice, tokens: Tokens, clock: Clock) -> Callers:
+    expired = office.tokens.create_token("demo", "manage", name="expires", expires_in="60s")
+    revoked, shown = office.tokens.issue("demo", "manage", name="revoked")
+    office.tokens.revoke("demo", shown["id"])
+    clock.advance(seconds=60)  # the expiring token's minute is up
+    return Callers(tokens, office.tokens.create_token("demo", "reveal"), expired, revoked)
+
+
+def auth(callers: Callers, caller: str) -> dict[str, str]:
+    tokens = callers.tokens
     token = {"none": None, "malformed": "not-a-token",
              "unknown": "wbo_" + "A" * 43,  # well-formed, issued to nobody
-             "read": tokens.read, "manage": tokens.manage, "other": tokens.other_manage}[caller]
+             "expired": callers.expired, "revoked": callers.revoked,
+             "read": tokens.read, "reveal": callers.reveal, "manage": tokens.manage,
+             "other": tokens.other_manage}[caller]
     return {} if token is None else {"Authorization": f"Bearer {token}"}
 
 
@@ -110,7 +144,7 @@ async def test_the_matrix_names_every_operation_of_the_api(http: httpx.AsyncClie
 
 @pytest.mark.parametrize("caller", CALLERS)
 async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office: Backoffice,
-                                   tokens: Tokens) -> None:
+                                   callers: Callers) -> None:
     spec = (await http.get("/openapi.json")).json()
     wrong = []
     for n, (method, path) in enumerate(sorted(spec_operations(spec))):
@@ -124,8 +158,12 @@ async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office:
         if "{delivery_id}" in path:
             delivery = office.deliveries.test_webhook("demo", target["id"])["delivery_id"]
             url = url.replace("{delivery_id}", delivery)
+        token_id = None
+        if "{token_id}" in path:
+            token_id = office.tokens.issue("demo", "read", name=f"target-{n}")[1]["id"]
+            url = url.replace("{token_id}", token_id)
         body = op.body(n)
-        response = await http.request(method, url, json=body, headers=auth(tokens, caller))
+        response = await http.request(method, url, json=body, headers=auth(callers, caller))
         want = expected(op, caller)
         if response.status_code != want:
             wrong.append(f"{method} {path}: {response.status_code}, not {want}: "
@@ -135,8 +173,11 @@ async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office:
         if want == 401:
             assert response.headers["www-authenticate"].startswith("Bearer")
             assert response.headers["content-type"] == "application/problem+json"
+            if op.needs != PUBLIC:
+                assert REFUSED_TOKEN[caller] in problem["detail"], (method, path)
         if want == 403:
-            assert "manage webhooks" in problem["detail"], (method, path)
+            words = "reveal secrets" if op.needs == REVEAL else "manage webhooks"
+            assert f"lacks the permission to {words}" in problem["detail"], (method, path)
         if caller == "other" and "{webhook_id}" in path:
             # Not even its existence leaks, and it is untouched.
             assert problem["detail"] == f"no webhook with id {target['id']!r}"
@@ -151,13 +192,28 @@ async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office:
         if caller == "other" and (method, path) == ("POST", "/v1/webhooks"):
             names = [w["name"] for w in office.webhooks.list_webhooks("demo", limit=1000).data]
             assert f"authz-new-{n}" not in names
+        if caller == "other" and token_id is not None:
+            assert problem["detail"] == f"no token with id {token_id!r}"
+            [mine] = [t for t in office.tokens.list_tokens("demo")["data"] if t["id"] == token_id]
+            assert mine["revoked_at"] is None
+        if caller == "other" and path == "/v1/tokens":
+            demo = {t["id"] for t in office.tokens.list_tokens("demo", limit=1000)["data"]}
+            seen = response.json()["data"] if method == "GET" else [response.json()]
+            assert seen and not demo & {t["id"] for t in seen}, (method, path)
+        if caller == "other" and path == "/v1/audit":
+            seen = response.json()["data"]  # acme's own entries only
+            assert seen and not [e for e in seen if e["target_id"] == target["id"]]
+        if want < 300 and "/secret/reveal" in path:
+            assert response.headers["cache-control"] == "no-store"
+            assert response.json()["secret"] == office.webhooks.webhook_secret(
+                "demo", target["id"])
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("caller", ["none", "unknown", "read"])
+@pytest.mark.parametrize("caller", ["none", "unknown", "expired", "revoked", "read", "reveal"])
 async def test_refusal_comes_before_reading_the_body(caller: str, http: httpx.AsyncClient,
                                                      office: Backoffice,
-                                                     tokens: Tokens) -> None:
+                                                     callers: Callers) -> None:
     # A caller who may not write learns nothing from body validation: 401/403, not 422.
     # (A body that is not JSON at all still gets 422 first: FastAPI parses JSON before it
     # resolves dependencies. That tells the caller nothing about the merchant's data.)
@@ -165,11 +221,12 @@ async def test_refusal_comes_before_reading_the_body(caller: str, http: httpx.As
     for (method, path), op in OPERATIONS.items():
         if op.needs != MANAGE:
             continue
-        url = path.replace("{webhook_id}", target["id"]).replace("{delivery_id}", "dl_x")
+        url = path.replace("{webhook_id}", target["id"]).replace(
+            "{delivery_id}", "dl_x").replace("{token_id}", "tok_x")
         response = await http.request(method, url, content=b'{"junk": [1, 2]}',
-                                      headers={**auth(tokens, caller),
+                                      headers={**auth(callers, caller),
                                                "Content-Type": "application/json"})
-        assert response.status_code == (403 if caller == "read" else 401), (method, path)
+        assert response.status_code == (403 if caller in (READ, REVEAL) else 401), (method, path)
 
 
 # --- the web pages -------------------------------------------------------------------------

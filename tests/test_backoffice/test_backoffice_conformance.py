@@ -37,6 +37,8 @@ OPERATIONS = {
     "POST /v1/webhooks/{webhook_id}/test", "GET /v1/webhooks/{webhook_id}/deliveries",
     "POST /v1/notifications", "GET /v1/deliveries", "GET /v1/deliveries/{delivery_id}",
     "POST /v1/deliveries/{delivery_id}/resend", "POST /v1/webhooks/{webhook_id}/recover",
+    "POST /v1/webhooks/{webhook_id}/secret/reveal", "GET /v1/tokens", "POST /v1/tokens",
+    "DELETE /v1/tokens/{token_id}", "GET /v1/audit",
 }
 
 

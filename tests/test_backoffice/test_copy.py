@@ -67,6 +67,19 @@ def test_the_seed_fills_every_table(seeded: str) -> None:
     assert not empty, f"give these tables rows in tests/support/copies.py: {empty}"
 
 
+def test_the_seed_fills_the_columns_tokens_and_the_audit_log_gained(seeded: str) -> None:
+    rows = snapshot(seeded)
+    for table, columns in ((t.tokens, ("id", "name", "expires_at", "last_used_at",
+                                       "revoked_at")),
+                           (t.audit_log, ("actor_token_id", "target_id", "target_name",
+                                          "note"))):
+        keys = table.c.keys()
+        for column in columns:
+            assert [r for r in rows[table.name] if r[keys.index(column)] is not None], column
+    outcomes = {r[t.audit_log.c.keys().index("outcome")] for r in rows["audit_log"]}
+    assert outcomes == {"ok", "refused"}
+
+
 def test_every_table_is_copied_whole(seeded: str, target_url: str) -> None:
     before = snapshot(seeded)
     counts = copy(seeded, target_url)

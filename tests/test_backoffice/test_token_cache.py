@@ -1,7 +1,7 @@
 """The token cache: a token found is trusted for TOKEN_CACHE_SECONDS at most, per hash.
 
-The bound is what a removed (later: revoked) token can still do, so it is tested with a
-clock moved by hand, never with sleeps.
+The bound is what a removed or revoked token can still do, so it is tested with a
+clock moved by hand, never with sleeps (revocation and expiry: test_token_lifecycle.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import delete
 
 from backoffice import Backoffice, auth
-from backoffice.db import merchant_queries
 from backoffice.db import tables as t
+from backoffice.db import token_queries
+from backoffice.db.token_queries import TokenRow
 from backoffice.errors import Unauthorized
 from backoffice.http.api import create_app
 from backoffice.tokens import TOKEN_CACHE_SECONDS, Tokens
@@ -76,24 +77,32 @@ def test_forget_takes_effect_at_once(office: Backoffice, tokens: Tokens) -> None
         tokens.authenticate(token)
 
 
-def test_a_token_created_elsewhere_is_usable_at_once(office: Backoffice, tokens: Tokens) -> None:
+def test_a_token_created_elsewhere_is_usable_at_once(office: Backoffice, tokens: Tokens,
+                                                     clock: Clock) -> None:
     token = auth.new_token()
     with pytest.raises(Unauthorized):  # unknown: and not remembered as unknown
         tokens.authenticate(token)
-    with office.db.write() as conn:  # another process's `webhooks token create`
-        merchant_queries.insert_token(conn, auth.token_hash(token), "demo", auth.READ,
-                                      "2026-11-28T04:00:00Z")
+    elsewhere = Tokens(office.db, clock=clock)  # another process's `webhooks token create`
+    with office.db.write() as conn:
+        token_queries.insert_token(conn, auth.token_hash(token), TokenRow(
+            id=auth.new_token_id(), merchant_id="demo", scope=auth.READ, name="elsewhere",
+            created_at="2026-11-28T04:00:00Z", expires_at=None, last_used_at=None,
+            revoked_at=None))
     assert tokens.authenticate(token).scopes == {auth.READ}
+    later = elsewhere.create_token("demo", "reveal")
+    assert tokens.authenticate(later).scopes == {auth.READ, auth.REVEAL}
 
 
 def test_each_token_gets_its_own_principal(tokens: Tokens) -> None:
-    demo = tokens.create_token("demo", "read")
-    acme = tokens.create_token("acme", "manage")
+    demo, demo_row = tokens.issue("demo", "read", name="demo-reader")
+    acme, acme_row = tokens.issue("acme", "manage", name="acme-ci")
+    want_demo = auth.Principal("demo", frozenset({auth.READ}), demo_row["id"], "demo-reader")
+    want_acme = auth.Principal("acme", frozenset({auth.READ, auth.REVEAL, auth.MANAGE}),
+                               acme_row["id"], "acme-ci")
     for _ in range(2):  # the second round is served from the cache
-        assert tokens.authenticate(demo) == auth.Principal("demo", frozenset({auth.READ}))
-        assert tokens.authenticate(acme) == auth.Principal(
-            "acme", frozenset({auth.READ, auth.MANAGE}))
-    assert tokens.cached(demo) == auth.Principal("demo", frozenset({auth.READ}))
+        assert tokens.authenticate(demo) == want_demo
+        assert tokens.authenticate(acme) == want_acme
+    assert tokens.cached(demo) == want_demo
     cached = tokens.cached(acme)
     assert cached is not None and cached.merchant_id == "acme"
 

@@ -166,3 +166,27 @@ async def test_http_provider_connection_refused_is_one_clear_line() -> None:
     message = str(exc.value)
     assert "cannot reach" in message and "hunter2" not in message and "tok-secret" not in message
     await provider.aclose()
+
+
+async def test_reveal_a_secret_and_read_the_audit_log(provider: Provider) -> None:
+    created = await provider.create(body("orders", secret=SECRET), idempotency_key="r-1")
+    mail = await provider.create({"name": "mail", "type": "email", "email": "ops@shop.example",
+                                  "application": "merchant", "notifications": ["mbway"]},
+                                 idempotency_key="r-2")
+    revealed = await provider.reveal_secret(created.id)
+    assert revealed == {"webhook_id": created.id, "name": "orders", "secret": SECRET,
+                        "secret_fingerprint": secret_fingerprint(SECRET)}
+    with pytest.raises(InvalidRequest, match="e-mail webhooks have no secret"):
+        await provider.reveal_secret(mail.id)
+    with pytest.raises(NotFound):
+        await provider.reveal_secret("wh_000000000000")
+    entries = await provider.audit()
+    assert [(e["action"], e["target_name"], e["outcome"]) for e in entries[:3]] == [
+        ("secret.reveal", None, "refused"), ("secret.reveal", None, "refused"),
+        ("secret.reveal", "orders", "ok")]
+    assert [e["status"] for e in entries[:2]] == [404, 422]
+    assert SECRET not in repr(entries)
+    assert await provider.audit(limit=1) == entries[:1]
+    assert await provider.audit(since="2999-01-01T00:00:00Z") == []
+    with pytest.raises(InvalidRequest, match="since"):
+        await provider.audit(since="soon")

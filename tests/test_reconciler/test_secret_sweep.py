@@ -6,11 +6,14 @@ key (refused, and not echoed), a manage token, a read token, an unknown token, t
 server's SMTP password (WEBHOOKS_SMTP_PASSWORD), and what a config must not be able to
 read through a reference (a file read from a description, the API token itself). They
 go through validate, plan (every format and a plan file), apply (text and JSON), list,
-show, import, and the delivery commands (emit --wait, deliveries, deliver, recover,
-resend), on the embedded backoffice (the CLI in-process) and over HTTP (CLI processes
-against `webhooks --debug serve`), and then we read everything that was written: command
-output, plan and import files, the server's log, any crash log under XDG_CACHE_HOME, and
-the database file with its WAL.
+show, import, the delivery commands (emit --wait, deliveries, deliver, recover, resend),
+`secret reveal`, `audit` and the token commands, on the embedded backoffice (the CLI
+in-process) and over HTTP (CLI processes against `webhooks --debug serve`), and then we
+read everything that was written: command output, plan and import files, the server's
+log, any crash log under XDG_CACHE_HOME, and the database file with its WAL (the audit
+log among its tables). The one exception is by design: `secret reveal` prints the secret
+it was asked for, and only that, and the value appears nowhere else (not in the audit
+log's record of the reveal).
 """
 
 from __future__ import annotations
@@ -221,6 +224,24 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
             assert got == 0, out + err
             outputs.append((["resend"], out + err))
 
+    # secret reveal prints the secret asked for, alone; the audit log records the reveal.
+    cfg = ["-f", str(work / "webhooks.yaml")]
+    revealed = []
+    for name, want in (("sibs-hook", SIBS[1]), ("std-hook", WHSEC[1])):
+        got = main(["--no-color", "secret", "reveal", name, *cfg])
+        out, err = capfd.readouterr()
+        assert (got, out, err) == (0, want + "\n", ""), name
+        revealed.append((want, out))
+    for args, code in ((["secret", "reveal", "mail-hook"], 1), (["audit"], 0),
+                       (["audit", "--format", "json", "--limit", "1000"], 0)):
+        got = main(["--no-color", *args, *cfg])
+        out, err = capfd.readouterr()
+        assert got == code, f"{args}: exit {got}\n{out}\n{err}"
+        outputs.append((args, out + err))
+    audit_log = json.loads(outputs[-1][1])
+    assert [e["target_name"] for e in audit_log if e["action"] == "secret.reveal"] == [
+        "std-hook", "sibs-hook"]
+
     text = "\n".join(out for _, out in outputs)
     # Not vacuous: the secrets' places were shown, as fingerprints and redactions.
     assert "(sensitive value changed)" in text and "sha256:" in text
@@ -231,6 +252,8 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     assert not (work / "leak-plan.json").exists()
     for args, out in outputs:
         assert_clean(" ".join(args), out, SECRETS)
+    for want, out in revealed:
+        assert_clean("secret reveal", out, [s for s in SECRETS if s != want])
     for name, written in written_files(work).items():
         assert_clean(name, written, SECRETS)
     assert crash_logs(work / "cache") == []
@@ -314,6 +337,19 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     assert "`webhooks apply` needs a manage token" in output
     assert "WEBHOOKS_API_TOKEN is one of this tool's own credentials" in output
     outputs.append(output)
+    # secret reveal: the secret asked for on stdout, alone; refused to a read token.
+    revealed = run_cli("secret", "reveal", "std-hook", "-f", str(work / "webhooks.yaml"),
+                       env=env, cwd=work)
+    assert (revealed.returncode, revealed.stdout, revealed.stderr) == (0, WHSEC[1] + "\n", "")
+    assert_clean("secret reveal", revealed.stdout, [s for s in secrets if s != WHSEC[1]])
+    output = drive([
+        (["secret", "reveal", "sibs-hook"], 1, as_reader),
+        (["audit"], 0, as_reader), (["audit", "--format", "json"], 0, {}),
+        (["token", "list", "--db", str(server.db_url)], 0, {}),
+        (["token", "list", "--format", "json", "--db", str(server.db_url)], 0, {}),
+    ], work, env)
+    assert "secret.reveal" in output and "lacks the permission to reveal secrets" in output
+    outputs.append(output)
     # An unknown token is refused, and not echoed.
     stranger = run_cli("plan", "-f", str(work / "webhooks.yaml"),
                        env={**env, "WEBHOOKS_API_TOKEN": UNKNOWN_TOKEN}, cwd=work)
@@ -338,6 +374,14 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
             "Authorization": f"Bearer {UNKNOWN_TOKEN}"}).status_code == 401
         assert client.patch(f"/v1/webhooks/{hook_id}", json={"secret": SIBS[0]},
                             headers={"If-Match": '"1"'}).status_code in (200, 412)
+        # A token made and revoked over the API: shown once, in that answer only.
+        made = client.post("/v1/tokens", json={"name": "sweep", "scope": "read"})
+        assert made.status_code == 201
+        secrets.append(made.json()["token"])
+        assert client.delete(f"/v1/tokens/{made.json()['id']}").status_code == 200
+        audit_log = client.get("/v1/audit", params={"limit": 1000}).text
+        assert "token.create" in audit_log and "secret.reveal" in audit_log
+        outputs.append(audit_log)
 
     # The database and its WAL while the server runs, then again after it stopped.
     at_rest = {p.name: p.read_bytes() for p in sorted(work.glob("bo.db*"))}
@@ -357,7 +401,7 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     assert crash_logs(work / "cache") == []
     for name, content in at_rest.items():
         assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, REF_PASSWORD, BAD_KEY,
-                                     UNKNOWN_TOKEN, manage, read, SMTP_PASSWORD])
+                                     UNKNOWN_TOKEN, manage, read, SMTP_PASSWORD, secrets[-1]])
         assert_no_key_bytes(name, content)
 
 
