@@ -20,8 +20,9 @@ from backoffice.auth import Principal
 from backoffice.facade import Backoffice
 from backoffice.http import access_bodies as bodies
 from backoffice.http.deps import AUDIT_ACTION, Office, Reader, errors, refuse_repeated
+from backoffice.http.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=StrictJSONRoute)
 # A target id as the backoffice makes them; anything else in a path is not recorded.
 _ID: Final = re.compile(r"(wh|dl|tok)_[A-Za-z0-9]{1,40}")
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from backoffice.http.deps import Reader, errors
+from backoffice.http.strict_json import StrictJSONRoute
 
 
 class Identity(BaseModel):
@@ -21,7 +22,7 @@ class Identity(BaseModel):
     scopes: list[str]
 
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.get("/v1/whoami", response_model=Identity, tags=["tokens"],

@@ -12,8 +12,9 @@ from backoffice import audit
 from backoffice.http import access_bodies as bodies
 from backoffice.http.deps import NO_STORE, Office, Revealer, WebhookId, audited, errors
 from backoffice.http.responses import json_response
+from backoffice.http.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=StrictJSONRoute)
 
 
 @router.post("/v1/webhooks/{webhook_id}/secret/reveal", response_model=bodies.RevealedSecret,

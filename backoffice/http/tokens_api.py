@@ -16,8 +16,9 @@ from backoffice import audit
 from backoffice.http import access_bodies as bodies
 from backoffice.http.deps import NO_STORE, Manager, Office, audited, errors, refuse_repeated
 from backoffice.http.responses import json_response
+from backoffice.http.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["tokens"])
+router = APIRouter(tags=["tokens"], route_class=StrictJSONRoute)
 TokenId = Annotated[str, Path(min_length=1, max_length=64)]
 
 

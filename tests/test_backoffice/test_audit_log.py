@@ -21,7 +21,7 @@ from tests.support.secrets import OTHER_SIBS_SECRET, SIBS_SECRET
 
 pytestmark = pytest.mark.anyio
 
-REFUSED_URL = "http://127.0.0.1:9/audit"  # a private address: refused before sending
+REFUSED_URL = "http://localhost:9/audit"  # a name for loopback: refused before sending
 PASSWORD = "Pw-audit-3e9c1f"
 DESCRIPTION = "Only the Lisbon desk may know this text"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -171,6 +172,10 @@ def test_the_worker_delivers_and_sends_summaries(tmp_path: Path) -> None:
     assert states == ["delivered", "gave_up"]
     (eml,) = outbox.glob("*.eml")
     summary = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    assert summary["To"] == "ops@shop.example" and "1 failed delivery (1 given up)" in summary[
-        "Subject"]
+    # The summary goes out with the period after the first failed attempt: the failed
+    # delivery may have been given up by then, or still wait for its retry (a loaded
+    # machine), so the subject says "(1 given up)" only in the first case.
+    assert summary["To"] == "ops@shop.example"
+    assert re.fullmatch(r"Webhook orders-backend: 1 failed delivery( \(1 given up\))?",
+                        summary["Subject"]), summary["Subject"]
     assert worker.rounds >= 2 and not worker.running

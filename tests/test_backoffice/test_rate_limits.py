@@ -74,7 +74,7 @@ async def test_emits_over_the_limit_get_429_with_the_wait(office: Backoffice,
 @pytest.mark.anyio
 async def test_test_fires_over_the_limit_get_429(office: Backoffice, clock: Clock) -> None:
     token = office.tokens.create_token("demo", "manage")
-    hook = office.webhooks.create_webhook("demo", url_webhook(url="http://127.0.0.1:9/x"))
+    hook = office.webhooks.create_webhook("demo", url_webhook(url="http://localhost:9/x"))
     async with client_for(office, token) as client:
         path = f"/v1/webhooks/{hook['id']}/test"
         assert [(await client.post(path, json={})).status_code for _ in range(3)] == [

@@ -86,7 +86,7 @@ async def test_whoami_names_the_merchant_and_scopes(served: tuple[Server, str, s
     from reconciler.providers.http import HttpProvider
 
     server, manage, read = served
-    for token, scopes in ((manage, {"webhooks:read", "webhooks:manage"}),
+    for token, scopes in ((manage, {"webhooks:read", "webhooks:reveal", "webhooks:manage"}),
                           (read, {"webhooks:read"})):
         provider = HttpProvider(server.base, token)
         try:

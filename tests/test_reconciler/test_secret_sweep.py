@@ -228,13 +228,13 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     cfg = ["-f", str(work / "webhooks.yaml")]
     revealed = []
     for name, want in (("sibs-hook", SIBS[1]), ("std-hook", WHSEC[1])):
-        got = main(["--no-color", "secret", "reveal", name, *cfg])
+        got = main(["--no-color", "--embedded", "secret", "reveal", name, *cfg])
         out, err = capfd.readouterr()
         assert (got, out, err) == (0, want + "\n", ""), name
         revealed.append((want, out))
     for args, code in ((["secret", "reveal", "mail-hook"], 1), (["audit"], 0),
                        (["audit", "--format", "json", "--limit", "1000"], 0)):
-        got = main(["--no-color", *args, *cfg])
+        got = main(["--no-color", "--embedded", *args, *cfg])
         out, err = capfd.readouterr()
         assert got == code, f"{args}: exit {got}\n{out}\n{err}"
         outputs.append((args, out + err))
@@ -548,7 +548,10 @@ def test_refused_api_settings_and_private_targets_never_echo_a_secret(
         outputs.append(out + err)
     text = "\n".join(outputs)
     assert "must not hold credentials" in text and "is not an API token" in text
-    assert "10.0.0.5 is private" in text  # not vacuous: the offline warning named the host
+    # Not vacuous: the offline warning was given, naming nothing of a URL from a reference
+    # (not even its host).
+    assert "its host is a literal address that is not public" in text
+    assert "10.0.0.5" not in text
     office = Backoffice.open(f"sqlite:///{work / 'refusing.db'}")  # refuses private targets
     try:
         from backoffice.errors import Invalid

@@ -153,6 +153,7 @@ def test_online_validate_reports_private_urls_from_the_servers_policy(
     assert "valid (1 webhook, 1 warning)" in out
     # The embedded backoffice allows private targets (a receiver on this machine).
     monkeypatch.delenv("WEBHOOKS_API_URL")
+    monkeypatch.delenv("WEBHOOKS_API_TOKEN")  # a token without a URL names no backoffice
     assert _cli("validate", "-f", config) == 0
     out = capsys.readouterr().out
     assert "warning" not in out and "valid (1 webhook)" in out
