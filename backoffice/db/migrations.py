@@ -2,6 +2,8 @@
 
 The DDL of each step is here; the data a step has to rewrite (version 3 seals the URLs
 with credentials) needs the server key, so the caller passes it in as ``on_upgrade``.
+A step with nothing registered (a number another branch of the code uses) is still run
+and recorded: it just adds nothing.
 """
 
 from __future__ import annotations

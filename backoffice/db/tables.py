@@ -12,7 +12,9 @@ Delivery moments (``Moment``) carry milliseconds ("2026-11-28T04:00:00.250Z"), a
 fixed width: retries can be due a fraction of a second apart.
 Version 2 added notifications and deliveries (``MIGRATIONS`` holds the step); version 3
 added ``url_sealed`` and ``url_fingerprint`` (``NEW_COLUMNS``): a URL with credentials is
-kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret.
+kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret. Version 9 added
+the ``applied_*`` columns: the last-applied record of ``webhooks apply``
+(``backoffice/applied.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 9
 # Text order must be time order on PostgreSQL too, whatever the database's locale.
 Timestamp = String(20).with_variant(String(20, collation="C"), "postgresql")
 Moment = String(24).with_variant(String(24, collation="C"), "postgresql")
@@ -133,6 +135,14 @@ webhooks = Table(
     # version 3: the whole URL, sealed, when it carries credentials; and its fingerprint
     Column("url_sealed", LargeBinary),
     Column("url_fingerprint", String(32)),
+    # version 9: the last-applied record (backoffice/applied.py): what the last `webhooks
+    # apply` asked for (a digest, the config's git revision, its owner), when, and the
+    # webhook as that apply left it (JSON; the secret only as its fingerprint)
+    Column("applied_digest", String(71)),
+    Column("applied_revision", String(70)),
+    Column("applied_owner", String(63)),
+    Column("applied_at", Timestamp),
+    Column("applied_state", Text),
     Column("labels", LabelsType, nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", Timestamp, nullable=False),
@@ -235,4 +245,6 @@ MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {
 # version -> the columns that version added to existing tables (nullable, no default)
 NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
     3: (webhooks.c.url_sealed, webhooks.c.url_fingerprint),
+    9: (webhooks.c.applied_digest, webhooks.c.applied_revision, webhooks.c.applied_owner,
+        webhooks.c.applied_at, webhooks.c.applied_state),
 }
