@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli_options import config_option, globals_of, target_option, validate_config_option
+from reconciler.cli_options import (
+    config_option,
+    environment_option,
+    globals_of,
+    target_option,
+    validate_config_option,
+)
 from reconciler.render import FORMATS as PLAN_FORMATS
 
 
@@ -17,6 +23,8 @@ from reconciler.render import FORMATS as PLAN_FORMATS
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @validate_config_option
 @click.option("--offline", is_flag=True, help="Skip the checks against the backoffice catalogue.")
+@click.option("--strict", is_flag=True,
+              help="Warnings are errors too (an unset secret, for one): exit 1.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "github", "gitlab"]), default="text",
     show_default=True,
@@ -24,13 +32,14 @@ from reconciler.render import FORMATS as PLAN_FORMATS
 )
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[Path, ...], config_file: Path, offline: bool,
-             fmt: str) -> int:
+             strict: bool, fmt: str) -> int:
     """Check configs: schema, secrets, references; every problem at once.
 
     \b
     Checks -f FILE and any FILES given (default: webhooks.yaml). Each problem prints
     as FILE:LINE:COL: message. Exit 0 when all are valid, 1 when any is not.
-    Unset ${env:...} secrets are warnings here, so pull-request pipelines need no secrets.
+    Unset ${env:...} secrets are warnings here, so pull-request pipelines need no secrets
+    (--strict makes every warning an error). Every entry of `environments:` is checked.
 
     \b
     Examples:
@@ -44,7 +53,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], config_file: Path, off
 
     given = ctx.get_parameter_source("config_file") is not ParameterSource.DEFAULT
     paths = (config_file, *files) if given or not files else files
-    return command.run(globals_of(ctx), paths, offline=offline, fmt=fmt)
+    return command.run(globals_of(ctx), paths, offline=offline, fmt=fmt, strict=strict)
 
 
 @click.command()
@@ -78,26 +87,43 @@ def schema(ctx: click.Context, plan_schema: bool) -> int:
               help="Take over same-name webhooks that this owner did not create.")
 @click.option("--force", is_flag=True, help="Accept deletes over the bulk-delete threshold.")
 @target_option
+@environment_option
+@click.option("--base", "base", metavar="REV",
+              help="Also read the config at this git revision (a pull request's base) and "
+                   "mark the changes the pull request itself makes.")
+@click.option("--skip-secrets", is_flag=True,
+              help="Plan without reading secrets (they are not compared); apply of the "
+                   "plan file reads them and checks the rest is as reviewed.")
+@click.option("--fail-on-unmanaged", is_flag=True,
+              help="Name the merchant's unmanaged webhooks; with --detailed-exitcode they "
+                   "exit 2, like changes.")
 @click.pass_context
 def plan(ctx: click.Context, config_file: Path, fmt: str, out: Path | None,
-         detailed_exitcode: bool, adopt: bool, force: bool, targets: tuple[str, ...]) -> int:
+         detailed_exitcode: bool, adopt: bool, force: bool, targets: tuple[str, ...],
+         environment: str | None, base: str | None, skip_secrets: bool,
+         fail_on_unmanaged: bool) -> int:
     """Show what apply would change.
 
     \b
     Exit 0 with or without changes, 1 on error or when the plan is unsafe;
     with --detailed-exitcode: 0 no changes, 2 changes, 1 error.
+    Changes made outside the config since the last apply are shown apart (drift).
 
     \b
     Examples:
       webhooks plan
-      webhooks plan --format markdown --out plan.json
-      webhooks plan --detailed-exitcode      (drift check)
+      webhooks plan --format markdown --out plan.json --base origin/main
+      webhooks plan --environment production --skip-secrets --out plan.json
+      webhooks plan --detailed-exitcode --fail-on-unmanaged      (drift check)
     """
     from reconciler.commands import plan as command
+    from reconciler.reviewing import ReviewOptions
 
+    review = ReviewOptions(environment=environment or None, base=base,
+                           skip_secrets=skip_secrets, fail_on_unmanaged=fail_on_unmanaged)
     return command.run(globals_of(ctx), config_file, fmt=fmt,
                        out=out, detailed_exitcode=detailed_exitcode, targets=targets,
-                       adopt=adopt, force=force)
+                       adopt=adopt, force=force, review=review)
 
 
 @click.command()
@@ -113,10 +139,11 @@ def plan(ctx: click.Context, config_file: Path, fmt: str, out: Path | None,
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: a machine-readable report on stdout.")
 @target_option
+@environment_option
 @click.pass_context
 def apply(ctx: click.Context, planfile: Path | None, config_file: Path, auto_approve: bool,
           force: bool, parallelism: int, test_after: bool, adopt: bool, fmt: str,
-          targets: tuple[str, ...]) -> int:
+          targets: tuple[str, ...], environment: str | None) -> int:
     """Make the backoffice match the config (or a saved plan).
 
     \b
@@ -135,7 +162,8 @@ def apply(ctx: click.Context, planfile: Path | None, config_file: Path, auto_app
 
     return command.run(globals_of(ctx), planfile, config_file, auto_approve=auto_approve,
                        force=force, parallelism=parallelism, targets=targets,
-                       test_after=test_after, adopt=adopt, fmt=fmt)
+                       test_after=test_after, adopt=adopt, fmt=fmt,
+                       environment=environment or None)
 
 
 @click.command(name="import")

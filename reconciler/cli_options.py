@@ -10,7 +10,7 @@ import click
 
 from reconciler.commands import Globals
 
-CONFIG_HELP = "The config file (default: webhooks.yaml)."
+CONFIG_HELP = "The config file."
 config_option = click.option(
     "-f", "--file", "config_file", default="webhooks.yaml", show_default=True,
     type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP,
@@ -19,6 +19,11 @@ config_option = click.option(
 validate_config_option = click.option(
     "-f", "--file", "config_file", default="webhooks.yaml", show_default=True,
     type=click.Path(path_type=Path), help=CONFIG_HELP,
+)
+environment_option = click.option(
+    "--environment", "environment", metavar="NAME", envvar="WEBHOOKS_ENVIRONMENT",
+    help="The entry of the config's `environments:` to use (env WEBHOOKS_ENVIRONMENT); "
+         "needed when the config declares environments.",
 )
 target_option = click.option(
     "--target", "targets", multiple=True, metavar="NAME",

@@ -18,7 +18,9 @@ from reconciler.config.findings import Finding
 from reconciler.config.yamlnodes import YamlPath
 from reconciler.errors import Severity
 
-SecretsMode = Literal["require", "optional"]
+# require: plan and apply; optional: validate (unset ones are warnings); skip: plan
+# --skip-secrets (secrets are not read at all; other references are required)
+SecretsMode = Literal["require", "optional", "skip"]
 
 INTERPOLATED_FIELDS = ("url", "email", "support_email", "secret", "description")
 MAX_REFERENCED_FILE_BYTES = 64 * 1024
