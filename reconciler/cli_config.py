@@ -172,7 +172,8 @@ def apply(ctx: click.Context, planfile: Path | None, config_file: Path, auto_app
 @click.option("--owner", metavar="NAME",
               help="The config's owner (default: the owner the imported webhooks share).")
 @click.option("--all", "import_all", is_flag=True, help="Every webhook, whoever manages it.")
-@click.option("--unmanaged", is_flag=True, help="Only the webhooks no config manages.")
+@click.option("--include-unmanaged", "--unmanaged", "unmanaged", is_flag=True,
+              help="Also the webhooks no config manages (to adopt them).")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @config_option
 @click.pass_context
@@ -181,24 +182,27 @@ def import_(ctx: click.Context, output: Path | None, owner: str | None, import_a
     """Write config for webhooks that already exist (adoption); never a secret.
 
     \b
-    By default, the webhooks that the config of --owner manages (or of the one owner
-    the backoffice's managed webhooks share); --unmanaged adds those no config manages;
-    --all, every webhook. The owner's own webhooks are always in: a config declares all
-    of them. The file plans clean as written: `webhooks plan` shows no
+    By default, the webhooks that the config of --owner manages; without --owner,
+    those of the one owner the backoffice holds (with other owners' or unmanaged
+    webhooks there too, it asks for --owner). --include-unmanaged adds those no config
+    manages; --all, every webhook. The owner's own webhooks are always in: a config
+    declares all of them. The file plans clean as written: `webhooks plan` shows no
     changes, except the adoption of webhooks not yet managed by this owner, which
     `webhooks plan --adopt` shows and `webhooks apply --adopt` performs. Secrets stay
-    in the backoffice; a commented `secret:` line shows how to manage one.
+    in the backoffice; a commented `secret:` line shows how to manage one. Its first
+    line points editors at webhooks.schema.json beside it: save it with
+    `webhooks schema > webhooks.schema.json`.
 
     \b
     Examples:
-      webhooks import -o webhooks.yaml
-      webhooks import --unmanaged --owner payments-team -o webhooks.yaml
+      webhooks import -o webhooks.yaml        (the backoffice holds one owner's)
+      webhooks import --include-unmanaged --owner payments-team -o webhooks.yaml
     """
     from reconciler.commands import import_ as command
     from reconciler.importer import Selection
 
     if import_all and unmanaged:
-        raise click.UsageError("--all and --unmanaged are mutually exclusive", ctx)
+        raise click.UsageError("--all and --include-unmanaged are mutually exclusive", ctx)
     selection: Selection = "all" if import_all else "unmanaged" if unmanaged else "owned"
     return command.run(globals_of(ctx), config_file, output=output, owner=owner,
                        selection=selection, force=force)

@@ -108,7 +108,7 @@ def _management(w: RemoteWebhook) -> str:
         return f'by webhooks-reconciler, owner "{w.owner}"'
     if w.owner:
         return f'no (labelled owner "{w.owner}", but not managed by webhooks-reconciler)'
-    return "no (`webhooks import --unmanaged` writes config to adopt it)"
+    return "no (`webhooks import --include-unmanaged` writes config to adopt it)"
 
 
 def _deliveries(deliveries: Sequence[DeliverySummary]) -> list[str]:
