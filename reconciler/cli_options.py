@@ -54,7 +54,8 @@ def since_moment(ctx: click.Context, param: click.Parameter, value: str | None) 
 SINCE_HELP = "A duration ago (2h, 90m, 7d) or an ISO-8601 moment (2026-11-29T10:00:00Z)."
 
 
-DB_HELP = ("The database: sqlite:///PATH or postgresql+psycopg://USER@HOST:5432/NAME "
+DB_HELP = ("The database: sqlite:////ABSOLUTE/PATH (four slashes; three make the path "
+           "relative to the current directory) or postgresql+psycopg://USER@HOST:5432/NAME "
            "(env WEBHOOKS_DB_URL). A password never goes in --db: put it in "
            "WEBHOOKS_DB_URL, PGPASSWORD or --db-password-file.")
 DB_PASSWORD_FILE_HELP = "A file holding the PostgreSQL password (instead of PGPASSWORD)."

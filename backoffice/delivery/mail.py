@@ -202,6 +202,11 @@ def _amount(notification: Mapping[str, Any]) -> str:
     return f"{shown} {amount.get('currency', '')}".strip()
 
 
+# paymentStatus as the end of "Payment ..." in a subject line
+_OUTCOMES = {"Success": "succeeded", "Pending": "pending", "InProcessing": "in processing",
+             "Declined": "declined", "Error": "failed", "Timeout": "timed out"}
+
+
 def notification_email(notification: Mapping[str, Any], *, to: str, webhook_name: str,
                        merchant_name: str) -> EmailMessage:
     """A readable e-mail for one notification, with the JSON at the end."""
@@ -211,9 +216,12 @@ def notification_email(notification: Mapping[str, Any], *, to: str, webhook_name
     test = " [test]" if notification.get("test") else ""
     message = EmailMessage()
     message["To"] = to
-    message["Subject"] = (f"{label} payment {notification.get('paymentStatus')}: "
-                          f"{_amount(notification)} (terminal {merchant.get('terminalId')})"
-                          f"{test}")
+    status = notification.get("paymentStatus")
+    outcome = _OUTCOMES.get(str(status), f"status {status}")
+    # "Payment succeeded: 12.50 EUR, Authorised Payment (terminal 10001)": the type's label
+    # stands alone, as some labels say "payment" themselves
+    message["Subject"] = (f"Payment {outcome}: {_amount(notification)}, {label} "
+                          f"(terminal {merchant.get('terminalId')}){test}")
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid("notification")
     message["X-Notification-ID"] = str(notification.get("notificationID"))

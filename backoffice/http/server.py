@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
+from backoffice.db.engine import sqlite_file
 from backoffice.delivery.worker import DeliveryWorker
 from backoffice.facade import Backoffice
 from backoffice.http.api import create_app
@@ -40,8 +42,12 @@ def log_config(level: str = "info") -> dict[str, Any]:
 def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
           log_level: str = "info", graceful_timeout: int = 10,
           worker_interval: float | None = 1.0,
-          test_fires_per_merchant: int = DEFAULT_PER_MERCHANT) -> int:
+          test_fires_per_merchant: int = DEFAULT_PER_MERCHANT,
+          sock: socket.socket | None = None) -> int:
     """Serve until SIGTERM or SIGINT; in-flight requests finish first. Returns an exit code.
+
+    ``sock``: a socket already listening (the caller bound it and reported a taken port);
+    ``host`` and ``port`` then only name it in the log.
 
     ``worker_interval``: seconds between delivery rounds; None runs no worker.
     ``test_fires_per_merchant``: test-fires a merchant may have in flight (429 beyond).
@@ -57,10 +63,13 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     )
     server = uvicorn.Server(config)
     tokens = backoffice.tokens.token_count()
-    log.info("database %s, %d API token(s)", backoffice.db.url, tokens)
+    log.info("database %s (%s), %d API token(s)", backoffice.db.url, backoffice.db.location,
+             tokens)
     if tokens == 0:
+        path = sqlite_file(backoffice.db.engine.url)
+        where = f"sqlite:///{path.resolve()}" if path is not None else backoffice.db.url
         log.warning("no API tokens yet: create one with `webhooks token create --scope manage "
-                    "--db %s`", backoffice.db.url)
+                    "--db %s`", where)
     if worker is not None:
         log.info("delivery worker: a round every %g s; %s; e-mail %s", worker_interval,
                  "private and loopback targets ALLOWED" if settings.allow_private_targets
@@ -77,7 +86,7 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     try:
         if worker is not None:
             worker.start()
-        server.run()
+        server.run(sockets=None if sock is None else [sock])
     except SystemExit:  # uvicorn could not start (port taken, ...) and logged why
         return 1
     finally:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from reconciler import suggest
 from reconciler.commands import Globals
 from reconciler.delivery_log import failures, wait_for_outcomes
 from reconciler.emit import emit_body
@@ -20,6 +21,7 @@ from reconciler.session import with_provider
 def run(g: Globals, config_file: Path, *, terminal: str, type: str, status: str | None,
         amount: str | None, currency: str | None, method: str | None, fmt: str,
         wait: bool = False, wait_seconds: float = 30.0) -> int:
+    suggest.notification_type(type, "--type")
     body = emit_body(terminal=terminal, type=type, status=status, amount=amount,
                      currency=currency, method=method)
 

@@ -17,6 +17,7 @@ from backoffice.facade import Backoffice
 from backoffice.http.server import serve
 from contract.rules import email_problem
 from reconciler.commands import Globals
+from reconciler.commands.listen import bind
 from reconciler.errors import ReconcilerError
 from reconciler.password_files import read_password_file
 from reconciler.providers.errors import backoffice_errors
@@ -108,7 +109,12 @@ def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets:
         allow_private_targets=allow_private_targets, smtp_url=smtp_url,
         retry_schedule=retry_schedule, delivery_timeout=delivery_timeout,
         summary_interval=summary_interval, mail_from=mail.mail_from)
-    with open_backoffice(db_url, settings, access) as backoffice:
-        return serve(backoffice, host=host, port=port, log_level="debug" if g.debug else "info",
-                     worker_interval=worker_interval,
-                     test_fires_per_merchant=test_fire_limit)
+    sock = bind(host, port)  # a taken port is a clean error, before the database is opened
+    try:
+        with open_backoffice(db_url, settings, access) as backoffice:
+            return serve(backoffice, host=host, port=port,
+                         log_level="debug" if g.debug else "info",
+                         worker_interval=worker_interval,
+                         test_fires_per_merchant=test_fire_limit, sock=sock)
+    finally:
+        sock.close()
