@@ -73,9 +73,9 @@ def unknown_webhooks(doc: dict[str, Any]) -> Iterator[Finding]:
             if name not in known:
                 yield Finding(
                     (KEY, env, "webhooks", name),
-                    f"no webhook named {name!r} under the top-level `webhooks`"
-                    f"{did_you_mean(name, known)}; an environment changes the fields of "
-                    "declared webhooks", at_key=True)
+                    f"no webhook named {name!r} under the top-level `webhooks` (an "
+                    "environment changes the fields of declared webhooks)"
+                    f"{did_you_mean(name, known)}", at_key=True)
 
 
 @dataclass(frozen=True)

@@ -282,7 +282,8 @@ def syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     if not hint and any(sign in what for sign in _INDENTATION_SIGNS):
         hint = ("; check the indentation: the keys of one mapping start in the same column, "
                 "and a nested mapping is indented further")
-        shown = _shown_line(lines[line - 1]) if 0 < line <= len(lines) else None
+        config = _CONFIG_KEY.search(text) is not None  # a config the user wrote, not a key
+        shown = _shown_line(lines[line - 1]) if config and 0 < line <= len(lines) else None
         if shown is not None:
             hint += f". Line {line}: {shown}"
     return YamlProblem(line, col, f"YAML syntax error: {what}{hint}")
@@ -291,8 +292,10 @@ def syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
 # libyaml's messages when a line is indented more or less than its mapping expects
 _INDENTATION_SIGNS = ("mapping values are not allowed", "did not find expected key",
                       "expected <block end>", "could not find expected ':'")
-# A line shown back only when it reads as a key of a config the user wrote: never a line
-# of a file that is not YAML at all (a key, a certificate) beyond its position.
+# A line shown back only when it reads as a key of a config the user wrote (the file has a
+# top-level key of a config): never a line of a file that is not a config at all (a key,
+# a certificate) beyond its position.
+_CONFIG_KEY = re.compile(r"^(?:version|owner|webhooks|defaults)[ ]*:", re.MULTILINE)
 _KEY_LINE = re.compile(r"[ ]*(?:- )?([A-Za-z0-9_][A-Za-z0-9_.-]{0,62})[ ]*:(?:[ ].*)?\Z")
 
 
