@@ -23,7 +23,6 @@ from reconciler.apply import apply_plan
 from reconciler.errors import ReconcilerError
 from reconciler.plan import Plan, planfile
 from reconciler.providers import Provider
-from reconciler.reviewing import ReviewOptions
 from reconciler.session import plan_config
 from tests.support.cli import Run
 from tests.support.secrets import SIBS_SECRET, assert_no_secret

@@ -5,6 +5,7 @@ subjects."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -75,8 +77,6 @@ def test_serve_and_token_create_name_the_database_file(tmp_path: Path, processes
             if f"file {tmp_path / 'relative.db'}" in log.read_text():
                 break
             assert server.poll() is None, log.read_text()
-            import time
-
             time.sleep(0.1)
         text = log.read_text()
         assert f"database sqlite:///relative.db (file {tmp_path / 'relative.db'}), 1 API " \
@@ -108,10 +108,8 @@ def test_the_readme_team_snippet_runs_in_order(tmp_path: Path) -> None:
     try:
         out, err = shell.communicate(timeout=90)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(shell.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     assert shell.returncode == 0, err
     assert "Plan: 5 to create" in out
     assert (tmp_path / "var" / "backoffice.db").is_file()
