@@ -4,6 +4,7 @@ WEBHOOKS_ENVIRONMENT), and the bulk-delete guard set in the config (`safety:`)."
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
@@ -228,3 +229,23 @@ def test_a_bad_threshold_is_an_error_at_its_line(tmp_path: Path, value: str,
         f"{cfg}:4:29: safety.delete_threshold_percent: {message}"]
     cfg.write_text(guarded(None, None).replace("webhooks:\n", "safety:\n  percent: 5\nwebhooks:\n"))
     assert "unknown key 'percent'" in str(read_config(cfg, secrets="optional").problems[0])
+
+
+def test_the_example_applies_to_each_environment(run: Run, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.config import REPO
+    from tests.support.secrets import SIBS_SECRET
+
+    monkeypatch.setenv("ORDERS_WEBHOOK_SECRET", SIBS_SECRET)
+    for environment, url in (("sandbox", "https://sandbox-api.shop.example/hooks/sibs"),
+                             ("production", "https://api.shop.example/hooks/sibs")):
+        work = tmp_path / environment  # a backoffice of its own, as each environment has
+        work.mkdir()
+        cfg = work / "webhooks.yaml"
+        shutil.copy(REPO / "examples" / "environments" / "webhooks.yaml", cfg)
+        code, out, err = run("apply", "-f", str(cfg), "--environment", environment,
+                             "--auto-approve")
+        assert code == 0, err
+        assert out.startswith(f'Environment "{environment}".') and url in out
+        assert run("plan", "-f", str(cfg), "--environment", environment,
+                   "--detailed-exitcode")[0] == 0

@@ -48,6 +48,7 @@ def test_the_sample_is_valid_with_no_environment(capsys, monkeypatch):
 
 def test_the_examples_are_listed_and_point_at_the_schema():
     assert [p.parent.name for p in EXAMPLES] == [
+        "environments",
         "merchant-sibs",
         "standard-webhooks",
         "stores-and-email",
