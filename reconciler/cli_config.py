@@ -149,7 +149,10 @@ def apply(ctx: click.Context, planfile: Path | None, config_file: Path, auto_app
     \b
     Without PLANFILE: plans, shows the plan, asks for 'yes' on a terminal (refuses
     when standard input is not a terminal, unless --auto-approve). With PLANFILE
-    (from `webhooks plan --out`): refuses the whole plan if anything changed since.
+    (from `webhooks plan --out`): refuses the whole plan if anything changed since
+    (a plan made with --skip-secrets: anything but the secrets, which apply reads),
+    or if it was made for another --environment. Each webhook written gets a
+    last-applied record, so later plans can tell changes made outside the config.
     Exit 0 when everything applied, 1 when anything failed, 130 on Ctrl-C.
 
     \b
