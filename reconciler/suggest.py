@@ -20,7 +20,7 @@ def notification_type(value: str, option: str) -> str:
         return value
     hint = did_you_mean(value, NOTIFICATION_TYPES)
     known = ", ".join(f"{code} ({label})" for code, label in NOTIFICATION_TYPES.items())
-    raise ReconcilerError(f"{option}: {printable(value[:64])!r} is not a notification type"
+    raise ReconcilerError(f"{option}: unknown notification type {printable(value[:64])!r}"
                           f"{hint or '.'} The types: {known}.")
 
 

@@ -181,7 +181,7 @@ def test_names_on_the_command_line_get_a_did_you_mean(run: Run, tmp_path: Path) 
                 "    notifications: [mbway]\n")
     assert run("apply", "-f", str(cfg), "--auto-approve")[0] == 0
     code, _, err = run("emit", "-f", str(cfg), "--terminal", "10001", "--type", "mb-way")
-    assert code == 1 and "'mb-way' is not a notification type; did you mean 'mbway'?" in err
+    assert code == 1 and "unknown notification type 'mb-way'; did you mean 'mbway'?" in err
     code, _, err = run("list", "-f", str(cfg), "--notification", "authorized-payment")
     assert code == 1 and "did you mean 'authorised-payment'?" in err
     code, _, err = run("list", "-f", str(cfg), "--owner", "payments-taem")
