@@ -296,11 +296,21 @@ def _analyse(
         analysis.safety = SafetyThresholds(
             safety.get("delete_threshold_percent", SafetyThresholds.percent),
             safety.get("delete_threshold_min_managed", SafetyThresholds.min_managed))
-    base = environments.Overlay("", {k: v for k, v in doc.items() if k != environments.KEY})
-    analysis.webhooks = _check_layer(base, context, explained, schema, analysis.findings, seen)
     declared = environments.declared(doc)
     checked = declared if context.every_environment else [
         name for name in (context.environment,) if name in declared]
+    if checked and not context.every_environment:
+        # One environment chosen: its document is the one checked (its references are the
+        # ones plan and apply need; the base's it replaces are not read).
+        for finding in schema:
+            if finding not in seen:
+                seen.add(finding)
+                analysis.findings.append(finding)
+    else:
+        base = environments.Overlay("", {k: v for k, v in doc.items()
+                                         if k != environments.KEY})
+        analysis.webhooks = _check_layer(base, context, explained, schema, analysis.findings,
+                                         seen)
     for name in checked:  # each environment: its document checked as a whole
         layer = environments.overlay(doc, name)
         found = [f for f in schema_findings(layer.doc, context.catalog)

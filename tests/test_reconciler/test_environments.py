@@ -249,3 +249,17 @@ def test_the_example_applies_to_each_environment(run: Run, tmp_path: Path,
         assert out.startswith(f'Environment "{environment}".') and url in out
         assert run("plan", "-f", str(cfg), "--environment", environment,
                    "--detailed-exitcode")[0] == 0
+
+
+def test_only_the_chosen_environments_references_are_read(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = write(tmp_path, CONFIG.replace(
+        "        url: https://api.shop.example/hooks/orders\n",
+        "        url: ${env:PRODUCTION_ORDERS_URL}\n"))
+    monkeypatch.delenv("PRODUCTION_ORDERS_URL", raising=False)
+    sandbox = load_config(cfg, environment="sandbox")  # the sandbox replaces that URL
+    assert sandbox.webhooks["orders"].url == "https://sandbox.shop.example/hooks/orders"
+    with pytest.raises(ConfigError, match="PRODUCTION_ORDERS_URL is not set"):
+        load_config(cfg, environment="production")
+    report = read_config(cfg, secrets="optional", every_environment=True)
+    assert [p.severity for p in report.problems] == ["warning"]  # validate: each one checked
