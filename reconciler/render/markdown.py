@@ -147,7 +147,7 @@ def _details(change: Change, plan: Plan) -> str:
         else:
             lines.append(f"- {fc.field}: {format_value(fc.before)}")
             lines.append(f"+ {fc.field}: {format_value(fc.after)}")
-        if note := review.field_origin(fc, plan):
+        if note := review.origin_note(fc.origin, plan):
             lines[-1] += f"  # {note}"
     if review.secret_not_compared(change) and not review.lists_secret(change):
         lines.append(f"  {review.SKIPPED}")

@@ -6,7 +6,7 @@ Plain strings; each renderer styles them its own way.
 
 from __future__ import annotations
 
-from reconciler.plan import Action, Change, FieldChange, Plan
+from reconciler.plan import Action, Change, Plan
 from reconciler.plan.skip_secrets import NOT_COMPARED, NotCompared
 
 SKIPPED = f"secret {NOT_COMPARED}"
@@ -99,7 +99,3 @@ def unmanaged_line(plan: Plan) -> str | None:
     return (f"Unmanaged: {names}. No config manages "
             f"{'them' if len(plan.unmanaged) != 1 else 'it'} (--fail-on-unmanaged): "
             "import and adopt, or delete in the backoffice.")
-
-
-def field_origin(fc: FieldChange, plan: Plan) -> str:
-    return origin_note(fc.origin, plan)

@@ -98,7 +98,7 @@ def _change(change: Change, plan: Plan) -> Text:
     else:
         items = [(fc.field, describe(fc)) for fc in change.fields]
         mark = "~"
-    notes = [review.field_origin(fc, plan) for fc in change.fields] if mark == "~" else []
+    notes = [review.origin_note(fc.origin, plan) for fc in change.fields] if mark == "~" else []
     width = max((len(k) for k, _ in items), default=0) + 1
     for i, (key, text) in enumerate(items):
         out.append(f"{INDENT}{mark} ", style=style)
