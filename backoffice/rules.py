@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from backoffice.applied import parse as applied_record
 from backoffice.errors import Invalid
 from contract import formats
 from contract import rules as contract
@@ -30,7 +31,7 @@ MAX_SEARCH: Final = 256
 
 CREATE_FIELDS: Final = frozenset({
     "name", "type", "url", "email", "application", "notifications", "secret", "support_email",
-    "format", "enabled", "description", "labels",
+    "format", "enabled", "description", "labels", "applied",
 })
 CREATE_REQUIRED: Final = ("name", "type", "application", "notifications")
 IMMUTABLE_FIELDS: Final = ("name", "type")
@@ -179,7 +180,7 @@ def parse_fields(body: Mapping[str, Any], *, allow_http_loopback: bool,
         "support_email": lambda v: email("support_email", v),
         "application": application, "notifications": notifications, "secret": secret,
         "format": delivery_format, "enabled": enabled, "description": description,
-        "labels": labels,
+        "labels": labels, "applied": applied_record,
     }
     nullable = {"url", "email", "support_email", "format", "secret"}
     parsed: dict[str, Any] = {}

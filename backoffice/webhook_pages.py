@@ -16,6 +16,7 @@ from typing import Any, Final
 from pydantic_core import to_json
 from sqlalchemy import Connection
 
+from backoffice import applied
 from backoffice.db import webhook_queries as q
 
 # Webhook bodies kept at most (about 0.5 KB each); past it the cache starts over.
@@ -35,9 +36,11 @@ def public_rows(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
             "support_email": support, "format": fmt, "enabled": enabled,
             "description": description, "secret_fingerprint": secret_fp, "labels": labels,
             "version": version, "created_at": created, "updated_at": updated,
+            "applied": applied.public(*last_applied),
         }
         for (_pk, id_, name, type_, url, url_fp, email, kind, ref, support, fmt, enabled,
-             description, secret_fp, labels, version, created, updated, notifications) in rows
+             description, secret_fp, labels, version, created, updated, *last_applied,
+             notifications) in rows
     ]
 
 

@@ -17,7 +17,7 @@ from typing import Any, Final
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from backoffice import audit, auth, cursors, rules
+from backoffice import applied, audit, auth, cursors, rules
 from backoffice.clock import Clock, iso
 from backoffice.db import merchant_queries as mq
 from backoffice.db import webhook_queries as q
@@ -84,6 +84,9 @@ def public(record: WebhookRecord) -> dict[str, Any]:
         "secret_fingerprint": record.secret_fingerprint, "labels": dict(record.labels),
         "version": record.version,
         "created_at": record.created_at, "updated_at": record.updated_at,
+        "applied": applied.public(record.applied_digest, record.applied_revision,
+                                  record.applied_owner, record.applied_at,
+                                  record.applied_state),
     }
 
 
@@ -212,6 +215,7 @@ class Webhooks:
             "description": "", "labels": {}, **given,
         }
         secret = state.pop("secret", None)
+        last_applied = state.pop("applied", None)
         if state["type"] == "url" and state.get("format") is None:
             state["format"] = "sibs"
         _check_shape(state, secret_given=secret is not None)
@@ -224,16 +228,16 @@ class Webhooks:
         entry = (actor, [*given, *(["secret"] if secret is not None else [])])
         try:
             return self._create(merchant_id, state, secret, idempotency_key, request_hash,
-                                entry)
+                                entry, last_applied)
         except IntegrityError:
             # A concurrent writer won a race the checks could not see (PostgreSQL):
             # the second look finds its idempotency record or its name.
             return self._create(merchant_id, state, secret, idempotency_key, request_hash,
-                                entry)
+                                entry, last_applied)
 
     def _create(self, merchant_id: str, state: dict[str, Any], secret: str | None,
-                key: str | None, request_hash: str,
-                entry: tuple[auth.Actor, list[str]]) -> dict[str, Any]:
+                key: str | None, request_hash: str, entry: tuple[auth.Actor, list[str]],
+                last_applied: dict[str, str | None] | None) -> dict[str, Any]:
         moment = self.clock()
         now = iso(moment)
         with self.db.write() as conn:
@@ -265,7 +269,11 @@ class Webhooks:
                                   else self.sealing.seal_secret(webhook_id, secret)),
                 "secret_fingerprint": None if secret is None else secret_fingerprint(secret),
                 "version": 1, "created_at": now, "updated_at": now,
+                **dict.fromkeys(applied.COLUMNS),
             }
+            if last_applied is not None:
+                created = WebhookRecord(pk=0, notifications=state["notifications"], **values)
+                values.update(applied.columns(last_applied, public(created), now))
             pk = q.insert_webhook(conn, values, state["notifications"])
             record = WebhookRecord(pk=pk, notifications=state["notifications"], **values)
             result = public(record)
@@ -292,6 +300,7 @@ class Webhooks:
             before["application"] = (record.app_kind, record.app_ref)
             before["notifications"] = record.notifications
             secret = given.pop("secret", None)
+            last_applied = given.pop("applied", None)
             state = {**before, **given}
             _check_shape(state, secret_given=secret is not None)
             if "application" in given and given["application"] != before["application"]:
@@ -309,11 +318,17 @@ class Webhooks:
             if (kind, ref) != before["application"]:
                 values.update(app_kind=kind, app_ref=ref)
             notifications_changed = state["notifications"] != record.notifications
-            if not values and not notifications_changed:
+            if not values and not notifications_changed and last_applied is None:
                 return public(record)  # nothing changed: the version stays
             moment = self.clock()
+            now = iso(moment)
             changed = [_FIELD_OF.get(column, column) for column in values]
-            values.update(version=record.version + 1, updated_at=iso(moment))
+            values.update(version=record.version + 1, updated_at=now)
+            if last_applied is not None:  # recorded over the webhook as this write leaves it
+                after = record._replace(
+                    **{k: v for k, v in values.items() if k in WebhookRecord._fields},
+                    notifications=state["notifications"])
+                values.update(applied.columns(last_applied, public(after), now))
             if not q.update_webhook(
                     conn, record.pk, record.version, values,
                     state["notifications"] if notifications_changed else None):

@@ -27,6 +27,7 @@ from reconciler.errors import (
 )
 from reconciler.model import RemoteWebhook
 from reconciler.plan import Action, Change, Plan
+from reconciler.plan.drift import last_applied
 from reconciler.plan.payload import create_body, idempotency_key, matches_spec, update_patch
 from reconciler.providers.base import Provider
 from reconciler.testfire import outcome, proof, proves_secret
@@ -178,6 +179,7 @@ class Applier:
     async def _create(self, change: Change) -> RemoteWebhook:
         assert change.spec is not None
         body = create_body(change.spec, self.plan.owner)
+        body["applied"] = last_applied(self.plan, change)
         key = idempotency_key(self.plan.config_digest, change, self.run_id)
         return await self.provider.create(body, idempotency_key=key)
 
@@ -192,6 +194,7 @@ class Applier:
     async def _update(self, change: Change, webhook_id: str,
                       version: int | None) -> tuple[RemoteWebhook, str]:
         patch = update_patch(change, self.plan.owner)
+        patch["applied"] = last_applied(self.plan, change)
         try:
             remote = await self.provider.update(webhook_id, patch, if_match=version)
         except PreconditionFailed:

@@ -7,6 +7,7 @@ declare them. The one place that turns exceptions into exit codes is ``main``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import sys
@@ -22,7 +23,23 @@ from reconciler.commands import Globals
 from reconciler.errors import EXIT_BUG, EXIT_INTERRUPTED, ReconcilerError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """The root group: command summaries in full (click cuts them at the terminal's
+    width, mid-sentence), each the first sentence of its help."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="webhooks")
 @click.option("--no-color", is_flag=True, help="Plain output (also when NO_COLOR is set).")
 @click.option(
@@ -57,8 +74,25 @@ def cli(ctx: click.Context, no_color: bool, api_url: str | None, embedded: bool,
                       insecure_http=insecure_http)
 
 
+# The commands that reach a backoffice take --api-url after their name too.
+REACH_A_BACKOFFICE = frozenset({"validate", "plan", "apply", "import", "list", "show", "test",
+                                "emit", "deliveries", "resend", "recover", "deliver"})
+
+
+def _api_url_here(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``webhooks plan --api-url URL``: the same as before the command's name."""
+    if value is not None:
+        ctx.obj = dataclasses.replace(ctx.find_object(Globals) or Globals(False, None),
+                                      api_url=value or None)
+
+
 for command in (*cli_config.COMMANDS, *cli_backoffice.COMMANDS, *cli_secret.COMMANDS,
                 *cli_database.COMMANDS):
+    if command.name in REACH_A_BACKOFFICE:
+        command.params.append(click.Option(
+            ["--api-url"], metavar="URL", expose_value=False, callback=_api_url_here,
+            help="Use the backoffice at URL (as `webhooks --api-url URL ...` or "
+                 "WEBHOOKS_API_URL)."))
     cli.add_command(command)
 
 

@@ -55,9 +55,10 @@ def backoffice_copy(ctx: click.Context, from_url: str | None, to_url: str | None
 
     \b
     Examples:
-      webhooks backoffice copy --from sqlite:///old/backoffice.db --to sqlite:///new/backoffice.db
+      webhooks backoffice copy --from sqlite:////srv/old/backoffice.db \\
+        --to sqlite:////srv/new/backoffice.db
       WEBHOOKS_COPY_TO=postgresql+psycopg://webhooks:$PW@db/webhooks \\
-        webhooks backoffice copy --from sqlite:///var/lib/webhooks/backoffice.db
+        webhooks backoffice copy --from sqlite:////var/lib/webhooks/backoffice.db
     """
     import os
 
@@ -144,7 +145,7 @@ def serve(ctx: click.Context, host: str, port: int, db_url: str, allow_private_t
 
     \b
     Examples:
-      webhooks serve --port 8080 --db sqlite:///var/lib/webhooks/backoffice.db
+      webhooks serve --port 8080 --db sqlite:////var/lib/webhooks/backoffice.db
       PGPASSWORD=... webhooks serve --db postgresql+psycopg://webhooks@127.0.0.1:5432/webhooks
       webhooks serve --host 0.0.0.0 --port 8443 --tls-cert /etc/webhooks/tls.crt \\
         --tls-key /etc/webhooks/tls.key

@@ -10,7 +10,7 @@ import click
 
 from reconciler.commands import Globals
 
-CONFIG_HELP = "The config file (default: webhooks.yaml)."
+CONFIG_HELP = "The config file."
 config_option = click.option(
     "-f", "--file", "config_file", default="webhooks.yaml", show_default=True,
     type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP,
@@ -19,6 +19,11 @@ config_option = click.option(
 validate_config_option = click.option(
     "-f", "--file", "config_file", default="webhooks.yaml", show_default=True,
     type=click.Path(path_type=Path), help=CONFIG_HELP,
+)
+environment_option = click.option(
+    "--environment", "environment", metavar="NAME", envvar="WEBHOOKS_ENVIRONMENT",
+    help="The entry of the config's `environments:` to use (env WEBHOOKS_ENVIRONMENT); "
+         "needed when the config declares environments.",
 )
 target_option = click.option(
     "--target", "targets", multiple=True, metavar="NAME",
@@ -49,7 +54,8 @@ def since_moment(ctx: click.Context, param: click.Parameter, value: str | None) 
 SINCE_HELP = "A duration ago (2h, 90m, 7d) or an ISO-8601 moment (2026-11-29T10:00:00Z)."
 
 
-DB_HELP = ("The database: sqlite:///PATH or postgresql+psycopg://USER@HOST:5432/NAME "
+DB_HELP = ("The database: sqlite:////ABSOLUTE/PATH (four slashes; three make the path "
+           "relative to the current directory) or postgresql+psycopg://USER@HOST:5432/NAME "
            "(env WEBHOOKS_DB_URL). A password never goes in --db: put it in "
            "WEBHOOKS_DB_URL, PGPASSWORD or --db-password-file.")
 DB_PASSWORD_FILE_HELP = "A file holding the PostgreSQL password (instead of PGPASSWORD)."

@@ -1,10 +1,12 @@
 """``webhooks import``: existing webhooks as a ``webhooks.yaml`` that plans clean as written.
 
 What to import (``Selection``): ``owned``, the webhooks a config of the owner manages
-(the default; the owner is ``--owner`` or the one owner the backoffice's managed webhooks
-share); ``unmanaged``, those no config manages (adopting them needs ``--adopt``); ``all``,
-every webhook, other owners' too. The owner's own webhooks are always included: a config
-declares all of its owner's webhooks, and one left out would plan its deletion.
+(the default); ``unmanaged`` (``--include-unmanaged``), those no config manages too
+(adopting them needs ``--adopt``); ``all``, every webhook, other owners' too. The owner's
+own webhooks are always included: a config declares all of its owner's webhooks, and one
+left out would plan its deletion. The owner is ``--owner``; without it, only a backoffice
+whose webhooks all belong to one owner (no other owner's, none unmanaged) names it: any
+other mix asks for ``--owner``, listing the owners found.
 
 The YAML is written by hand rather than by a YAML library, so that it reads like a
 hand-written config and diffs well: webhooks in name order, one field per line in a
@@ -46,7 +48,10 @@ Selection = Literal["owned", "unmanaged", "all"]
 SELECTIONS: tuple[Selection, ...] = ("owned", "unmanaged", "all")
 
 OWNER_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
-SCHEMA_LINE = "# yaml-language-server: $schema=schemas/webhooks.schema.json"
+# The schema beside the file, where `webhooks schema > webhooks.schema.json` saves it: a
+# path that exists in the user's repository (schemas/ exists only in this one).
+SCHEMA_FILE = "webhooks.schema.json"
+SCHEMA_LINE = f"# yaml-language-server: $schema={SCHEMA_FILE}"
 INDENT = "  "
 # The fields a plan may find different in an imported webhook: the reconciler's labels,
 # which adoption sets.
@@ -117,11 +122,8 @@ def choose(
     if selection == "owned":
         owners = sorted({w.owner for w in every if w.managed and w.owner})
         if owner is None:
-            if len(owners) > 1:
-                raise ReconcilerError(
-                    f"webhooks of {len(owners)} owners are managed in this backoffice "
-                    f"({', '.join(owners)}): choose one with --owner NAME"
-                )
+            if len(owners) > 1 or (owners and unmanaged):
+                raise ReconcilerError(_ask_owner(every, owners, unmanaged))
             if not owners:
                 raise ReconcilerError(
                     "nothing to import: no webhook is managed by webhooks-reconciler yet"
@@ -159,13 +161,26 @@ def choose(
     return owner, chosen
 
 
+def _ask_owner(every: Sequence[RemoteWebhook], owners: Sequence[str],
+               unmanaged: Sequence[RemoteWebhook]) -> str:
+    """Which owners hold the webhooks, when that does not name the config's owner."""
+    counts = [f"{o} ({sum(1 for w in every if w.managed and w.owner == o)})" for o in owners]
+    found = f"webhooks of {len(owners)} owner{'s' if len(owners) != 1 else ''} "
+    found += f"({', '.join(counts)})"
+    if unmanaged:
+        found += f" and {len(unmanaged)} unmanaged"
+    more = (" (add --include-unmanaged to take the unmanaged ones too)" if unmanaged else "")
+    return (f"the backoffice holds {found}: choose the config's owner with --owner NAME"
+            f"{more}")
+
+
 def _unmanaged_hint(unmanaged: Sequence[RemoteWebhook]) -> str:
     if not unmanaged:
         return ""
     n = len(unmanaged)
     return (
         f"; {n} webhook{'s are' if n != 1 else ' is'} not managed: "
-        "`webhooks import --unmanaged --owner NAME` writes config to adopt "
+        "`webhooks import --include-unmanaged --owner NAME` writes config to adopt "
         f"{'them' if n != 1 else 'it'}"
     )
 
@@ -239,6 +254,7 @@ def render_config(webhooks: Sequence[RemoteWebhook], owner: str) -> str:
     n = len(webhooks)
     lines = [
         SCHEMA_LINE,
+        f"# (save the schema beside this file for your editor: webhooks schema > {SCHEMA_FILE})",
         "#",
         f"# Written by `webhooks import`: {n} webhook{'s' if n != 1 else ''} of the backoffice, "
         "in name order.",

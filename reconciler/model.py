@@ -60,6 +60,24 @@ class WebhookSpec:
 
 
 @dataclass(frozen=True)
+class SafetyThresholds:
+    """The bulk-delete guard (``safety:`` in the config): deletes and replaces above
+    ``percent`` of the owner's managed webhooks make a plan unsafe, once the owner has at
+    least ``min_managed`` of them."""
+
+    percent: int = 30
+    min_managed: int = 10
+
+    @property
+    def data(self) -> dict[str, int]:
+        return {"delete_threshold_percent": self.percent,
+                "delete_threshold_min_managed": self.min_managed}
+
+
+DEFAULT_THRESHOLDS = SafetyThresholds()
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded, validated ``webhooks.yaml``."""
 
@@ -69,6 +87,8 @@ class Config:
     webhooks: dict[str, WebhookSpec]
     digest: str  # sha256 of the file's bytes, recorded in saved plans
     warnings: tuple[Problem, ...] = ()
+    environment: str | None = None  # the `environments:` entry applied (--environment)
+    safety: SafetyThresholds = field(default_factory=SafetyThresholds)
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,9 @@ class RemoteWebhook:
     # Set when the URL has credentials: the backoffice then returns ``url`` redacted,
     # and this fingerprint of the whole URL (``normalize.url_fingerprint``) in its place.
     url_fingerprint: str | None = None
+    # The last-applied record (``applied`` in the API; ``reconciler.plan.drift`` reads it):
+    # digest, revision, owner, at, and ``state``, the webhook as the last apply left it.
+    applied: dict[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
 
     @classmethod
     def from_api(cls, d: dict[str, Any]) -> RemoteWebhook:
@@ -145,6 +168,7 @@ class RemoteWebhook:
                 created_at=str(d.get("created_at") or ""),
                 updated_at=str(d.get("updated_at") or ""),
                 url_fingerprint=d.get("url_fingerprint") or None,
+                applied=_applied(d.get("applied")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             ident = (d.get("name") or d.get("id")) if isinstance(d, dict) else None
@@ -157,6 +181,12 @@ class RemoteWebhook:
     @property
     def owner(self) -> str | None:
         return self.labels.get(LABEL_OWNER) or None
+
+    @property
+    def applied_owner(self) -> str | None:
+        """The owner whose config applied this webhook last (the last-applied record)."""
+        owner = (self.applied or {}).get("owner")
+        return owner if isinstance(owner, str) and owner else None
 
     @property
     def managed(self) -> bool:
@@ -179,3 +209,10 @@ class RemoteWebhook:
             f"RemoteWebhook(id={self.id!r}, name={self.name!r}, type={self.type!r}, "
             f"target={target!r}, version={self.version})"
         )
+
+
+def _applied(value: object) -> dict[str, Any] | None:
+    """The last-applied record when it is one (an object with a ``state`` object)."""
+    if isinstance(value, dict) and isinstance(value.get("state"), dict):
+        return value
+    return None

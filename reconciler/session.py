@@ -13,6 +13,7 @@ from reconciler.errors import ConfigError, PermissionDenied, Problem
 from reconciler.model import Config
 from reconciler.plan import Plan, build_plan
 from reconciler.providers import Provider, open_provider
+from reconciler.reviewing import NO_REVIEW, ReviewOptions, finish
 from reconciler.target import ENV_API_TOKEN
 
 T = TypeVar("T")
@@ -62,11 +63,19 @@ async def plan_config(
     targets: Iterable[str] = (),
     adopt: bool = False,
     force: bool = False,
+    review: ReviewOptions = NO_REVIEW,
+    notes: list[str] | None = None,
 ) -> tuple[Config, Plan]:
-    """Load the config (checked against the backoffice catalogue) and plan it."""
+    """Load the config (checked against the backoffice catalogue) and plan it; ``review``
+    says for which environment, against which base, with or without secrets (``notes``
+    receives what standard error should say about it)."""
     catalog = await provider.catalog()
-    config = load_config(config_file, secrets="require", catalog=catalog)
+    config = load_config(config_file, secrets="skip" if review.skip_secrets else "require",
+                         catalog=catalog, environment=review.environment)
     actual = await provider.fetch()
     plan = build_plan(config, actual, targets=frozenset(targets), adopt=adopt, force=force,
-                      backoffice=provider.target)
+                      backoffice=provider.target, thresholds=config.safety)
+    plan, said = finish(plan, config, review)
+    if notes is not None:
+        notes.extend(said)
     return config, plan

@@ -42,7 +42,7 @@ def parse_url(db_url: str) -> URL:
         return make_url(db_url)
     except ArgumentError:
         raise SetupError(
-            "the database URL is not valid: use e.g. sqlite:///path/backoffice.db"
+            "the database URL is not valid: use e.g. sqlite:////var/lib/webhooks/backoffice.db"
         ) from None
 
 
@@ -110,7 +110,7 @@ class Database:
             return cls(engine)
         if url.get_backend_name() != "sqlite":
             raise SetupError(f"cannot use database {url.render_as_string()}: the backoffice "
-                             "runs on sqlite:///path/backoffice.db or "
+                             "runs on sqlite:////absolute/path/backoffice.db or "
                              "postgresql+psycopg://user@host:5432/name")
         path = sqlite_file(url)
         memory = url.database in (None, "", ":memory:")
@@ -146,6 +146,13 @@ class Database:
     def url(self) -> str:
         """The database URL with any password masked, for messages."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def location(self) -> str:
+        """Where the data is, for people: a SQLite file's absolute path (a relative URL
+        resolved from the current directory), else the URL with any password masked."""
+        path = sqlite_file(self.engine.url)
+        return f"file {path.resolve()}" if path is not None else self.url
 
     def close(self) -> None:
         self.engine.dispose()

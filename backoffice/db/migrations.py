@@ -4,6 +4,7 @@ The DDL of each step is here; the data a step has to rewrite (version 3 seals th
 with credentials, version 5 gives tokens ids and names) is the caller's ``on_upgrade``
 (the sealing needs the server key). A step's new indexes are made after its rewrite, so
 a unique one sees the column filled.
+A step with nothing registered is still run and recorded: it just adds nothing.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret. Vers
 gave tokens a public id, a name, an expiry, their last use and their revocation (the
 upgrade gives existing tokens ids and names), and added the audit log.
 Version 8 added ``web_sessions`` (the web pages' sign-ins; steps 6 and 7 change nothing here).
+Version 9 added the ``applied_*`` columns: the last-applied record of ``webhooks apply``
+(``backoffice/applied.py``).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION: Final = 8
+SCHEMA_VERSION: Final = 9
 # Text order must be time order on PostgreSQL too, whatever the database's locale.
 Timestamp = String(20).with_variant(String(20, collation="C"), "postgresql")
 Moment = String(24).with_variant(String(24, collation="C"), "postgresql")
@@ -136,6 +138,14 @@ webhooks = Table(
     # version 3: the whole URL, sealed, when it carries credentials; and its fingerprint
     Column("url_sealed", LargeBinary),
     Column("url_fingerprint", String(32)),
+    # version 9: the last-applied record (backoffice/applied.py): what the last `webhooks
+    # apply` asked for (a digest, the config's git revision, its owner), when, and the
+    # webhook as that apply left it (JSON; the secret only as its fingerprint)
+    Column("applied_digest", String(71)),
+    Column("applied_revision", String(70)),
+    Column("applied_owner", String(63)),
+    Column("applied_at", Timestamp),
+    Column("applied_state", Text),
     Column("labels", LabelsType, nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", Timestamp, nullable=False),
@@ -290,6 +300,8 @@ NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
     3: (webhooks.c.url_sealed, webhooks.c.url_fingerprint),
     5: (tokens.c.id, tokens.c.name, tokens.c.expires_at, tokens.c.last_used_at,
         tokens.c.revoked_at),
+    9: (webhooks.c.applied_digest, webhooks.c.applied_revision, webhooks.c.applied_owner,
+        webhooks.c.applied_at, webhooks.c.applied_state),
 }
 # version -> the indexes that version added to existing tables (made after its data rewrite)
 NEW_INDEXES: Final[dict[int, tuple[Index, ...]]] = {

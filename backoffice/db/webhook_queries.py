@@ -42,6 +42,11 @@ class WebhookRecord(NamedTuple):
     secret_fingerprint: str | None
     url_sealed: bytes | None
     url_fingerprint: str | None
+    applied_digest: str | None
+    applied_revision: str | None
+    applied_owner: str | None
+    applied_at: str | None
+    applied_state: str | None
     labels: dict[str, str]
     version: int
     created_at: str
@@ -69,7 +74,8 @@ _SELECT_RECORDS = select(*_RECORD_COLUMNS, _NOTIFICATIONS)
 PAGE_COLUMNS: Final = ("pk", "id", "name", "type", "url", "url_fingerprint", "email",
                        "app_kind", "app_ref", "support_email", "format", "enabled",
                        "description", "secret_fingerprint", "labels", "version", "created_at",
-                       "updated_at")
+                       "updated_at", "applied_digest", "applied_revision", "applied_owner",
+                       "applied_at", "applied_state")
 _SELECT_PAGE = select(*[t.webhooks.c[name] for name in PAGE_COLUMNS], _NOTIFICATIONS)
 
 

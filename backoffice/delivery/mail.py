@@ -198,6 +198,11 @@ def _answer(exc: smtplib.SMTPResponseException) -> str:
     return f"{exc.smtp_code} {first}".rstrip()
 
 
+# paymentStatus as the end of a subject line ("MB WAY purchase succeeded: ...")
+_OUTCOMES = {"Success": "succeeded", "Pending": "pending", "InProcessing": "in processing",
+             "Declined": "declined", "Error": "failed", "Timeout": "timed out"}
+
+
 def notification_email(notification: Mapping[str, Any], *, to: str, webhook_name: str,
                        merchant_name: str) -> EmailMessage:
     """A readable e-mail for one notification, with the JSON at the end (tokens masked:
@@ -208,8 +213,11 @@ def notification_email(notification: Mapping[str, Any], *, to: str, webhook_name
     amount = kinds.money(notification.get("amount"))
     message = EmailMessage()
     message["To"] = to
-    message["Subject"] = (f"{what} {notification.get('paymentStatus')}: "
-                          f"{amount} (terminal {merchant.get('terminalId')}){test}")
+    status = notification.get("paymentStatus")
+    outcome = _OUTCOMES.get(str(status), f"status {status}")
+    # "MB WAY purchase succeeded: 12.50 EUR (terminal 10001)"
+    message["Subject"] = (f"{what} {outcome}: {amount} "
+                          f"(terminal {merchant.get('terminalId')}){test}")
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid("notification")
     message["X-Notification-ID"] = str(notification.get("notificationID"))

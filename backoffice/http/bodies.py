@@ -6,7 +6,7 @@ bodies fail validation (422) before any rule runs; the parts then apply the rule
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -62,6 +62,29 @@ class ListQuery(BaseModel):
         default=None, max_length=64, description="next_cursor of the previous page")
 
 
+class AppliedIn(_Request):
+    """The last-applied record a create or PATCH carries when ``webhooks apply`` makes it."""
+
+    digest: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")] = Field(
+        description="The digest of the spec the tool applied")
+    revision: Annotated[str, StringConstraints(
+        pattern=r"^[0-9a-f]{7,64}(-dirty)?$")] | None = Field(
+        default=None, description="The git commit of the config, '-dirty' when the file "
+                                  "had uncommitted changes; null outside git")
+    owner: Name = Field(description="The owner of the config that applied it")
+
+
+class Applied(BaseModel):
+    """The last-applied record: what the last apply asked for, when, and the webhook as it
+    left it (``state``: the webhook's fields, the secret only as its fingerprint)."""
+
+    digest: str
+    revision: str | None
+    owner: str | None
+    at: Timestamp
+    state: dict[str, Any]
+
+
 class WebhookCreate(_Request):
     """A new webhook: the six steps of the Backoffice's Create webhook form."""
 
@@ -79,6 +102,9 @@ class WebhookCreate(_Request):
     enabled: bool = True
     description: Description = ""
     labels: Labels = Field(default_factory=dict)
+    applied: AppliedIn | None = Field(
+        default=None, description="Sent by `webhooks apply`: recorded as the last-applied "
+                                  "record")
 
 
 class WebhookPatch(_Request):
@@ -94,6 +120,9 @@ class WebhookPatch(_Request):
     enabled: bool | None = None
     description: Description | None = None
     labels: Labels | None = None
+    applied: AppliedIn | None = Field(
+        default=None, description="Sent by `webhooks apply`: recorded as the last-applied "
+                                  "record (the version changes even if nothing else does)")
 
 
 class Webhook(BaseModel):
@@ -121,6 +150,8 @@ class Webhook(BaseModel):
     version: int = Field(ge=1)
     created_at: Timestamp
     updated_at: Timestamp
+    applied: Applied | None = Field(
+        default=None, description="The last-applied record; null until an apply writes it")
 
 
 class WebhookPage(BaseModel):

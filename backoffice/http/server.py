@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
+from backoffice.db.engine import sqlite_file
 from backoffice.delivery.worker import DeliveryWorker
 from backoffice.facade import Backoffice
 from backoffice.http import tls as tls_files
@@ -56,8 +58,12 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
           log_level: str = "info", graceful_timeout: int = 10,
           worker_interval: float | None = 1.0,
           test_fires_per_merchant: int = DEFAULT_PER_MERCHANT,
-          tls: tuple[Path, Path] | None = None) -> int:
+          tls: tuple[Path, Path] | None = None,
+          sock: socket.socket | None = None) -> int:
     """Serve until SIGTERM or SIGINT; in-flight requests finish first. Returns an exit code.
+
+    ``sock``: a socket already listening (the caller bound it and reported a taken port);
+    ``host`` and ``port`` then only name it in the log.
 
     ``worker_interval``: seconds between delivery rounds; None runs no worker.
     ``test_fires_per_merchant``: test-fires a merchant may have in flight (429 beyond).
@@ -80,10 +86,13 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
                     "or put a TLS-terminating proxy in front on this machine", host or "*")
     _warn_loose_files(backoffice, tls)
     tokens = backoffice.tokens.token_count()
-    log.info("database %s, %d API token(s)", backoffice.db.url, tokens)
+    log.info("database %s (%s), %d API token(s)", backoffice.db.url, backoffice.db.location,
+             tokens)
     if tokens == 0:
+        path = sqlite_file(backoffice.db.engine.url)
+        where = f"sqlite:///{path.resolve()}" if path is not None else backoffice.db.url
         log.warning("no API tokens yet: create one with `webhooks token create --scope manage "
-                    "--db %s`", backoffice.db.url)
+                    "--db %s`", where)
     log.info("per merchant: %s emits and %s test-fires a minute, %d test-fire(s) in flight",
              settings.emits_per_minute or "unlimited",
              settings.test_fires_per_minute or "unlimited", test_fires_per_merchant)
@@ -103,7 +112,7 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     try:
         if worker is not None:
             worker.start()
-        server.run()
+        server.run(sockets=None if sock is None else [sock])
     except SystemExit:  # uvicorn could not start (port taken, ...) and logged why
         return 1
     finally:

@@ -19,6 +19,7 @@ from reconciler.model import Config
 from reconciler.plan import Plan, planfile
 from reconciler.providers import Provider, choose
 from reconciler.render import render
+from reconciler.reviewing import ReviewOptions
 from reconciler.session import plan_config, require_file, require_manage, with_provider
 from reconciler.target import Target, mismatch
 
@@ -27,11 +28,17 @@ SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 
 def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_approve: bool,
         force: bool, parallelism: int, targets: tuple[str, ...], test_after: bool,
-        adopt: bool, fmt: str) -> int:
+        adopt: bool, fmt: str, environment: str | None = None) -> int:
     require_file(config_file)
     saved = planfile.load(planfile_path) if planfile_path is not None else None
     if saved is not None and (targets or adopt):
         raise Aborted("--target and --adopt belong to `webhooks plan`; a saved plan keeps its own")
+    if saved is not None:  # the plan's environment, unless another is asked for
+        if environment is not None and (problem := planfile.environment_problem(
+                saved, environment)) is not None:
+            raise StalePlan(problem + "; nothing was applied")
+        environment = saved.environment
+    review = ReviewOptions(environment=environment)  # apply always reads the secrets
     interactive = saved is None and not auto_approve
     if interactive and not sys.stdin.isatty():
         raise Aborted(
@@ -53,7 +60,8 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
         if saved is not None:
             opts = saved.options
             config, plan = await plan_config(provider, config_file, targets=opts.targets,
-                                             adopt=opts.adopt, force=opts.force or force)
+                                             adopt=opts.adopt, force=opts.force or force,
+                                             review=review)
             actual_problems = planfile.check_stale(saved, await provider.fetch())
             differences = planfile.compare(saved, plan)
             if actual_problems or differences:
@@ -64,7 +72,7 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
                 )
         else:
             config, plan = await plan_config(provider, config_file, targets=targets,
-                                             adopt=adopt, force=force)
+                                             adopt=adopt, force=force, review=review)
         _warn(config)
         click.echo(render(plan, "text", color=g.color), nl=False, err=to_err)
         plan.raise_if_unsafe()

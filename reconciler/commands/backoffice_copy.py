@@ -53,7 +53,7 @@ def resolve(side: Side, env: Mapping[str, str]) -> URL:
         url = parse_url(text)
     except BackofficeError:
         raise ReconcilerError(f"{side.flag}: the database URL is not valid "
-                              "(e.g. sqlite:///path/backoffice.db, "
+                              "(e.g. sqlite:////var/lib/webhooks/backoffice.db, "
                               "postgresql+psycopg://user@host/db)") from None
     if side.url is not None and url.password is not None:
         raise ReconcilerError(

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from reconciler import suggest
 from reconciler.commands import Globals
 from reconciler.delivery_log import failures, wait_for_outcomes
 from reconciler.emit import emit_body, render_scenarios, scenario_rows
@@ -30,6 +31,8 @@ def run(g: Globals, config_file: Path, *, terminal: str | None, type: str | None
         return EXIT_OK
     if terminal is None:
         raise click.UsageError("Missing option '--terminal'.")
+    if type is not None:
+        suggest.notification_type(type, "--type")
     body = emit_body(terminal=terminal, type=type, scenario=scenario, status=status,
                      amount=amount, currency=currency, method=method)
 

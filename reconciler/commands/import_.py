@@ -8,7 +8,7 @@ import click
 
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_OK
-from reconciler.importer import ImportResult, Selection, import_config, write_file
+from reconciler.importer import SCHEMA_FILE, ImportResult, Selection, import_config, write_file
 from reconciler.providers import Provider, embedded_data_dir
 from reconciler.session import with_provider
 from reconciler.target import Target
@@ -29,6 +29,9 @@ def run(g: Globals, config_file: Path, *, output: Path | None, owner: str | None
         click.echo(f"Wrote {n} webhook{'s' if n != 1 else ''} of owner \"{result.owner}\" "
                    f"to {output}.", err=True)
     _notes(result, output)
+    if output is not None and not (output.parent / SCHEMA_FILE).exists():
+        click.echo(f"Note: the file names {SCHEMA_FILE} for editors; save it beside it with "
+                   f"`webhooks schema > {output.parent / SCHEMA_FILE}`.", err=True)
     if output is not None and target.kind == "embedded" and (
         embedded_data_dir(output) != embedded_data_dir(config_file)
     ):

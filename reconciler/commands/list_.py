@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from reconciler import suggest
 from reconciler.commands import Globals
-from reconciler.errors import EXIT_OK
+from reconciler.errors import EXIT_OK, ReconcilerError
 from reconciler.model import RemoteWebhook
 from reconciler.providers import ListFilters, Provider
 from reconciler.render.listing import render_json, render_table
@@ -20,11 +21,18 @@ from reconciler.target import Target
 
 def run(g: Globals, config_file: Path, *, filters: ListFilters, owner: str | None,
         unmanaged: bool, fmt: str) -> int:
+    if filters.notification is not None:
+        suggest.notification_type(filters.notification, "--notification")
+
     async def fetch(provider: Provider) -> tuple[list[RemoteWebhook], Target]:
         return await provider.fetch(filters), provider.target
 
-    found, target = with_provider(g, config_file, fetch, read_only=True)
-    webhooks = by_name(select_owner(found, owner=owner, unmanaged=unmanaged))
+    every, target = with_provider(g, config_file, fetch, read_only=True)
+    webhooks = by_name(select_owner(every, owner=owner, unmanaged=unmanaged))
+    if owner is not None and not webhooks and (note := suggest.unknown_owner(every, owner)):
+        if "did you mean" in note:  # a typo, surely: say so and fail
+            raise ReconcilerError(f"--owner: {note}")
+        click.echo(f"note: {note}", err=True)
     if fmt == "json":
         click.echo(render_json(webhooks), nl=False)
     else:

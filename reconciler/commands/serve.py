@@ -18,6 +18,7 @@ from backoffice.http import tls as tls_files
 from backoffice.http.server import serve
 from contract.rules import email_problem
 from reconciler.commands import Globals
+from reconciler.commands.listen import bind
 from reconciler.errors import ReconcilerError
 from reconciler.password_files import read_password_file
 from reconciler.providers.errors import backoffice_errors
@@ -134,7 +135,12 @@ def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets:
         summary_interval=summary_interval, mail_from=mail.mail_from),
         emits_per_minute=rates.emits_per_minute,
         test_fires_per_minute=rates.test_fires_per_minute)
-    with open_backoffice(db_url, settings, access) as backoffice:
-        return serve(backoffice, host=host, port=port, log_level="debug" if g.debug else "info",
-                     worker_interval=worker_interval,
-                     test_fires_per_merchant=test_fire_limit, tls=tls)
+    sock = bind(host, port)  # a taken port is a clean error, before the database is opened
+    try:
+        with open_backoffice(db_url, settings, access) as backoffice:
+            return serve(backoffice, host=host, port=port,
+                         log_level="debug" if g.debug else "info",
+                         worker_interval=worker_interval,
+                         test_fires_per_merchant=test_fire_limit, tls=tls, sock=sock)
+    finally:
+        sock.close()

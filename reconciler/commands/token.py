@@ -28,7 +28,7 @@ def run(g: Globals, *, scope: str, db_url: str, merchant: str | None,
         name: str | None = None, expires_in: str | None = None) -> int:
     merchant_id = merchant or DEMO_MERCHANT_ID
     with open_backoffice(db_url) as backoffice:
-        where = backoffice.db.url
+        where = f"{backoffice.db.url} ({backoffice.db.location})"
         with backoffice_errors(
                 "create a token", where,
                 message=lambda detail: f"cannot create a token: {detail} in {where}"):

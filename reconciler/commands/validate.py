@@ -4,9 +4,12 @@ Secrets are optional here (an unset variable is a warning), so pull-request pipe
 need none. Without ``--offline`` the backoffice catalogue also checks stores, terminals
 and notification types; when it cannot be had, the offline checks run and say so.
 
-Formats: ``text`` (``FILE:LINE:COL: message``), ``json`` (an object; a list of them for
-several files), ``github`` (workflow-command annotations) and ``gitlab`` (a Code Quality
-report on standard output, the summaries on standard error).
+Formats: ``text`` (``FILE:LINE:COL: message``), ``json`` (one object, however many files:
+``{"valid", "strict", "files": [...]}``), ``github`` (workflow-command annotations) and
+``gitlab`` (a Code Quality report on standard output, the summaries on standard error).
+
+``--strict`` turns every warning into an error: the file is then invalid (exit 1).
+Every entry of the config's ``environments:`` is checked.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -25,16 +29,20 @@ from reconciler.model import Catalog
 from reconciler.render import ci_annotations
 
 
-def run(g: Globals, config_files: Sequence[Path], *, offline: bool, fmt: str) -> int:
+def run(g: Globals, config_files: Sequence[Path], *, offline: bool, fmt: str,
+        strict: bool = False) -> int:
     if not offline:  # a backoffice not named clearly is an error here too, not a fallback
         from reconciler.providers import choose
 
         for path in dict.fromkeys(config_files):
             choose(g, path)
     reports = [_report(g, path, offline) for path in dict.fromkeys(config_files)]
+    if strict:
+        reports = [_strict(r) for r in reports]
     if fmt == "json":
-        data = [_as_json(r) for r in reports]
-        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+        files = [_as_json(r) for r in reports]
+        click.echo(json.dumps({"valid": all(f["valid"] for f in files), "strict": strict,
+                               "files": files}, indent=2))
     elif fmt == "gitlab":
         root = os.environ.get("CI_PROJECT_DIR")
         problems = [p for r in reports for p in r.problems]
@@ -57,7 +65,17 @@ def run(g: Globals, config_files: Sequence[Path], *, offline: bool, fmt: str) ->
 
 def _report(g: Globals, config_file: Path, offline: bool) -> ConfigReport:
     catalog = None if offline or not config_file.is_file() else _catalog(g, config_file)
-    return read_config(config_file, secrets="optional", catalog=catalog)
+    return read_config(config_file, secrets="optional", catalog=catalog, every_environment=True)
+
+
+def _strict(report: ConfigReport) -> ConfigReport:
+    """The report with its warnings as errors (``--strict``)."""
+    if not report.warnings:
+        return report
+    problems = tuple(replace(p, severity="error",
+                             message=p.message + " (an error with --strict)")
+                     if p.severity == "warning" else p for p in report.problems)
+    return replace(report, config=None, problems=problems)
 
 
 def _catalog(g: Globals, config_file: Path) -> Catalog | None:

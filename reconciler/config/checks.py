@@ -50,11 +50,14 @@ URL_ONLY_FIELDS = ("url", "secret", "format", "test_on_apply")
 
 @dataclass(frozen=True)
 class Context:
-    """Where references are read from, how missing ones count, and the catalogue."""
+    """Where references are read from, how missing ones count, the catalogue, and which
+    environment's webhooks are read (``every_environment``: check them all)."""
 
     base_dir: Path
     secrets: SecretsMode
     catalog: Catalog | None
+    environment: str | None = None
+    every_environment: bool = False
 
 
 class Checker:
@@ -171,6 +174,8 @@ class Checker:
             self.error(path, "a literal secret is not allowed: write ${env:NAME} or ${file:PATH}")
             return None
         source = raw[2:-1]
+        if self.context.secrets == "skip":  # plan --skip-secrets: not read, not compared
+            return Secret(source=source, value=None)
         value, findings = self.references.text(path, raw)
         self.findings.extend(findings)
         if value is not None and (*path[:-1], "format") not in self.bad:

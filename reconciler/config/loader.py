@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import formats
+from reconciler.config import environments
 from reconciler.config.checks import Checker, Context
 from reconciler.config.findings import Finding
 from reconciler.config.reference_places import reference_findings
@@ -36,7 +37,7 @@ from reconciler.config.yamlload import (
 )
 from reconciler.config.yamlnodes import SlowDocument, YamlPath, YamlProblem
 from reconciler.errors import ConfigError, Problem
-from reconciler.model import Catalog, Config, WebhookSpec
+from reconciler.model import Catalog, Config, SafetyThresholds, WebhookSpec
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,17 @@ def load_config(
     *,
     secrets: SecretsMode = "require",
     catalog: Catalog | None = None,
+    environment: str | None = None,
 ) -> Config:
     """Read and check ``path``; ConfigError with every problem when it is invalid.
 
     ``secrets="optional"`` (for ``validate``) makes unset variables and missing files
-    warnings; ``catalog`` adds the checks against the backoffice (stores, terminals,
-    notification types).
+    warnings, ``"skip"`` (``plan --skip-secrets``) leaves secrets unread; ``catalog``
+    adds the checks against the backoffice (stores, terminals, notification types);
+    ``environment`` puts that entry of ``environments:`` over the webhooks (a config
+    that declares environments needs one).
     """
-    report = read_config(path, secrets=secrets, catalog=catalog)
+    report = read_config(path, secrets=secrets, catalog=catalog, environment=environment)
     if report.config is None:
         raise ConfigError(list(report.problems))
     return report.config
@@ -81,18 +85,40 @@ def read_config(
     secrets: SecretsMode = "require",
     catalog: Catalog | None = None,
     fast: bool = True,
+    environment: str | None = None,
+    every_environment: bool = False,
 ) -> ConfigReport:
-    """Like ``load_config``, but returns the problems; ``fast=False`` skips the fast parser."""
-    file = str(path)
+    """Like ``load_config``, but returns the problems; ``fast=False`` skips the fast parser.
+
+    ``every_environment`` (``validate``) checks each environment's webhooks too; the
+    config is then the one without any environment.
+    """
     data = _read_bytes(path)
     if isinstance(data, Problem):
         return ConfigReport(path, None, (data,))
+    return read_config_bytes(path, data, secrets=secrets, catalog=catalog, fast=fast,
+                             environment=environment, every_environment=every_environment)
+
+
+def read_config_bytes(
+    path: Path,
+    data: bytes,
+    *,
+    secrets: SecretsMode = "require",
+    catalog: Catalog | None = None,
+    fast: bool = True,
+    environment: str | None = None,
+    every_environment: bool = False,
+) -> ConfigReport:
+    """``read_config`` of bytes read elsewhere (the config at a git revision); ``path``
+    names it in messages, and its directory is where ``${file:PATH}`` is read."""
+    file = str(path)
     digest = hashlib.sha256(data).hexdigest()
     try:
         text = decode(data)
     except DecodeError as exc:
         return ConfigReport(path, None, (_problem(file, exc.problem),))
-    context = Context(path.parent, secrets, catalog)
+    context = Context(path.parent, secrets, catalog, environment, every_environment)
     if fast and fast_path_allowed(text):
         report = _try_fast(path, text, digest, context)
         if report is not None:
@@ -264,6 +290,8 @@ class _Analysis:
     owner: str = ""
     findings: list[Finding] = field(default_factory=list)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # merged fields
+    safety: SafetyThresholds = field(default_factory=SafetyThresholds)
+    environment: str | None = None  # the environment whose webhooks these are
 
 
 def _prefixes(paths: Iterable[YamlPath]) -> set[YamlPath]:
@@ -279,21 +307,67 @@ def _analyse(
     # would only repeat it.
     misplaced = [f for f in reference_findings(doc) if f.path not in explained]
     explained |= {f.path for f in misplaced}
-    analysis.findings = misplaced + [
-        f for f in schema_findings(doc, context.catalog) if f.path not in explained
-    ]
-    # Fields with a problem already are not checked further (one message per mistake).
-    bad = _prefixes([f.path for f in analysis.findings] + list(explained))
-    checker = Checker(context, bad, analysis.findings)
+    schema = [f for f in schema_findings(doc, context.catalog) if f.path not in explained]
+    seen: set[Finding] = set()
+    for finding in (*misplaced, *environments.unknown_webhooks(doc), *(
+            () if context.every_environment
+            else environments.choice_findings(doc, context.environment))):
+        analysis.findings.append(finding)
+        seen.add(finding)
     owner = doc.get("owner")
     analysis.owner = owner if isinstance(owner, str) else ""
-    raw_defaults = doc.get("defaults")
-    defaults = checker.defaults(raw_defaults if isinstance(raw_defaults, dict) else {})
-    webhooks = doc.get("webhooks")
-    for name, raw in (webhooks if isinstance(webhooks, dict) else {}).items():
-        if isinstance(raw, dict):
-            analysis.webhooks[name] = checker.webhook(name, raw, defaults)
+    safety = doc.get("safety")
+    if isinstance(safety, dict):
+        analysis.safety = SafetyThresholds(
+            safety.get("delete_threshold_percent", SafetyThresholds.percent),
+            safety.get("delete_threshold_min_managed", SafetyThresholds.min_managed))
+    declared = environments.declared(doc)
+    checked = declared if context.every_environment else [
+        name for name in (context.environment,) if name in declared]
+    if checked and not context.every_environment:
+        # One environment chosen: its document is the one checked (its references are the
+        # ones plan and apply need; the base's it replaces are not read).
+        for finding in schema:
+            if finding not in seen:
+                seen.add(finding)
+                analysis.findings.append(finding)
+    else:
+        base = environments.Overlay("", {k: v for k, v in doc.items()
+                                         if k != environments.KEY})
+        analysis.webhooks = _check_layer(base, context, explained, schema, analysis.findings,
+                                         seen)
+    for name in checked:  # each environment: its document checked as a whole
+        layer = environments.overlay(doc, name)
+        found = [f for f in schema_findings(layer.doc, context.catalog)
+                 if f.path not in explained]
+        webhooks = _check_layer(layer, context, explained, found, analysis.findings, seen)
+        if name == context.environment:
+            analysis.webhooks, analysis.environment = webhooks, name
     return analysis
+
+
+def _check_layer(layer: environments.Overlay, context: Context, explained: set[YamlPath],
+                 schema: list[Finding], sink: list[Finding],
+                 seen: set[Finding]) -> dict[str, dict[str, Any]]:
+    """Check one environment's document (``schema``: its schema findings); add what is
+    found to ``sink`` once, placed where the field came from; return its webhooks."""
+    # Fields with a problem already are not checked further (one message per mistake).
+    bad = _prefixes([f.path for f in schema] + list(explained))
+    found = list(schema)
+    checker = Checker(context, bad, found)
+    raw_defaults = layer.doc.get("defaults")
+    defaults = checker.defaults(raw_defaults if isinstance(raw_defaults, dict) else {})
+    webhooks: dict[str, dict[str, Any]] = {}
+    hooks = layer.doc.get("webhooks")
+    for name, raw in (hooks if isinstance(hooks, dict) else {}).items():
+        if isinstance(raw, dict):
+            webhooks[name] = checker.webhook(name, raw, defaults)
+    for finding in found:
+        placed = layer.locate(finding)
+        if placed not in seen:
+            seen.add(placed)
+            sink.append(placed)
+    return webhooks
 
 
 def _config(
@@ -307,7 +381,8 @@ def _config(
     webhooks = {
         name: _spec(name, fields, lines.get(name, 0)) for name, fields in analysis.webhooks.items()
     }
-    return Config(path, 1, analysis.owner, webhooks, digest, warnings)  # the only version
+    return Config(path, 1, analysis.owner, webhooks, digest, warnings,  # the only version
+                  environment=analysis.environment, safety=analysis.safety)
 
 
 def _spec(name: str, fields: dict[str, Any], line: int) -> WebhookSpec:

@@ -30,7 +30,9 @@ from reconciler.config.findings import Finding
 from reconciler.config.yamlnodes import YamlPath
 from reconciler.errors import Severity
 
-SecretsMode = Literal["require", "optional"]
+# require: plan and apply; optional: validate (unset ones are warnings); skip: plan
+# --skip-secrets (secrets are not read at all; other references are required)
+SecretsMode = Literal["require", "optional", "skip"]
 
 REFERENCE_FIELDS = ("secret", "url")  # where a reference may be: the sensitive fields
 MAX_REFERENCED_FILE_BYTES = 64 * 1024

@@ -20,6 +20,7 @@ import reconciler
 from contract import formats
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.rules import NAME_RULE, WEBHOOK_TYPES, is_name
+from contract.urls import url_problem
 from reconciler.config.findings import Finding, did_you_mean
 from reconciler.config.yamlnodes import YamlPath
 from reconciler.model import Catalog
@@ -60,8 +61,11 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
         return [_inline_refs(item, defs) for item in node]
     if not isinstance(node, dict):
         return node
-    if "$ref" in node:  # `#/$defs/<name>`; siblings (descriptions) override the target's
-        target = defs[node["$ref"].removeprefix("#/$defs/")]
+    if "$ref" in node:  # `#/$defs/<name>[/...]`; siblings (descriptions) override the target's
+        target: Any = defs
+        for part in node["$ref"].removeprefix("#/$defs/").split("/"):
+            target = target[part]
+        target = _inline_refs(target, defs)  # a target may refer on (overrides -> webhook)
         node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
     return {key: _inline_refs(value, defs) for key, value in node.items()}
 
@@ -174,6 +178,9 @@ def _explain(error: ValidationError, doc: object, catalog: Catalog | None) -> It
                 shown = repr(item) if isinstance(item, str) else _describe(item)
                 yield Finding((*path, index), f"{shown} is listed more than once")
             seen.append(item)
+    elif keyword in ("minimum", "maximum"):
+        bound = "at least" if keyword == "minimum" else "at most"
+        yield Finding(path, f"must be {bound} {error.validator_value}, not {_describe(value)}")
     elif keyword == "minLength":
         yield Finding(path, "must not be empty")
     elif keyword == "maxLength":
@@ -236,12 +243,15 @@ def _explain_pattern(error: ValidationError, path: YamlPath, value: object) -> F
     if "propertyNames" in error.absolute_schema_path:
         name = str(value)
         hint = f"; did you mean {name.lower()!r}?" if is_name(name.lower()) else ""
+        what = "environment" if path == ("environments",) else "webhook"
         return Finding(
-            (*path, name), f"invalid webhook name {name!r}: use {NAME_RULE}{hint}", at_key=True
+            (*path, name), f"invalid {what} name {name!r}: use {NAME_RULE}{hint}", at_key=True
         )
     field = path[-1] if path else ""
     if field == "owner":
         return Finding(path, f"invalid owner {value!r}: use {NAME_RULE}")
+    if field == "url" and isinstance(value, str):  # never quoted: it may hold a password
+        return Finding(path, url_problem(value) or "must be an absolute https:// URL")
     if field == "secret":
         assert isinstance(value, str)
         what = (

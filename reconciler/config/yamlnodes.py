@@ -9,12 +9,15 @@ message.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from contract.urls import redact_url
 
 try:  # libyaml composes in C; the pure-Python composer is the same, only slower
     from yaml._yaml import CParser as _Parser
@@ -214,10 +217,22 @@ class Builder:
                 first = self.doc.keys[child][0]
                 message = f"duplicate key {key!r} (first at line {first})"
                 self.problem(key_node, message, child, explains=False)
+                self.shadow(value_node, child, depth + 1)
                 continue
             self.doc.keys[child] = _pos(key_node)
             out[key] = self.build(value_node, child, depth + 1)
         return out
+
+    def shadow(self, node: Node, path: YamlPath, depth: int) -> None:
+        """Read a duplicated key's value for its own problems only (a duplicate key inside
+        a duplicated block, say): its values and positions stay out of the document."""
+        aside = SlowDocument()
+        builder = Builder(aside)
+        builder.seen, builder.replayed = self.seen, self.replayed
+        with contextlib.suppress(Abort):
+            builder.build(node, path, depth)
+        self.replayed = builder.replayed
+        self.doc.problems.extend(aside.problems)
 
     def scalar(self, node: ScalarNode, path: YamlPath) -> Any:
         tag, text = node.tag, node.value
@@ -275,7 +290,36 @@ def syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     # The file may be anything (a key file, /etc/passwd): a parser's message keeps the
     # grammar's tokens (',' or '<stream end>') but none of the file's own text.
     what = _QUOTED.sub(lambda m: m.group() if _TOKEN.fullmatch(m.group(1)) else "", what)
+    if not hint and any(sign in what for sign in _INDENTATION_SIGNS):
+        hint = ("; check the indentation: the keys of one mapping start in the same column, "
+                "and a nested mapping is indented further")
+        config = _CONFIG_KEY.search(text) is not None  # a config the user wrote, not a key
+        shown = _shown_line(lines[line - 1]) if config and 0 < line <= len(lines) else None
+        if shown is not None:
+            hint += f". Line {line}: {shown}"
     return YamlProblem(line, col, f"YAML syntax error: {what}{hint}")
+
+
+# libyaml's messages when a line is indented more or less than its mapping expects
+_INDENTATION_SIGNS = ("mapping values are not allowed", "did not find expected key",
+                      "expected <block end>", "could not find expected ':'")
+# A line shown back only when it reads as a key of a config the user wrote (the file has a
+# top-level key of a config): never a line of a file that is not a config at all (a key,
+# a certificate) beyond its position.
+_CONFIG_KEY = re.compile(r"^(?:version|owner|webhooks|defaults)[ ]*:", re.MULTILINE)
+_KEY_LINE = re.compile(r"[ ]*(?:- )?([A-Za-z0-9_][A-Za-z0-9_.-]{0,62})[ ]*:(?:[ ].*)?\Z")
+
+
+def _shown_line(line: str) -> str | None:
+    """The line as text to quote, with a secret's value and a URL's password hidden."""
+    match = _KEY_LINE.match(line.rstrip("\r"))
+    if match is None:
+        return None
+    if match.group(1) == "secret":
+        line = line[: line.index(":") + 1] + " (hidden)"
+    shown = re.sub(r"[a-z][a-z0-9+.-]*://\S+", lambda m: redact_url(m.group()), line)
+    shown = "".join(c if c.isprintable() else "?" for c in shown.rstrip("\r"))
+    return repr(shown if len(shown) <= 120 else shown[:117] + "...")
 
 
 _QUOTED = re.compile(r" ?'([^']*)'")

@@ -20,9 +20,11 @@ from contract.urls import has_credentials, redact_url
 from reconciler.errors import UnsafePlan
 from reconciler.model import RemoteWebhook, WebhookSpec
 from reconciler.plan.normalize import CredentialUrl
+from reconciler.plan.review import Drift, PlanContext
 from reconciler.target import Target
 
-# 2: plans name their backoffice ("backoffice"), and URLs from references are sensitive.
+# 2: plans name their backoffice ("backoffice"), URLs from references are sensitive, and
+# drift, origins, environments and --skip-secrets are said.
 FORMAT_VERSION = "2"
 
 
@@ -88,6 +90,7 @@ class FieldChange:
     after: SafeValue
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    origin: str | None = None  # where the change comes from (review.ORIGINS); None: unknown
 
     @property
     def sensitive(self) -> bool:
@@ -103,6 +106,8 @@ class FieldChange:
         if self.added or self.removed:
             out["added"] = list(self.added)
             out["removed"] = list(self.removed)
+        if self.origin is not None:
+            out["origin"] = self.origin
         return out
 
 
@@ -138,6 +143,7 @@ class Change:
     adopt: bool = False  # takes over a webhook this owner did not create
     adopted_from: str | None = None  # its owner label, None when it had none
     protected: bool = False  # prevent_destroy blocks this change
+    origin: str | None = None  # create/delete: whose change it is (review.ORIGINS)
     # The real values, for apply only: never rendered, never in .data or repr.
     spec: WebhookSpec | None = field(default=None, repr=False, compare=False)
     remote: RemoteWebhook | None = field(default=None, repr=False, compare=False)
@@ -171,6 +177,7 @@ class Change:
             "after": view_data(self.after),
             "fields": [f.data for f in self.fields],
             "precondition": self.precondition.data,
+            "origin": self.origin,
         }
 
 
@@ -269,10 +276,12 @@ class PlanOptions:
     targets: frozenset[str] = frozenset()
     adopt: bool = False
     force: bool = False
+    skip_secrets: bool = False  # apply re-plans with the secrets, and compares the rest
 
     @property
     def data(self) -> dict[str, Any]:
-        return {"targets": sorted(self.targets), "adopt": self.adopt, "force": self.force}
+        return {"targets": sorted(self.targets), "adopt": self.adopt, "force": self.force,
+                "skip_secrets": self.skip_secrets}
 
 
 @dataclass(frozen=True)
@@ -306,6 +315,8 @@ class Plan:
     managed: int  # webhooks of this owner in the backoffice (the threshold's base)
     options: PlanOptions = PlanOptions()
     backoffice: Target | None = None  # what the plan was made against (None: not said)
+    context: PlanContext = field(default_factory=PlanContext)
+    drift: tuple[Drift, ...] = ()  # changed outside the config since the last apply
 
     @property
     def has_changes(self) -> bool:
@@ -339,7 +350,7 @@ class Plan:
     def summary_line(self) -> str:
         s = self.summary
         hidden = []
-        if s.unmanaged:
+        if s.unmanaged and not self.context.list_unmanaged:
             hidden.append(f"{s.unmanaged} unmanaged")
         if s.foreign:
             hidden.append(f"{s.foreign} owned by other owners")
@@ -378,4 +389,6 @@ class Plan:
             "foreign": [r.data for r in self.foreign],
             "conflicts": [c.data for c in self.conflicts],
             "unsafe": [r.data for r in self.reasons],
+            **self.context.data,
+            "drift": [d.data for d in self.drift],
         }

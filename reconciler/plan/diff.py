@@ -18,7 +18,15 @@ from typing import Protocol, cast
 from contract.fingerprints import url_fingerprint
 from contract.urls import has_credentials
 from reconciler.errors import PlanError
-from reconciler.model import LABEL_MANAGED_BY, LABEL_OWNER, MANAGER, RemoteWebhook, WebhookSpec
+from reconciler.model import (
+    DEFAULT_THRESHOLDS,
+    LABEL_MANAGED_BY,
+    LABEL_OWNER,
+    MANAGER,
+    RemoteWebhook,
+    SafetyThresholds,
+    WebhookSpec,
+)
 from reconciler.plan.changes import (
     ACTION_ORDER,
     Change,
@@ -36,6 +44,7 @@ from reconciler.plan.changes import (
     Update,
     safe_value,
 )
+from reconciler.plan.drift import reclaimable
 from reconciler.plan.normalize import (
     FIELDS,
     TYPE,
@@ -156,9 +165,14 @@ def build_plan(
     adopt: bool = False,
     force: bool = False,
     backoffice: Target | None = None,
+    thresholds: SafetyThresholds = DEFAULT_THRESHOLDS,
 ) -> Plan:
     """Diff the config against the backoffice's webhooks into an ordered, checked Plan;
-    ``backoffice`` names where ``actual`` was read (plans and plan files carry it)."""
+    ``backoffice`` names where ``actual`` was read (plans and plan files carry it).
+
+    A config webhook whose name a webhook of this owner holds without its owner label (a
+    stripped label, told by the last-applied record) is planned as this owner's: the plan
+    restores the labels."""
     owner = desired.owner
     wanted = desired.webhooks
     remotes = _index(actual)
@@ -187,7 +201,7 @@ def build_plan(
                     spec=spec,
                 )
             )
-        elif not _is_ours(remote, owner) and not adopt:
+        elif not _is_ours(remote, owner) and not adopt and not reclaimable(remote, owner):
             managed_by = remote.labels.get(LABEL_MANAGED_BY)
             conflicts.append(ConflictItem(name, remote.id, remote.owner, managed_by))
         elif (change := _compare(spec, remote, owner)) is None:
@@ -225,7 +239,7 @@ def build_plan(
     conflicts.sort(key=lambda c: c.name)
     # The threshold's base is every webhook of this owner, also when --target narrows
     # the plan: a share of the whole is what tells a slip from a clean-up.
-    reasons = unsafe_reasons(changes, conflicts, managed, force)
+    reasons = unsafe_reasons(changes, conflicts, managed, force, thresholds)
     return Plan(
         owner=owner,
         config_digest=desired.digest,
@@ -258,7 +272,7 @@ def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str) -> Change | N
     kind: type[Change] = Update if want[TYPE] == have[TYPE] else Replace
     if kind is Replace:  # a new webhook: the backoffice generates a secret unless given one
         want = desired_state(spec, owner)
-    ours = _is_ours(remote, owner)
+    ours = _is_ours(remote, owner) or reclaimable(remote, owner)
     source = _secret_source(spec)
     shown = referenced_url(spec)
     return kind(

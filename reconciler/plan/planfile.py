@@ -8,7 +8,10 @@ accepts the saved plan only if
 - every change's precondition still holds (``check_stale``: the remote ``id`` and
   ``version`` it saw, or that the name is still absent), and
 - the fresh plan makes the same changes (``compare``): same actions, same values, same
-  secret and URL fingerprints. A rotated secret or an edited config shows up here.
+  secret and URL fingerprints. A rotated secret or an edited config shows up here. A
+  plan made with ``--skip-secrets`` is compared without the secrets
+  (``skip_secrets.comparable``), and the fresh plan's secret changes are applied too.
+- the environment is the plan's (``environment_problem``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ import reconciler
 from contract import strict_json
 from reconciler.errors import PlanError
 from reconciler.model import RemoteWebhook
-from reconciler.plan.changes import FORMAT_VERSION, Plan, PlanOptions
+from reconciler.plan.changes import FORMAT_VERSION, Plan, PlanOptions, json_value, safe_value
+from reconciler.plan.normalize import FIELDS, actual_state
+from reconciler.plan.skip_secrets import comparable
 from reconciler.target import Target
 
 SCHEMA_NAME = "plan.schema.json"
@@ -86,6 +91,7 @@ class SavedPlan:
     safe: bool
     changes: tuple[SavedChange, ...]
     data: dict[str, Any]
+    environment: str | None = None
 
     def expected_secrets(self) -> dict[str, str]:
         """Webhook name -> fingerprint of each secret the plan sends from the config."""
@@ -161,7 +167,8 @@ def load(path: Path | str) -> SavedPlan:
     if data["format_version"] != FORMAT_VERSION:
         older = isinstance(data["format_version"], str) and data["format_version"].isdigit() \
             and int(data["format_version"]) < int(FORMAT_VERSION)
-        why = (" (an older webhooks made it; a plan file now records its backoffice)"
+        why = (" (an older webhooks made it; a plan file now records its backoffice, "
+               "environment and drift)"
                if older else "")
         raise InvalidPlanFile(
             f"{path}: plan format_version {data['format_version']!r} is not supported "
@@ -181,13 +188,25 @@ def load(path: Path | str) -> SavedPlan:
         backoffice=None if backoffice is None else Target.from_data(backoffice),
         config_digest=data["config_digest"],
         owner=data["owner"],
-        options=PlanOptions(frozenset(options["targets"]), options["adopt"], options["force"]),
+        options=PlanOptions(frozenset(options["targets"]), options["adopt"], options["force"],
+                            options["skip_secrets"]),
         safe=data["safe"],
         changes=tuple(
             SavedChange(c["action"], c["name"], c["precondition"], c) for c in data["changes"]
         ),
         data=data,
+        environment=data["environment"],
     )
+
+
+def environment_problem(saved: SavedPlan, environment: str | None) -> str | None:
+    """Why the saved plan must not be applied in ``environment`` (None when it may)."""
+    if saved.environment == environment:
+        return None
+    made = f'environment "{saved.environment}"' if saved.environment else "no environment"
+    now = f'environment "{environment}"' if environment else "no environment"
+    return (f"the saved plan {saved.path} was made for {made}, and this apply is for {now}: "
+            "apply it with the environment it was made for, or plan again")
 
 
 def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook]) -> list[str]:
@@ -212,22 +231,41 @@ def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook]) -> list[str]:
                 f"since ({remote.id})"
             )
         elif remote.version != change.expected_version:
+            what = _changed_fields(change, remote)
             reasons.append(
                 f"{change.name}: changed since the plan "
-                f"(version {change.expected_version} -> {remote.version})"
+                f"(version {change.expected_version} -> {remote.version}{what})"
             )
     return reasons
 
 
+def _changed_fields(change: SavedChange, remote: RemoteWebhook) -> str:
+    """``: description changed`` (or ``: url and enabled changed``) from the view the plan
+    saw and the webhook now; names only, as some values are fingerprints."""
+    seen = change.data.get("before") or {}
+    now = dict(zip(FIELDS, actual_state(remote), strict=True))
+    names = [name for name in FIELDS if name in seen
+             and json_value(safe_value(name, now[name])) != seen[name]]
+    if not names:
+        return ""  # written again with the same values (a version moves on every write)
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f": {listed} changed"
+
+
 def compare(saved: SavedPlan, plan: Plan) -> list[str]:
-    """How a fresh plan (same config, same options) differs from the saved one."""
+    """How a fresh plan (same config, same options) differs from the saved one.
+
+    A plan saved with ``--skip-secrets`` is compared without the secrets: the fresh plan
+    (made with them) may change a secret the saved one could not see."""
     reasons = []
     if plan.config_digest != saved.config_digest:
         reasons.append("the config file changed since the plan was made")
     if plan.owner != saved.owner:
         reasons.append(f'the owner is now "{plan.owner}", the plan was for "{saved.owner}"')
-    before = {c.name: c.data for c in saved.changes}
-    now = {c.name: c.data for c in plan.changes}
+    secrets = not saved.options.skip_secrets
+    before = {c.name: comparable(c.data, secrets=secrets) for c in saved.changes}
+    now = {c.name: data for c in plan.changes
+           if (data := comparable(c.data, secrets=secrets)) is not None}
     for name in sorted(before.keys() | now.keys()):
         old, new = before.get(name), now.get(name)
         if old == new:
@@ -236,15 +274,20 @@ def compare(saved: SavedPlan, plan: Plan) -> list[str]:
             assert old is not None
             reasons.append(f"{name}: the plan would {old['action']} it; that is no longer needed")
         elif old is None:
-            reasons.append(f"{name}: now needs a {new['action']}, which the plan does not hold")
+            reasons.append(f"{name}: now needs {_a(new['action'])}, which the plan does not hold")
         elif old["action"] != new["action"]:
             reasons.append(
-                f"{name}: the plan would {old['action']} it, now it needs a {new['action']}"
+                f"{name}: the plan would {old['action']} it; now it needs {_a(new['action'])}"
             )
         else:
             fields = _differing(old, new)
             reasons.append(f"{name}: the planned {new['action']} differs now ({fields})")
     return reasons
+
+
+def _a(action: str) -> str:
+    """``an update``, ``a create``: the action as a noun with its article."""
+    return f"{'an' if action[:1] in 'aeiou' else 'a'} {action}"
 
 
 def _differing(old: dict[str, Any], new: dict[str, Any]) -> str:

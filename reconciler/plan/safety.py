@@ -5,16 +5,19 @@ Each reason says how to get past it; ``--force`` overrides the threshold only.
 
 from __future__ import annotations
 
+from reconciler.model import DEFAULT_THRESHOLDS, SafetyThresholds
 from reconciler.plan.changes import Action, Change, ConflictItem, UnsafeReason
 
 # Bulk-delete guard: deletes + replaces above this share of the owner's managed
 # webhooks make a plan unsafe (unless forced), once there are at least MIN_MANAGED.
-THRESHOLD_PERCENT = 30
-THRESHOLD_MIN_MANAGED = 10
+# The config's `safety:` may set both (SafetyThresholds); these are the defaults.
+THRESHOLD_PERCENT = SafetyThresholds.percent
+THRESHOLD_MIN_MANAGED = SafetyThresholds.min_managed
 
 
 def unsafe_reasons(
-    changes: list[Change], conflicts: list[ConflictItem], managed: int, force: bool
+    changes: list[Change], conflicts: list[ConflictItem], managed: int, force: bool,
+    thresholds: SafetyThresholds = DEFAULT_THRESHOLDS,
 ) -> list[UnsafeReason]:
     """Every reason the changes are unsafe, the threshold's marked overridden when forced."""
     reasons = [
@@ -31,14 +34,15 @@ def unsafe_reasons(
             reasons.append(_protected_reason(change))
     destructive = [c.name for c in changes if c.action in (Action.DELETE, Action.REPLACE)]
     # Integer arithmetic: exactly 30% is allowed, anything above is not.
-    over = len(destructive) * 100 > THRESHOLD_PERCENT * managed
-    if managed >= THRESHOLD_MIN_MANAGED and over:
+    percent = thresholds.percent
+    over = len(destructive) * 100 > percent * managed
+    if managed >= thresholds.min_managed and over:
         share = round(len(destructive) * 100 / managed)
         reasons.append(
             UnsafeReason(
                 "threshold",
                 f"{len(destructive)} of {managed} managed webhooks ({share}%) would be deleted or "
-                f"replaced, above the {THRESHOLD_PERCENT}% safety threshold",
+                f"replaced, above the {percent}% safety threshold",
                 "Review the deletions, then re-run with --force to allow them.",
                 tuple(destructive),
                 overridden=force,

@@ -20,7 +20,7 @@ import httpx
 
 from contract.urls import origin
 from reconciler import __version__
-from reconciler.errors import NotFound, ProviderError, Unavailable
+from reconciler.errors import AuthenticationError, NotFound, ProviderError, Unavailable
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.providers.base import (
     MAX_429_WAIT,
@@ -63,6 +63,7 @@ class HttpProvider:
         self._backoff = backoff
         self._test_timeout = max(timeout, TEST_TIMEOUT)
         headers = {"User-Agent": f"webhooks-reconciler/{__version__}", "Accept": "application/json"}
+        self._token_set = bool(token)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._client = httpx.AsyncClient(
@@ -266,6 +267,11 @@ class HttpProvider:
         return f"cannot reach the {self.description}: {reason}"
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ProviderError:
+        if response.status_code == 401 and not self._token_set:
+            return AuthenticationError(
+                f"WEBHOOKS_API_TOKEN is not set, and the {self.description} needs a token: "
+                "export WEBHOOKS_API_TOKEN=$(webhooks token create --scope read | tail -n1) "
+                "where the backoffice's database is (or ask its operator for one)", status=401)
         retry_after = (_parse_retry_after(response.headers.get("Retry-After", ""))
                        if response.status_code == 429 else None)
         return error_for_status(

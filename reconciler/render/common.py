@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from reconciler.plan import Action, Change, FieldChange, RemoteRef, SafeValue, Sensitive
 from reconciler.plan.normalize import FIELDS
+from reconciler.plan.skip_secrets import NOT_COMPARED, NotCompared
 
 SYMBOLS: dict[Action, str] = {
     Action.CREATE: "+",
@@ -35,6 +36,8 @@ def verb(change: Change) -> str:
 
 def format_value(value: SafeValue) -> str:
     """One value as a reviewer reads it: JSON-like, secrets as ``(sensitive)``."""
+    if isinstance(value, NotCompared):
+        return NOT_COMPARED
     if isinstance(value, Sensitive):
         return json.dumps(value.redacted, ensure_ascii=False) if value.redacted else SENSITIVE
     if isinstance(value, tuple):
@@ -64,6 +67,8 @@ def describe(fc: FieldChange) -> str:
         items = [f"+ {n}" for n in fc.added] + [f"- {n}" for n in fc.removed]
         return "[" + ", ".join(items) + "]"
     before, after = fc.before, fc.after
+    if isinstance(after, NotCompared):
+        return NOT_COMPARED
     if fc.field == "secret":
         return secret_text(fc)
     if (

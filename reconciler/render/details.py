@@ -50,6 +50,7 @@ class Details:
     @property
     def data(self) -> dict[str, Any]:
         out = webhook_data(self.webhook)
+        out["applied"] = self.webhook.applied  # the last-applied record: no secret in it
         out["deliveries"] = (
             None if self.deliveries is None else [d.data for d in self.deliveries]
         )
@@ -94,6 +95,7 @@ def render_text(details: Details) -> str:
         ("version", str(w.version)),
         ("created_at", w.created_at or "-"),
         ("updated_at", w.updated_at or "-"),
+        ("last_applied", _last_applied(w)),
     ]
     width = max(len(k) for k, _ in items) + 1
     lines = [f"Webhook {printable(w.name)}"]
@@ -103,12 +105,23 @@ def render_text(details: Details) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _last_applied(w: RemoteWebhook) -> str:
+    """When ``webhooks apply`` last wrote it, for which owner, from which commit."""
+    record = w.applied
+    if record is None:
+        return "- (no apply of this version has written it)"
+    parts = [str(record.get("at") or "?"), f"by owner {record.get('owner') or '?'}"]
+    if record.get("revision"):
+        parts.append(f"config at {str(record['revision'])[:12]}")
+    return ", ".join(parts)
+
+
 def _management(w: RemoteWebhook) -> str:
     if w.managed:
         return f'by webhooks-reconciler, owner "{w.owner}"'
     if w.owner:
         return f'no (labelled owner "{w.owner}", but not managed by webhooks-reconciler)'
-    return "no (`webhooks import --unmanaged` writes config to adopt it)"
+    return "no (`webhooks import --include-unmanaged` writes config to adopt it)"
 
 
 def _deliveries(deliveries: Sequence[DeliverySummary]) -> list[str]:

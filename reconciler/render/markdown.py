@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from reconciler.plan import Action, Change, Plan, SafeValue, Sensitive
+from reconciler.render import review
 from reconciler.render.common import (
     SENSITIVE_CHANGED,
     SYMBOLS,
@@ -22,19 +23,34 @@ from reconciler.render.common import (
 )
 from reconciler.render.terminal import printable
 
-MARKER = "<!-- webhooks-reconciler:plan -->"
+MARKER = "<!-- webhooks-reconciler:plan -->"  # a plan for an environment names it in its own
 BUDGET = 60_000  # characters, under GitHub's 65,536 with room for a CI job's own text
 LIST_LIMIT = 50  # names listed per group of webhooks left alone
 
 
+def marker(environment: str | None) -> str:
+    """The comment's first line: one comment per pull request and environment."""
+    if environment is None:
+        return MARKER
+    return f"<!-- webhooks-reconciler:plan environment={environment} -->"
+
+
 def render_markdown(plan: Plan) -> str:
     """The plan for a pull-request comment: warnings, summary, table, details."""
-    head = [MARKER, f"### Webhooks plan for `{plan.owner}`", ""]
+    env = plan.context.environment
+    title = f"### Webhooks plan for `{plan.owner}`" + (f" in `{env}`" if env else "")
+    head = [marker(env), title, ""]
+    context = review.context_lines(plan)
+    if context:
+        head += [" ".join(_text(line) for line in context), ""]
     if plan.backoffice is not None:
         head += [f"Backoffice: {_code(printable(plan.backoffice.text))}", ""]
     head += _warnings(plan)
     head += [f"**{plan.summary_line()}**", ""]
-    tail = _left_alone(plan)
+    head += _drift(plan)
+    tail = [f"_{_text(line)}_\n" for line in (review.guard_line(plan),
+                                               review.unmanaged_line(plan)) if line]
+    tail += _left_alone(plan)
 
     used = sum(len(x) + 1 for x in head + tail)
     rows = ["| action | name | type | target | changes |", "|---|---|---|---|---|"]
@@ -57,7 +73,7 @@ def render_markdown(plan: Plan) -> str:
         body.append("")
     shown_details = 0
     for change in plan.changes:
-        block = _details(change)
+        block = _details(change, plan)
         if used + len(block) > BUDGET:
             break
         body.append(block)
@@ -96,14 +112,20 @@ def _row(change: Change) -> str:
     elif change.action is Action.DELETE:
         what = "removed from the config"
     else:
-        what = ", ".join(fc.field for fc in change.fields if fc.field != "type")
+        what = ", ".join(
+            fc.field + (f" ({tag})" if (tag := review.short_origin(fc.origin)) else "")
+            for fc in change.fields if fc.field != "type")
+    if change.action in (Action.CREATE, Action.DELETE) and review.short_origin(change.origin):
+        what += f" ({review.short_origin(change.origin)})"
     if change.protected:
         what += " — **blocked by prevent_destroy**"
     return f"| {action} | `{change.name}` | {kind} | {_code(change.target)} | {what} |"
 
 
-def _details(change: Change) -> str:
+def _details(change: Change, plan: Plan) -> str:
     lines = [f"  {change.name} ({change.type})"]
+    if note := review.origin_note(change.origin, plan):
+        lines[0] += f"  # {note}"
     if change.action in (Action.CREATE, Action.DELETE):
         mark = "+" if change.action is Action.CREATE else "-"
         lines += [f"{mark} {k}: {format_value(v)}" for k, v in view_items(change)]
@@ -128,12 +150,28 @@ def _details(change: Change) -> str:
         else:
             lines.append(f"- {fc.field}: {format_value(fc.before)}")
             lines.append(f"+ {fc.field}: {format_value(fc.after)}")
+        if note := review.origin_note(fc.origin, plan):
+            lines[-1] += f"  # {note}"
+    if review.secret_not_compared(change) and not review.lists_secret(change):
+        lines.append(f"  {review.SKIPPED}")
     code = "\n".join(lines)
     fence = "`" * max(3, _longest_backtick_run(code) + 1)
     summary = f"<code>{SYMBOLS[change.action]} {verb(change)}</code> <b>{change.name}</b>"
     if change.protected:
         summary += " (blocked by prevent_destroy)"
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{code}\n{fence}\n\n</details>\n"
+
+
+def _drift(plan: Plan) -> list[str]:
+    if not plan.drift:
+        return []
+    lines = [f"#### {_text(review.drift_heading(plan).rstrip(':'))}", "",
+             "| webhook | field | last applied | now |", "|---|---|---|---|"]
+    for item in plan.drift:
+        for f in item.fields:
+            lines.append(f"| `{item.name}` | {f.field} | {_code(format_value(f.applied))} | "
+                         f"{_code(format_value(f.live))} |")
+    return [*lines, ""]
 
 
 def _left_alone(plan: Plan) -> list[str]:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.plan import Action, Change, Plan, UnsafeReason
+from reconciler.render import review
 from reconciler.render.common import SYMBOLS, by_owner, describe, format_value, verb, view_items
 from reconciler.render.terminal import printable
 
@@ -26,11 +27,22 @@ def render_text(plan: Plan, *, color: bool) -> str:
     sections: list[Text] = []
     if plan.backoffice is not None:
         sections.append(Text(printable(plan.backoffice.line) + "\n", style="dim"))
+    context = review.context_lines(plan)
+    if context:
+        sections.append(Text("".join(line + "\n" for line in context), style="dim"))
+    if plan.drift:
+        sections.append(_drift(plan))
     if plan.changes:
         head = Text(f'Webhooks plan for owner "{plan.owner}":\n', style="bold")
         sections.append(head)
         for change in plan.changes:
-            sections.append(_change(change))
+            sections.append(_change(change, plan))
+    guard = review.guard_line(plan)
+    if guard is not None:
+        sections.append(Text(guard + "\n", style="dim"))
+    unmanaged = review.unmanaged_line(plan)
+    if unmanaged is not None:
+        sections.append(Text(unmanaged + "\n", style="bold yellow"))
     if plan.foreign:
         groups = ", ".join(f"{o} ({len(n)})" for o, n in by_owner(plan.foreign).items())
         sections.append(Text(f"Left alone, owned by other owners: {groups}.\n", style="dim"))
@@ -54,7 +66,20 @@ def render_text(plan: Plan, *, color: bool) -> str:
     return buffer.getvalue()
 
 
-def _change(change: Change) -> Text:
+def _drift(plan: Plan) -> Text:
+    out = Text(review.drift_heading(plan) + "\n", style="bold")
+    for item in plan.drift:
+        out.append(f"  ~ {item.name}", style="yellow")
+        when = review.drift_when(item.applied_at, item.revision)
+        out.append(f" ({when})\n" if when else "\n")
+        width = max(len(f.field) for f in item.fields) + 1
+        for f in item.fields:
+            out.append(f"{INDENT}  {f.field + ':':<{width}} "
+                       f"{format_value(f.applied)} -> {format_value(f.live)}\n")
+    return out
+
+
+def _change(change: Change, plan: Plan) -> Text:
     out = Text()
     name = verb(change)
     style = STYLES[name]
@@ -67,6 +92,8 @@ def _change(change: Change) -> Text:
         out.append(f", {whose} until now")
     if change.protected:
         out.append("  [blocked: prevent_destroy]", style="bold red")
+    if note := review.origin_note(change.origin, plan):
+        out.append(f"  # {note}", style="dim")
     out.append("\n")
     if change.action in (Action.CREATE, Action.DELETE):
         items = [(k, format_value(v)) for k, v in view_items(change)]
@@ -74,10 +101,16 @@ def _change(change: Change) -> Text:
     else:
         items = [(fc.field, describe(fc)) for fc in change.fields]
         mark = "~"
+    notes = [review.origin_note(fc.origin, plan) for fc in change.fields] if mark == "~" else []
     width = max((len(k) for k, _ in items), default=0) + 1
-    for key, text in items:
+    for i, (key, text) in enumerate(items):
         out.append(f"{INDENT}{mark} ", style=style)
-        out.append(f"{key + ':':<{width}} {text}\n")
+        out.append(f"{key + ':':<{width}} {text}")
+        if i < len(notes) and notes[i]:
+            out.append(f"  # {notes[i]}", style="dim")
+        out.append("\n")
+    if review.secret_not_compared(change) and not review.lists_secret(change):
+        out.append(f"{INDENT}  {review.SKIPPED}\n", style="dim")
     return out
 
 

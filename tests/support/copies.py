@@ -44,7 +44,9 @@ def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
         office.tokens.create_token("acme", "manage")
         sealed = office.webhooks.create_webhook(
             "demo", url_webhook("orders", url=receiver.url("/orders"), secret=SIBS_SECRET,
-                                labels={"team": "payments"}),
+                                labels={"team": "payments"},
+                                applied={"digest": "sha256:" + "ab" * 32,
+                                         "revision": "0123abc", "owner": "payments-team"}),
             idempotency_key="copy-1")
         with_password = receiver.url("/creds").replace("://", f"://shop:{URL_PASSWORD}@")
         creds = office.webhooks.create_webhook(

@@ -57,6 +57,7 @@ def test_create_fills_defaults_and_generates_a_sibs_secret(office: Backoffice) -
         "notifications": ["mbway", "xpay"], "support_email": None, "format": "sibs",
         "enabled": True, "description": "", "secret_fingerprint": "x", "labels": {},
         "version": 1, "created_at": "2026-11-28T04:00:00Z", "updated_at": "2026-11-28T04:00:00Z",
+        "applied": None,
     }
     secret = office.webhooks.webhook_secret("demo", created["id"])
     assert secret is not None and secret_problem("sibs", secret) is None

@@ -121,6 +121,9 @@ def as_version_2(db: Path, webhook_id: str, url: str, response_url: str) -> None
     """Turn the database back into what version 2 left: the URL in clear everywhere."""
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TABLE attempts")  # version 4's
+        for column in ("applied_digest", "applied_revision", "applied_owner", "applied_at",
+                       "applied_state"):  # version 9's
+            conn.execute(f"ALTER TABLE webhooks DROP COLUMN {column}")
         conn.execute("ALTER TABLE webhooks DROP COLUMN url_sealed")
         conn.execute("ALTER TABLE webhooks DROP COLUMN url_fingerprint")
         conn.execute("UPDATE webhooks SET url = ? WHERE id = ?", (url, webhook_id))

@@ -74,7 +74,7 @@ def test_email_webhook_through_a_real_smtp_server(tmp_path: Path,
     assert state["status"] == "delivered" and state["response_excerpt"] == f"sent to {url}"
     (rcpt, message), = inbox.messages
     assert rcpt == ["lisbon@shop.example"]
-    assert message["Subject"] == "MB WAY purchase Success: 12.50 EUR (terminal 10002)"
+    assert message["Subject"] == "MB WAY purchase succeeded: 12.50 EUR (terminal 10002)"
     assert message["X-Notification-ID"] == note["notificationID"]
     text = body_of(message)
     assert "Payment status:" in text and note["transactionID"] in text

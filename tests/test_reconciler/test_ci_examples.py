@@ -6,7 +6,8 @@ with the `webhooks` console script of this environment, against a backoffice ser
 GitHub and GitLab comment APIs, a small recording HTTP server on 127.0.0.1 that the
 script's real curl calls reach through GITHUB_API_URL / CI_API_V4_URL.
 
-The workflow files are parsed too, so the examples can't drift from the scripts.
+The workflow files are parsed too, so the examples can't drift from the scripts, and
+install.sh installs the tool for real, from a git repository at a commit.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import httpx
 import pytest
 import yaml
 
-from reconciler.render.markdown import MARKER
+from reconciler.render.markdown import MARKER, marker
 from tests.support.config import REPO
 from tests.support.env import clean_env
 from tests.support.processes import Processes, free_port, wait_ready
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.slow
 
 CI = REPO / "examples" / "ci"
 SCRIPTS = CI / "scripts"
-SCRIPT_NAMES = ("validate.sh", "plan-comment.sh", "apply.sh", "drift.sh")
+SCRIPT_NAMES = ("install.sh", "validate.sh", "plan-comment.sh", "apply.sh", "drift.sh")
 BIN = Path(sys.executable).parent  # this environment's bin, where `webhooks` is installed
 CI_VARIABLES = ("WEBHOOKS_", "GITHUB_", "GITLAB_", "CI_", "RUNNER_", "COMMENT_ON", "PR_NUMBER",
                 "COMMIT_SHA", "CODE_QUALITY_REPORT", "NO_COLOR")
@@ -96,17 +97,28 @@ def backoffice(tmp_path_factory: pytest.TempPathFactory,
     process.wait(timeout=30)
 
 
-def run_script(name: str, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_script(name: str, *args: str, cwd: Path, timeout: str = "60",
+               **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["sh", str(SCRIPTS / name), *args], cwd=cwd, env=job_env(**env),
-                          capture_output=True, text=True, timeout=60, check=False)
+                          capture_output=True, text=True, timeout=float(timeout), check=False)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env=job_env()).stdout.strip()
 
 
 def sample_repo(tmp_path: Path) -> Path:
-    """A config repository holding the sample webhooks.yaml (the demo merchant's stores)."""
+    """A config repository holding the sample webhooks.yaml (the demo merchant's stores),
+    committed on main: a pull request's base."""
     repo = tmp_path / "config-repo"
     repo.mkdir()
     shutil.copy(REPO / "webhooks.yaml", repo / "webhooks.yaml")
     shutil.copytree(REPO / "dev", repo / "dev")  # the sample's development-only secret
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "-c", "user.email=ci@shop.example", "-c", "user.name=CI", "add", "-A")
+    git(repo, "-c", "user.email=ci@shop.example", "-c", "user.name=CI", "commit", "-q",
+        "-m", "the config")
     return repo
 
 
@@ -157,23 +169,26 @@ def test_reviewed_plan_applies_then_drift_is_caught(backoffice: Backoffice, tmp_
     read = {"WEBHOOKS_API_URL": backoffice.url, "WEBHOOKS_API_TOKEN": backoffice.read_token}
     manage = {**read, "WEBHOOKS_API_TOKEN": backoffice.manage_token}
 
-    # The pull request: plan with the read token, keep plan.json (no comment here).
+    # The pull request: plan with the read token and no webhook secret, keep plan.json
+    # (no comment here); the pipeline downloads it to reviewed/plan.json on main.
     planned = run_script("plan-comment.sh", cwd=repo, COMMENT_ON="none", **read)
     assert planned.returncode == 0, planned.stderr
     assert (repo / "plan.md").read_text().startswith(MARKER + "\n")
     assert "Plan: 5 to create" in (repo / "plan.md").read_text()
-    reviewed = repo / "reviewed.json"
+    assert "+ secret: not compared (--skip-secrets)" in (repo / "plan.md").read_text()
+    (repo / "reviewed").mkdir()
+    reviewed = repo / "reviewed" / "plan.json"
     shutil.copy(repo / "plan.json", reviewed)
 
     # A read token cannot apply, and nothing happens.
-    refused = run_script("apply.sh", str(reviewed), cwd=repo, **read)
+    refused = run_script("apply.sh", "reviewed/plan.json", cwd=repo, **read)
     assert refused.returncode == 1
     assert backoffice.read_token not in refused.stdout + refused.stderr
     drift = run_script("drift.sh", cwd=repo, **read)
     assert drift.returncode == 2, drift.stderr
 
     # The merge: the reviewed plan, with the manage token.
-    applied = run_script("apply.sh", str(reviewed), cwd=repo, **manage)
+    applied = run_script("apply.sh", "reviewed/plan.json", cwd=repo, **manage)
     assert applied.returncode == 0, applied.stderr
     assert "Applying the reviewed plan" in applied.stdout
     assert "Apply complete: 5 created." in applied.stdout
@@ -197,9 +212,13 @@ def test_reviewed_plan_applies_then_drift_is_caught(backoffice: Backoffice, tmp_
     assert on_github.returncode == 2
     assert "::error title=Webhooks drift::Drift: the backoffice" in on_github.stdout
 
+    assert "Changed outside webhooks.yaml since the last apply" in drifted.stdout
+    assert "enabled: true -> false" in drifted.stdout
+
     # The reviewed plan is stale now: apply refuses it whole.
-    stale = run_script("apply.sh", str(reviewed), cwd=repo, **manage)
+    stale = run_script("apply.sh", "reviewed/plan.json", cwd=repo, **manage)
     assert stale.returncode == 1 and "stale" in stale.stderr
+    assert "orders-backend: the plan creates it, but a webhook of that name exists" in stale.stderr
     assert run_script("drift.sh", cwd=repo, **read).returncode == 2
 
     # Re-plan on main with --out, then apply that saved plan: back in sync.
@@ -207,6 +226,18 @@ def test_reviewed_plan_applies_then_drift_is_caught(backoffice: Backoffice, tmp_
     assert replanned.returncode == 0, replanned.stderr
     assert "orders-backend" in replanned.stdout and "Apply complete: 1 updated." in replanned.stdout
     assert json.loads((repo / "plan.json").read_text())["changes"][0]["name"] == "orders-backend"
+    assert run_script("drift.sh", cwd=repo, **read).returncode == 0
+
+    # A webhook created by hand in the backoffice: no config manages it; the check fails.
+    with api(backoffice) as client:
+        made = client.post("/v1/webhooks", headers={"Idempotency-Key": "by-hand-1"}, json={
+            "name": "by-hand", "type": "email", "email": "ops@shop.example",
+            "application": "merchant", "notifications": ["mbway"]})
+        assert made.status_code == 201, made.text
+    unmanaged = run_script("drift.sh", cwd=repo, **read)
+    assert unmanaged.returncode == 2 and "Unmanaged: by-hand." in unmanaged.stdout
+    with api(backoffice) as client:
+        assert client.delete(f"/v1/webhooks/{made.json()['id']}").status_code == 204
     assert run_script("drift.sh", cwd=repo, **read).returncode == 0
 
 
@@ -403,55 +434,180 @@ def script_calls(commands: list[str]) -> set[str]:
     return found
 
 
+CONFIG_PATHS = {"webhooks.yaml", "examples/ci/scripts/**"}
+
+
 def test_the_github_workflow_runs_the_scripts() -> None:
-    doc = yaml.safe_load((CI / "github" / "webhooks.yml").read_text())
+    text = (CI / "github" / "webhooks.yml").read_text()
+    doc = yaml.safe_load(text)
     triggers = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` as true
     assert {"push", "pull_request", "schedule"} <= set(triggers)
     assert triggers["schedule"][0]["cron"]
+    # apply (and validate, plan) only when the config changed: the paths filter
+    for event in ("push", "pull_request"):
+        assert set(triggers[event]["paths"]) >= CONFIG_PATHS, event
+    assert triggers["push"]["branches"] == ["main"]
     jobs = doc["jobs"]
     runs = {name: [s["run"] for s in job["steps"] if "run" in s] for name, job in jobs.items()}
     assert {name: script_calls(commands) for name, commands in runs.items()} == {
-        "validate": {"validate.sh"}, "plan": {"plan-comment.sh"}, "apply": {"apply.sh"},
-        "drift": {"drift.sh"},
+        "validate": {"install.sh", "validate.sh"}, "plan": {"install.sh", "plan-comment.sh"},
+        "apply-sandbox": {"install.sh", "apply.sh"},
+        "apply-production": {"install.sh", "apply.sh"},
+        "drift": {"install.sh", "drift.sh"},
     }
     assert "validate.sh github" in " ".join(runs["validate"])
-    assert "pull_request" in jobs["plan"]["if"] and "refs/heads/main" in jobs["apply"]["if"]
-    assert "schedule" in jobs["drift"]["if"]
-    assert jobs["plan"]["permissions"]["pull-requests"] == "write"
+    assert "pull_request" in jobs["plan"]["if"] and "schedule" in jobs["drift"]["if"]
     assert doc["permissions"] == {"contents": "read"}
-    # Tokens only from the secret store: read for plan and drift, manage only for apply.
-    assert jobs["plan"]["env"]["WEBHOOKS_API_TOKEN"] == "${{ secrets.WEBHOOKS_READ_TOKEN }}"
-    assert jobs["drift"]["env"]["WEBHOOKS_API_TOKEN"] == "${{ secrets.WEBHOOKS_READ_TOKEN }}"
-    assert jobs["apply"]["env"]["WEBHOOKS_API_TOKEN"] == "${{ secrets.WEBHOOKS_MANAGE_TOKEN }}"
-    assert jobs["apply"]["environment"] and jobs["apply"]["concurrency"]
-    assert doc["env"]["WEBHOOKS_API_URL"] == "${{ vars.WEBHOOKS_API_URL }}"
-    text = (CI / "github" / "webhooks.yml").read_text()
-    assert text.count("WEBHOOKS_MANAGE_TOKEN }}") == 1 and "wbo_" not in text
-    uploads = [s for s in jobs["plan"]["steps"] if "upload-artifact" in s.get("uses", "")]
-    assert uploads and uploads[0]["with"]["path"] == "plan.json"
+    # the validate job sets no backoffice URL (validate --offline); nor does the workflow
+    assert "WEBHOOKS_API_URL" not in doc["env"] and "env" not in jobs["validate"]
+    # installed from the tool's repository at a commit, never a name no index has
+    assert doc["env"]["WEBHOOKS_RECONCILER_GIT"] == "${{ vars.WEBHOOKS_RECONCILER_GIT }}"
+    assert doc["env"]["WEBHOOKS_RECONCILER_COMMIT"] == "${{ vars.WEBHOOKS_RECONCILER_COMMIT }}"
+    assert "pip install" not in text and "==0.1.0" not in text
+
+    # the plan: per environment, read tokens only, the base, one comment at a time
+    plan = jobs["plan"]
+    assert [e["environment"] for e in plan["strategy"]["matrix"]["include"]] == [
+        "sandbox", "production"]
+    assert plan["concurrency"] == {
+        "group": "webhooks-plan-${{ github.event.pull_request.number }}-"
+                 "${{ matrix.environment }}", "cancel-in-progress": True}
+    assert plan["permissions"]["pull-requests"] == "write"
+    assert plan["env"]["WEBHOOKS_BASE"] == "${{ github.event.pull_request.base.sha }}"
+    assert plan["env"]["WEBHOOKS_ENVIRONMENT"] == "${{ matrix.environment }}"
+    assert "READ_TOKEN" in plan["env"]["WEBHOOKS_API_TOKEN"]
+    checkout = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
+    uploads = [s for s in plan["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert uploads[0]["with"] == {"name": "webhooks-plan-${{ matrix.environment }}",
+                                  "path": "plan.json", "if-no-files-found": "ignore"}
+    assert "drift" in jobs and "READ_TOKEN" in jobs["drift"]["env"]["WEBHOOKS_API_TOKEN"]
+
+    # apply: sandbox, then production; the manage token of each environment only
+    assert jobs["apply-production"]["needs"] == "apply-sandbox"
+    for environment in ("sandbox", "production"):
+        job = jobs[f"apply-{environment}"]
+        assert "refs/heads/main" in job["if"] and job["environment"] == f"webhooks-{environment}"
+        assert job["concurrency"] == {"group": f"webhooks-apply-{environment}",
+                                      "cancel-in-progress": False}
+        assert job["env"]["WEBHOOKS_API_TOKEN"] == "${{ secrets.WEBHOOKS_MANAGE_TOKEN }}"
+        assert job["env"]["WEBHOOKS_ENVIRONMENT"] == environment
+        # the reviewed plan: downloaded to reviewed/, applied and kept from reviewed/plan.json
+        fetch = next(s for s in job["steps"] if "gh run download" in s.get("run", ""))
+        assert '--name "webhooks-plan-$WEBHOOKS_ENVIRONMENT" --dir reviewed' in fetch["run"]
+        apply_step = next(s["run"] for s in job["steps"] if "apply.sh" in s.get("run", ""))
+        assert "[ -f reviewed/plan.json ]" in apply_step
+        assert "apply.sh reviewed/plan.json" in apply_step
+        upload = next(s for s in job["steps"] if "upload-artifact" in s.get("uses", ""))
+        assert upload["with"]["path"].split() == ["plan.json", "reviewed/plan.json"]
+    assert text.count("secrets.WEBHOOKS_MANAGE_TOKEN }}") == 2 and "wbo_" not in text
 
 
 def test_the_gitlab_pipeline_runs_the_scripts() -> None:
-    doc = yaml.safe_load((CI / "gitlab" / ".gitlab-ci.yml").read_text())
-    jobs = {k: v for k, v in doc.items() if isinstance(v, dict) and "script" in v}
+    text = (CI / "gitlab" / ".gitlab-ci.yml").read_text()
+    doc = yaml.safe_load(text)
+    jobs = {k: v for k, v in doc.items() if isinstance(v, dict) and "script" in v
+            and not k.startswith(".")}
     assert {name: script_calls(job["script"]) for name, job in jobs.items()} == {
-        "validate": {"validate.sh"}, "plan": {"plan-comment.sh"}, "apply": {"apply.sh"},
+        "validate": {"validate.sh"}, "plan": {"plan-comment.sh"},
+        "apply-sandbox": {"apply.sh"}, "apply-production": {"apply.sh"},
         "drift": {"drift.sh"},
     }
+    assert script_calls(doc["default"]["before_script"]) == {"install.sh"}
     assert "validate.sh gitlab" in " ".join(jobs["validate"]["script"])
     assert jobs["validate"]["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json"
+    assert "WEBHOOKS_API_URL" not in doc["variables"]
+    assert not any("WEBHOOKS_API_URL" in line for line in jobs["validate"]["script"])
+    assert "pip install" not in text and "==0.1.0" not in text
 
     def rules(job: str) -> str:
         return " ".join(str(r.get("if", "")) for r in jobs[job]["rules"])
 
+    def changes(job: str) -> set[str]:
+        return {c for r in jobs[job]["rules"] for c in r.get("changes", ())}
+
     assert "merge_request_event" in rules("plan")
-    assert "$CI_DEFAULT_BRANCH" in rules("apply") and "schedule" in rules("drift")
-    assert jobs["plan"]["variables"]["WEBHOOKS_API_TOKEN"] == "$WEBHOOKS_READ_TOKEN"
-    assert jobs["drift"]["variables"]["WEBHOOKS_API_TOKEN"] == "$WEBHOOKS_READ_TOKEN"
-    assert jobs["apply"]["variables"]["WEBHOOKS_API_TOKEN"] == "$WEBHOOKS_MANAGE_TOKEN"
-    assert jobs["apply"]["resource_group"]
-    assert "plan.json" in jobs["plan"]["artifacts"]["paths"]
-    assert "wbo_" not in (CI / "gitlab" / ".gitlab-ci.yml").read_text()
+    assert "schedule" in rules("drift")
+    # apply (and validate, plan) only when the config changed
+    for job in ("validate", "plan", "apply-sandbox", "apply-production"):
+        assert {"webhooks.yaml", "examples/ci/scripts/**/*"} <= changes(job), job
+    plan = jobs["plan"]
+    assert [e["WEBHOOKS_ENVIRONMENT"] for e in plan["parallel"]["matrix"]] == [
+        "sandbox", "production"]
+    assert plan["resource_group"] == "webhooks-plan-$CI_MERGE_REQUEST_IID-$WEBHOOKS_ENVIRONMENT"
+    assert plan["interruptible"] is True
+    assert plan["variables"] == {"GIT_DEPTH": 0,
+                                 "WEBHOOKS_BASE": "$CI_MERGE_REQUEST_DIFF_BASE_SHA"}
+    assert any("_READ_TOKEN" in line for line in plan["script"])
+    assert "plan.json" in plan["artifacts"]["paths"]
+    assert jobs["apply-production"]["needs"] == ["apply-sandbox"]
+    for environment in ("sandbox", "production"):
+        job = jobs[f"apply-{environment}"]
+        assert "$CI_DEFAULT_BRANCH" in rules(f"apply-{environment}")
+        assert job["resource_group"] == f"webhooks-apply-{environment}"
+        assert job["variables"]["WEBHOOKS_ENVIRONMENT"] == environment
+        assert any("_MANAGE_TOKEN" in line for line in job["script"])
+    assert "wbo_" not in text
+
+
+def test_install_takes_a_repository_at_a_commit_and_nothing_else(tmp_path: Path) -> None:
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    for repo, commit, why in (
+            ("", head, "WEBHOOKS_RECONCILER_GIT is not set"),
+            ("https://github.com/shop/webhooks-reconciler", "", "COMMIT is not set"),
+            ("https://github.com/shop/webhooks-reconciler", "main", "not a branch or tag"),
+            ("https://github.com/shop/webhooks-reconciler", "v0.1.0", "not a branch or tag"),
+            ("https://github.com/shop/webhooks-reconciler", head[:12], "40 or 64 hex digits"),
+            ("webhooks-reconciler==0.1.0", head, "https://, ssh:// or file:// URL"),
+            ("https://x.example/a;id", head, "characters a repository URL does not"),
+            ("https://x.example/a", head.upper(), "not a branch or tag")):
+        result = run_script("install.sh", cwd=tmp_path, WEBHOOKS_RECONCILER_GIT=repo,
+                            WEBHOOKS_RECONCILER_COMMIT=commit)
+        assert result.returncode == 64 and why in result.stderr, (repo, commit, result.stderr)
+    # What it hands pip: the repository at the commit, nothing else. (pip itself is not
+    # ours, and a real install would fetch its build tools from an index; a stand-in
+    # python records the arguments.) The commit is one git can fetch from that repository.
+    recorder = tmp_path / "python"
+    recorder.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/pip-args"\n')
+    recorder.chmod(0o755)
+    done = run_script("install.sh", cwd=tmp_path, WEBHOOKS_RECONCILER_GIT=f"file://{REPO}",
+                      WEBHOOKS_RECONCILER_COMMIT=head, PYTHON=str(recorder))
+    assert done.returncode == 0, done.stderr
+    assert f"Installing webhooks-reconciler from file://{REPO} at {head}." in done.stdout
+    assert (tmp_path / "pip-args").read_text().splitlines() == [
+        "-m", "pip", "install", "--quiet", f"git+file://{REPO}@{head}"]
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-checkout", f"file://{REPO}", str(clone)],
+                   check=True, capture_output=True, env=job_env())
+    assert git(clone, "cat-file", "-t", head) == "commit"
+    assert (git(clone, "show", f"{head}:pyproject.toml").find('name = "webhooks-reconciler"')
+            >= 0)
+
+
+def test_the_pull_requests_plan_marks_its_own_changes(backoffice: Backoffice,
+                                                      tmp_path: Path) -> None:
+    repo = sample_repo(tmp_path)
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "-b", "pr")
+    with (repo / "webhooks.yaml").open("a") as config:  # the pull request adds a webhook
+        config.write("  pr-added:\n    type: email\n    email: pr@shop.example\n"
+                     "    application: merchant\n    notifications: [mbway]\n")
+    env = {"WEBHOOKS_API_URL": backoffice.url, "WEBHOOKS_API_TOKEN": backoffice.read_token,
+           "WEBHOOKS_BASE": base, "WEBHOOKS_ENVIRONMENT": "", "COMMENT_ON": "none"}
+    planned = run_script("plan-comment.sh", cwd=repo, **env)
+    assert planned.returncode == 0, planned.stderr
+    comment = (repo / "plan.md").read_text()
+    assert f"Compared with webhooks.yaml at {base} ({base[:12]})" in comment
+    assert "| new webhook (this PR) |" in comment
+    assert json.loads((repo / "plan.json").read_text())["base"]["commit"] == base
+
+
+def test_pre_commit_instructions_pin_a_commit() -> None:
+    for text in ((REPO / "README.md").read_text(), (REPO / ".pre-commit-hooks.yaml").read_text()):
+        revs = re.findall(r"rev: (\S+)", text)
+        assert revs and all(rev == "<full" for rev in revs), revs
+        assert "v0.1.0" not in text and "commit" in text
 
 
 def test_the_scripts_are_posix_and_agree_with_the_renderer() -> None:
@@ -465,4 +621,6 @@ def test_the_scripts_are_posix_and_agree_with_the_renderer() -> None:
                                          text=True, check=False)
                 assert checked.returncode == 0, f"{shell} -n {name}: {checked.stderr}"
     # plan-comment.sh finds its comment by the renderer's marker: the two must agree
-    assert f"marker='{MARKER}'" in (SCRIPTS / "plan-comment.sh").read_text()
+    script = (SCRIPTS / "plan-comment.sh").read_text()
+    assert f"marker='{marker(None)}'" in script
+    assert f'marker="{marker("$WEBHOOKS_ENVIRONMENT")}"' in script

@@ -209,9 +209,12 @@ def test_several_files_at_once(capsys, tmp_path, monkeypatch):
     assert code == 1 and f"{good}: valid" in out and f"{bad}: 2 errors" in out
     code, out, _ = validate(capsys, "-f", str(good))
     assert (code, out) == (0, f"{good}: valid (1 webhook)\n")
-    # JSON: one object for one file (as before), a list for several
+    # JSON: one shape for one file or several: an object with every file's report
     _, out, _ = validate(capsys, "--format", "json", str(good), str(bad))
-    assert [r["valid"] for r in json.loads(out)] == [True, False]
+    whole = json.loads(out)
+    assert whole["valid"] is False and [r["valid"] for r in whole["files"]] == [True, False]
+    _, out, _ = validate(capsys, "--format", "json", str(good))
+    assert json.loads(out)["valid"] is True and len(json.loads(out)["files"]) == 1
     # no file at all: webhooks.yaml
     monkeypatch.chdir(tmp_path / "a")
     assert validate(capsys) == (0, "webhooks.yaml: valid (1 webhook)\n", "")

@@ -183,7 +183,7 @@ async def test_show_every_detail_as_text_and_json(provider: Provider) -> None:
 
     legacy = render_details(await gather(provider, "legacy"))
     assert "description:     on: ${not a ref} \"quoted\" #hash\\nsecond line\\ttab" in legacy
-    assert "managed:         no (`webhooks import --unmanaged`" in legacy
+    assert "managed:         no (`webhooks import --include-unmanaged`" in legacy
     mail = render_details(await gather(provider, "lisbon-mail"))
     assert "email:           lisbon@shop.example" in mail and "enabled:         no" in mail
     assert "secret:" not in mail and "format:" not in mail
@@ -275,11 +275,17 @@ def _line(text: str, needle: str) -> int:
 async def test_import_infers_the_owner_or_asks_for_one(provider: Provider) -> None:
     await seed(provider)
     every = await provider.fetch()
-    with pytest.raises(ReconcilerError, match=r"2 owners are managed in this backoffice "
-                                              r"\(kiosk-team, payments-team\): choose one "
-                                              r"with --owner NAME"):
+    with pytest.raises(ReconcilerError, match=r"holds webhooks of 2 owners \(kiosk-team \(1\), "
+                                              r"payments-team \(3\)\) and 2 unmanaged: choose "
+                                              r"the config's owner with --owner NAME \(add "
+                                              r"--include-unmanaged"):
         import_config(every)
-    assert import_config([w for w in every if w.owner != "kiosk-team"]).owner == OWNER
+    # One owner's webhooks beside unmanaged ones: which team's config is it? It asks.
+    with pytest.raises(ReconcilerError, match=r"webhooks of 1 owner \(payments-team \(3\)\) "
+                                              r"and 2 unmanaged: choose the config's owner"):
+        import_config([w for w in every if w.owner != "kiosk-team"])
+    assert import_config([w for w in every if w.owner == OWNER]).owner == OWNER
+    assert import_config([w for w in every if w.owner != "kiosk-team"], owner=OWNER).owner == OWNER
     with pytest.raises(ReconcilerError, match=r"share no owner.*they carry no owner.*--owner"):
         import_config(every, selection="unmanaged")
     with pytest.raises(ReconcilerError, match=r"owner labels found: kiosk-team, payments-team"):
@@ -395,7 +401,9 @@ async def test_import_text_reads_like_a_hand_written_config(provider: Provider) 
     assert f"shows as {CRED_URL_REDACTED}\n" in refunds
     assert "    format: standard-webhooks\n" in refunds
     assert "    prevent_destroy: true\n" in refunds
-    assert text.startswith("# yaml-language-server: $schema=schemas/webhooks.schema.json\n")
+    assert text.startswith("# yaml-language-server: $schema=webhooks.schema.json\n"
+                           "# (save the schema beside this file for your editor: "
+                           "webhooks schema > webhooks.schema.json)\n")
     assert "\nversion: 1\nowner: payments-team\n\nwebhooks:\n" in text
 
 

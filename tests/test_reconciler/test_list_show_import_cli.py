@@ -124,7 +124,7 @@ def test_import_to_stdout_then_to_a_file_that_plans_clean(
 ) -> None:
     f = ("-f", str(cfg))
     code, out, err = run("import", *f)
-    assert code == 1 and "2 owners are managed" in err and "--owner NAME" in err
+    assert code == 1 and "holds webhooks of 2 owners" in err and "--owner NAME" in err
     code, text, err = run("import", *f, "--owner", OWNER)
     assert code == 0 and text.startswith("# yaml-language-server")
     assert f"set {CRED_URL_VARIABLE} to it" in err
@@ -156,7 +156,7 @@ def test_import_unmanaged_plans_an_adoption_that_apply_performs(
     code, _, err = run("import", "-f", str(cfg), "--unmanaged")
     assert code == 1 and "share no owner" in err and "--owner NAME" in err
     code, _, err = run("import", "-f", str(cfg), "--all", "--unmanaged")
-    assert code == 2 and "--all and --unmanaged are mutually exclusive" in err
+    assert code == 2 and "--all and --include-unmanaged are mutually exclusive" in err
 
     code, _, err = run("import", "-f", str(cfg), "--unmanaged", "--owner", OWNER,
                        "-o", str(cfg))

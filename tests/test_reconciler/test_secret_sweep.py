@@ -5,8 +5,9 @@ The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL pass
 key (refused, and not echoed), a manage token, a read token, an unknown token, the
 server's SMTP password (WEBHOOKS_SMTP_PASSWORD), and what a config must not be able to
 read through a reference (a file read from a description, the API token itself). They
-go through validate, plan (every format and a plan file), apply (text and JSON), list,
-show, import, the delivery commands (emit --wait, deliveries, deliver, recover, resend),
+go through validate (--strict too), plan (every format, --skip-secrets, plan files),
+apply (text and JSON; each writes a last-applied record in the database), list, show,
+import, the delivery commands (emit --wait, deliveries, deliver, recover, resend),
 `secret reveal`, `audit` and the token commands, on the embedded backoffice (the CLI
 in-process) and over HTTP (CLI processes against `webhooks --debug serve`), and then we
 read everything that was written: command output, plan and import files, the server's
@@ -136,6 +137,12 @@ def commands(generation: int) -> list[tuple[list[str], int]]:
         ]
     return [
         (["validate", *cfg, "--format", "json"], 0),
+        (["validate", *cfg, "--strict", "--format", "json"], 0),
+        # without the secrets (the markers say where they were not compared), then with them
+        (["plan", *cfg, "--skip-secrets"], 0),
+        (["plan", *cfg, "--skip-secrets", "--format", "markdown"], 0),
+        (["plan", *cfg, "--skip-secrets", "--format", "json", "--out", "{dir}/plan-skip.json"],
+         0),
         (["plan", *cfg, "--format", "markdown"], 0), (["plan", *cfg, "--format", "json"], 0),
         (["plan", *cfg, "--out", "{dir}/plan1.json"], 0),
         (["apply", *cfg, "--auto-approve", "--format", "json"], 0),
@@ -184,7 +191,7 @@ def fill(args: list[str], work: Path) -> list[str]:
 
 def written_files(work: Path) -> dict[str, str]:
     return {name: (work / name).read_text()
-            for name in ("plan0.json", "plan1.json", "imported.yaml")}
+            for name in ("plan0.json", "plan1.json", "plan-skip.json", "imported.yaml")}
 
 
 def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(

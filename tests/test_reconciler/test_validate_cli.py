@@ -54,6 +54,7 @@ def test_the_sample_is_valid_with_no_environment(capsys, monkeypatch):
 
 def test_the_examples_are_listed_and_point_at_the_schema():
     assert [p.parent.name for p in EXAMPLES] == [
+        "environments",
         "merchant-sibs",
         "standard-webhooks",
         "stores-and-email",
@@ -94,7 +95,9 @@ def test_invalid_config_lists_every_problem_and_exits_1(capsys):
 
 def test_json_output(capsys, tmp_path):
     code, out, err = run(capsys, "-f", str(DATA / "problems.yaml"), "--offline", "--format", "json")
-    report = json.loads(out)
+    whole = json.loads(out)
+    assert (whole["valid"], whole["strict"], len(whole["files"])) == (False, False, 1)
+    [report] = whole["files"]
     assert code == 1 and err == ""
     assert (report["valid"], report["file"], report["webhooks"]) == (
         False,
@@ -113,7 +116,7 @@ def test_json_output(capsys, tmp_path):
     }
 
     code, out, _ = run(capsys, "-f", str(REPO / "webhooks.yaml"), "--offline", "--format", "json")
-    assert code == 0 and json.loads(out) == {
+    assert code == 0 and json.loads(out) == {"valid": True, "strict": False, "files": [{
         "valid": True,
         "file": str(REPO / "webhooks.yaml"),
         "webhooks": 5,
@@ -126,7 +129,7 @@ def test_json_output(capsys, tmp_path):
                        "refuses private targets (webhooks serve without "
                        "--allow-private-targets) refuses this URL; the embedded one accepts it",
         }],
-    }
+    }]}
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
@@ -138,8 +141,9 @@ def test_missing_file_and_directory_are_problems_not_usage_errors(capsys, tmp_pa
         code, out, err = run(capsys, "-f", str(target), "--offline", "--format", fmt)
         assert code == 1 and err == ""
         if fmt == "json":
-            assert json.loads(out)["problems"][0]["message"] == message
-            assert json.loads(out)["webhooks"] is None
+            [report] = json.loads(out)["files"]
+            assert report["problems"][0]["message"] == message
+            assert report["webhooks"] is None
         else:
             assert out.splitlines() == [
                 f"{target}:1:1: {message}",

@@ -10,7 +10,9 @@
 # apply that saved plan.
 #
 # Needs WEBHOOKS_API_URL, WEBHOOKS_API_TOKEN (scope manage) and the config's ${env:...}
-# secrets, from the CI's secret store. Exit 0 when everything applied, 1 when not.
+# secrets, from the CI's secret store (WEBHOOKS_ENVIRONMENT: which of the config's
+# environments). A reviewed plan made with --skip-secrets is applied with the secrets,
+# when everything else is as reviewed. Exit 0 when everything applied, 1 when not.
 set -eu
 
 config="${WEBHOOKS_CONFIG:-webhooks.yaml}"

@@ -1,12 +1,20 @@
 #!/bin/sh
 # Plan a pull/merge request with a READ-only token and post the Markdown plan as ONE
-# comment, edited in place on every push: the comment is found by the hidden marker
-# that the Markdown plan starts with. A failed plan replaces the comment too, so a
-# reviewer never reads a plan that no longer holds.
+# comment per environment, edited in place on every push: the comment is found by the
+# hidden marker that the Markdown plan starts with. A failed plan replaces the comment
+# too, so a reviewer never reads a plan that no longer holds.
 #
-# Needs WEBHOOKS_API_URL, WEBHOOKS_API_TOKEN (scope read) and the config's ${env:...}
-# secrets, all from the CI's secret store. Leaves plan.md (the comment) and plan.json
-# (the saved plan, for the pipeline's artifacts) in $WEBHOOKS_PLAN_DIR (default: .).
+# The plan is made with --skip-secrets: this job needs no webhook secret (a branch that
+# can open a pull request can read whatever its job gets). Applying the saved plan reads
+# them, and applies it only if everything else is as reviewed.
+#
+# Needs WEBHOOKS_API_URL and WEBHOOKS_API_TOKEN (scope read) from the CI's secret store.
+# WEBHOOKS_ENVIRONMENT: the config's environment to plan (and the comment's marker).
+# WEBHOOKS_BASE: the pull request's base commit; the plan then marks the changes the pull
+# request makes apart from drift and from what the base already asked for (the checkout
+# needs that commit: fetch-depth 0 / GIT_DEPTH 0).
+# Leaves plan.md (the comment) and plan.json (the saved plan, for the pipeline's
+# artifacts) in $WEBHOOKS_PLAN_DIR (default: .).
 #
 # Where the comment goes (COMMENT_ON, default: detected from the CI):
 #   github: GITHUB_TOKEN (pull-requests: write), GITHUB_REPOSITORY, PR_NUMBER,
@@ -19,7 +27,11 @@ set -eu
 
 config="${WEBHOOKS_CONFIG:-webhooks.yaml}"
 dir="${WEBHOOKS_PLAN_DIR:-.}"
-marker='<!-- webhooks-reconciler:plan -->'
+if [ -n "${WEBHOOKS_ENVIRONMENT:-}" ]; then
+  marker="<!-- webhooks-reconciler:plan environment=$WEBHOOKS_ENVIRONMENT -->"
+else
+  marker='<!-- webhooks-reconciler:plan -->'
+fi
 per_page=100
 
 if [ -n "${COMMENT_ON:-}" ]; then
@@ -33,7 +45,11 @@ else
 fi
 
 status=0
-webhooks plan -f "$config" --format markdown --out "$dir/plan.json" \
+set -- --skip-secrets
+if [ -n "${WEBHOOKS_BASE:-}" ]; then
+  set -- "$@" --base "$WEBHOOKS_BASE"
+fi
+webhooks plan -f "$config" --format markdown --out "$dir/plan.json" "$@" \
   > "$dir/plan.md" 2> "$dir/plan.err" || status=$?
 cat "$dir/plan.err" >&2
 
