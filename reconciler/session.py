@@ -51,5 +51,6 @@ async def plan_config(
     catalog = await provider.catalog()
     config = load_config(config_file, secrets="require", catalog=catalog)
     actual = await provider.fetch()
-    plan = build_plan(config, actual, targets=frozenset(targets), adopt=adopt, force=force)
+    plan = build_plan(config, actual, fingerprints=await provider.fingerprints(),
+                      targets=frozenset(targets), adopt=adopt, force=force)
     return config, plan

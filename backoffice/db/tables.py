@@ -13,6 +13,9 @@ fixed width: retries can be due a fraction of a second apart.
 Version 2 added notifications and deliveries (``MIGRATIONS`` holds the step); version 3
 added ``url_sealed`` and ``url_fingerprint`` (``NEW_COLUMNS``): a URL with credentials is
 kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret.
+Version 6 added ``merchants.fingerprint_key_sealed`` (each merchant's fingerprint key,
+sealed), recomputed every stored fingerprint under it and sealed the URLs whose query
+string was stored in clear (``backoffice.setup``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 6
 # Text order must be time order on PostgreSQL too, whatever the database's locale.
 Timestamp = String(20).with_variant(String(20, collation="C"), "postgresql")
 Moment = String(24).with_variant(String(24, collation="C"), "postgresql")
@@ -83,6 +86,9 @@ merchants = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    # version 6: the key of the merchant's published fingerprints, sealed (never null once
+    # the version 6 upgrade ran; contract.fingerprints)
+    Column("fingerprint_key_sealed", LargeBinary),
 )
 
 stores = Table(
@@ -235,4 +241,5 @@ MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {
 # version -> the columns that version added to existing tables (nullable, no default)
 NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
     3: (webhooks.c.url_sealed, webhooks.c.url_fingerprint),
+    6: (merchants.c.fingerprint_key_sealed,),
 }

@@ -344,6 +344,9 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.state.test_fires = FireGate(per_merchant=test_fires_per_merchant)
     install_problem_handlers(app)
     app.include_router(router)
+    from backoffice.http.fingerprint_key import router as fingerprint_key  # needs this module
+
+    app.include_router(fingerprint_key)
     metrics = ops.install(app, backoffice, worker)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     # Added last: outermost, so it sees every status (and the route, once routed).

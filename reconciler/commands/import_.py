@@ -16,7 +16,8 @@ from reconciler.session import with_provider
 def run(g: Globals, config_file: Path, *, output: Path | None, owner: str | None,
         selection: Selection, force: bool) -> int:
     async def work(provider: Provider) -> ImportResult:
-        return import_config(await provider.fetch(), selection=selection, owner=owner)
+        return import_config(await provider.fetch(), fingerprints=await provider.fingerprints(),
+                             selection=selection, owner=owner)
 
     result = with_provider(g, config_file, work)
     if output is None:

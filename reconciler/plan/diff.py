@@ -15,6 +15,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Protocol, cast
 
+from contract.fingerprints import Fingerprints
 from reconciler.errors import PlanError
 from reconciler.model import LABEL_MANAGED_BY, LABEL_OWNER, MANAGER, RemoteWebhook, WebhookSpec
 from reconciler.plan.changes import (
@@ -125,11 +126,15 @@ def build_plan(
     desired: DesiredState,
     actual: Iterable[RemoteWebhook],
     *,
+    fingerprints: Fingerprints,
     targets: Iterable[str] = frozenset(),
     adopt: bool = False,
     force: bool = False,
 ) -> Plan:
-    """Diff the config against the backoffice's webhooks into an ordered, checked Plan."""
+    """Diff the config against the backoffice's webhooks into an ordered, checked Plan.
+
+    ``fingerprints``: the merchant's (``Provider.fingerprints``), to fingerprint the
+    config's secrets and URLs with credentials as the backoffice does."""
     owner = desired.owner
     wanted = desired.webhooks
     remotes = _index(actual)
@@ -146,7 +151,7 @@ def build_plan(
             continue
         remote = remotes.get(name)
         if remote is None:
-            state = desired_state(spec, owner)
+            state = desired_state(spec, owner, fingerprints)
             changes.append(
                 Create(
                     name,
@@ -160,7 +165,7 @@ def build_plan(
         elif not _is_ours(remote, owner) and not adopt:
             managed_by = remote.labels.get(LABEL_MANAGED_BY)
             conflicts.append(ConflictItem(name, remote.id, remote.owner, managed_by))
-        elif (change := _compare(spec, remote, owner)) is None:
+        elif (change := _compare(spec, remote, owner, fingerprints)) is None:
             unchanged += 1
         else:
             changes.append(change)
@@ -178,7 +183,7 @@ def build_plan(
             changes.append(
                 Delete(
                     remote.name,
-                    _view(actual_state(remote)),
+                    _view(actual_state(remote, fingerprints)),
                     None,
                     (),
                     Precondition(remote.id, remote.version),
@@ -215,18 +220,20 @@ def _is_ours(remote: RemoteWebhook, owner: str) -> bool:
     return labels.get(LABEL_OWNER) == owner and labels.get(LABEL_MANAGED_BY) == MANAGER
 
 
-def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str) -> Change | None:
+def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str,
+             fingerprints: Fingerprints) -> Change | None:
     """None when the pair is in sync, else the Update or Replace that syncs it.
 
     The in-sync case is the hot path: two tuples built and compared, nothing else.
     """
-    have = actual_state(remote)
-    want = desired_state(spec, owner, current_secret=remote.secret_fingerprint or None)
+    have = actual_state(remote, fingerprints)
+    want = desired_state(spec, owner, fingerprints,
+                         current_secret=remote.secret_fingerprint or None)
     if want == have:
         return None
     kind: type[Change] = Update if want[TYPE] == have[TYPE] else Replace
     if kind is Replace:  # a new webhook: the backoffice generates a secret unless given one
-        want = desired_state(spec, owner)
+        want = desired_state(spec, owner, fingerprints)
     ours = _is_ours(remote, owner)
     source = _secret_source(spec)
     return kind(

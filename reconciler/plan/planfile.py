@@ -1,7 +1,9 @@
 """Saved plans (``webhooks plan --out``): write, read back, and check before apply.
 
 A plan file is the JSON rendering of a plan (``schemas/plan.schema.json``), so it holds
-no secret: secrets and URLs with credentials are stored as fingerprints. Apply therefore
+no secret: secrets and URLs with credentials are stored as fingerprints, keyed with the
+merchant's fingerprint key, which the file does not hold (so the file alone allows no
+guessing; a plan file of format 1, whose fingerprints were unkeyed, is refused). Apply therefore
 re-reads the config (secrets from env or files), re-plans against a fresh fetch, and
 accepts the saved plan only if
 
@@ -151,10 +153,7 @@ def load(path: Path | str) -> SavedPlan:
             "make one with `webhooks plan --out FILE`"
         )
     if data["format_version"] != FORMAT_VERSION:
-        raise InvalidPlanFile(
-            f"{path}: plan format_version {data['format_version']!r} is not supported "
-            f"(this webhooks reads {FORMAT_VERSION!r}); make the plan again with this version"
-        )
+        raise InvalidPlanFile(f"{path}: {_other_version(data['format_version'])}")
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
     if errors:
         lines = [f"  at {e.json_path}: {_shorten(e.message)}" for e in errors[:MAX_SCHEMA_ERRORS]]
@@ -173,6 +172,19 @@ def load(path: Path | str) -> SavedPlan:
         ),
         data=data,
     )
+
+
+def _other_version(version: object) -> str:
+    """Why a plan file of another format version is refused, and what to do."""
+    shown = repr(version)[:40]
+    if isinstance(version, str) and version.isdigit() and len(version) < 9:
+        if int(version) < int(FORMAT_VERSION):
+            return (f"plan format_version {shown} was made by an older webhooks: make the "
+                    f"plan again (this webhooks reads {FORMAT_VERSION!r})")
+        return (f"plan format_version {shown} was made by a newer webhooks: make the plan "
+                f"again with this version, or upgrade (this webhooks reads {FORMAT_VERSION!r})")
+    return (f"plan format_version {shown} is not supported (this webhooks reads "
+            f"{FORMAT_VERSION!r}); make the plan again with this version")
 
 
 def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook]) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from backoffice.catalog import DEMO_MERCHANT_ID
 from backoffice.facade import Backoffice
+from contract.fingerprints import Fingerprints
 from reconciler.errors import ProviderError
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.providers.base import DeliveryQuery, ListFilters, catalog_from_api
@@ -43,6 +44,7 @@ class EmbeddedProvider:
         self.office = office
         self.merchant_id = merchant_id
         self.description = f"embedded backoffice ({office.db.url})"
+        self._fingerprints: Fingerprints | None = None
 
     @classmethod
     def open(cls, data_dir: Path, merchant_id: str = DEMO_MERCHANT_ID) -> EmbeddedProvider:
@@ -85,6 +87,12 @@ class EmbeddedProvider:
     async def catalog(self) -> Catalog:
         with self._errors("read the catalogue"):
             return catalog_from_api(self.office.merchants.catalog(self.merchant_id))
+
+    async def fingerprints(self) -> Fingerprints:
+        if self._fingerprints is None:
+            with self._errors("read the fingerprint key"):
+                self._fingerprints = self.office.merchants.fingerprints(self.merchant_id)
+        return self._fingerprints
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
         with self._errors(f"create {body.get('name')}"):

@@ -106,8 +106,12 @@ def test_secret_box_round_trip_and_repr() -> None:
     assert box.open(sealed, context="wh_1") == "s3cret"
     assert box.seal("s3cret", context="wh_1") != sealed  # a fresh nonce each time
     assert "s3cret" not in repr(box) and str(bytes(range(32))) not in repr(box)
-    with pytest.raises(SetupError):
-        SecretBox(bytes(range(32))).open(b"\x02" + sealed[1:], context="wh_1")
+    with pytest.raises(SetupError, match="unknown encryption version"):
+        SecretBox(bytes(range(32))).open(b"\x03" + sealed[1:], context="wh_1")
+    with pytest.raises(SetupError, match="does not open"):  # format 1 (no key id), wrong key
+        SecretBox(bytes(32)).open(b"\x01" + sealed[9:], context="wh_1")
+    # Format 1, from before key rings, still opens with the key that sealed it.
+    assert box.open(b"\x01" + sealed[9:], context="wh_1") == "s3cret"
     with pytest.raises(SetupError):
         SecretBox(bytes(16))
 
@@ -123,7 +127,7 @@ def test_a_version_3_database_gains_the_attempt_history(db_path: Path) -> None:
     with sqlite3.connect(db_path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         versions = db.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert "attempts" in tables and versions[-1] == (4,)
+    assert "attempts" in tables and versions[-1] == (schema.SCHEMA_VERSION,)
 
 
 def test_schema_is_versioned_and_seeded_once(db_path: Path) -> None:
@@ -132,7 +136,8 @@ def test_schema_is_versioned_and_seeded_once(db_path: Path) -> None:
     with Backoffice.open(f"sqlite:///{db_path}") as office:
         assert len(office.merchants.catalog("demo")["stores"]) == 2
     with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [
+            (schema.SCHEMA_VERSION,)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         db.execute("UPDATE schema_version SET version = 99")
     with pytest.raises(SetupError, match="schema is version 99, newer than this backoffice"):

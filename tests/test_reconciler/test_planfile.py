@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import PlanError, ReconcilerError
-from reconciler.model import secret_fingerprint
-from reconciler.plan import build_plan
 from reconciler.plan.planfile import InvalidPlanFile, check_stale, compare, load, save
 from reconciler.render.json_ import render_json
 from tests.support.plan_samples import (
     FORBIDDEN,
     OTHER_SECRET_VALUE,
     SECRET_VALUE,
+    build_plan,
     config,
     remote_for,
     representative,
     secret,
+    secret_fingerprint,
     spec,
 )
 
@@ -110,11 +110,18 @@ def test_load_foreign_json(tmp_path: Path, content: str) -> None:
         load(path)
 
 
-def test_load_other_format_version(saved_path: Path) -> None:
+@pytest.mark.parametrize(("version", "message"), [
+    # Version 1 published unkeyed fingerprints: its plans are refused, to be made again.
+    ("1", "format_version '1' was made by an older webhooks: make the plan again"),
+    ("3", "format_version '3' was made by a newer webhooks: make the plan again"),
+    ("two", "format_version 'two' is not supported"),
+])
+def test_load_other_format_version(saved_path: Path, version: str, message: str) -> None:
     data = json.loads(saved_path.read_text())
-    data["format_version"] = "2"
+    assert data["format_version"] == "2"
+    data["format_version"] = version
     saved_path.write_text(json.dumps(data))
-    with pytest.raises(InvalidPlanFile, match="format_version '2' is not supported"):
+    with pytest.raises(InvalidPlanFile, match=message):
         load(saved_path)
 
 
