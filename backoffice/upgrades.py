@@ -7,7 +7,8 @@ does (an upgrade always goes to the current version in one transaction):
 
 - every merchant without a fingerprint key gets one (random, sealed);
 - every URL with credentials still in clear (a password from before version 3, a query
-  string from before version 6) is sealed, and kept in ``url`` redacted;
+  string from before version 6) is sealed, and every sealed URL is shown in ``url`` as
+  redacted today (a query string beside a password was shown in clear before);
 - every stored fingerprint (``secret_fingerprint``, ``url_fingerprint``) is recomputed
   as the keyed HMAC of ``contract.fingerprints`` from the value it stands for;
 - each idempotency record (a create's answer, replayed for 24 hours) gets the new
@@ -92,7 +93,9 @@ class Upgrade:
                 values: dict[str, Any] = {}
                 if url_sealed is not None:
                     whole = self.sealing.box.open(url_sealed, context=url_context(webhook_id))
-                    values["url_fingerprint"] = fingerprints.url(whole)
+                    # shown as now redacted: a query stayed in clear before version 6
+                    values.update(url=redact_url(whole), url_fingerprint=fingerprints.url(whole))
+                    self.sealed = self.sealed or redact_url(whole) != url
                 elif url is not None and has_credentials(url):
                     values.update(self.sealing.url_values(webhook_id, url, fingerprints))
                     self.sealed = True

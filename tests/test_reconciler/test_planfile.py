@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from contract.fingerprints import Fingerprints
+from reconciler import plan as planner
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.plan.planfile import InvalidPlanFile, check_stale, compare, load, save
 from reconciler.render.json_ import render_json
@@ -164,6 +166,18 @@ def test_check_stale_reports_every_drift(saved_path: Path) -> None:
 def test_compare_accepts_the_same_plan(saved_path: Path) -> None:
     cfg, actual = representative()
     assert compare(load(saved_path), build_plan(cfg, actual)) == []
+
+
+def test_a_plan_made_under_another_fingerprint_key_is_refused(saved_path: Path) -> None:
+    """The backoffice's fingerprint key changed since the plan (its database took a new
+    server key before any secret was sealed): the saved fingerprints no longer compare,
+    so the plan is stale, never applied on a guess."""
+    cfg, actual = representative()
+    fresh = planner.build_plan(cfg, actual, fingerprints=Fingerprints(bytes(32)))
+    reasons = compare(load(saved_path), fresh)
+    assert "orders-backend: the planned create differs now (secret)" in reasons
+    assert any(r.startswith("refunds-hook: the planned update differs now (")
+               and "url" in r and "secret" in r for r in reasons)
 
 
 def test_compare_notices_a_rotated_secret_and_config_edits(saved_path: Path) -> None:

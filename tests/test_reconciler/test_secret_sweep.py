@@ -1,8 +1,10 @@
 """Known secrets pushed through every command and output; none may come out in clear.
 
 The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL passwords,
-a wrong-sized key (refused, and not echoed), a manage token, a read token, an unknown
-token and the server's SMTP password (WEBHOOKS_SMTP_PASSWORD). They go through validate,
+two tokens in a URL's query string, a wrong-sized key (refused, and not echoed), a manage
+token, a read token, an unknown token, the server's SMTP password
+(WEBHOOKS_SMTP_PASSWORD) and the merchant's fingerprint key (which the providers fetch to
+compare fingerprints: in no output, file or log, and sealed in the database). They go through validate,
 plan (every format and a plan file), apply (text and JSON), list, show, import, and the
 delivery commands (emit --wait, deliveries, deliver, recover, resend), on the embedded
 backoffice (the CLI in-process) and over HTTP (CLI processes against `webhooks --debug
@@ -30,10 +32,11 @@ from tests.support.serve import Server, api_env, run_cli, seed
 SIBS = [base64.b64encode(bytes(range(s, s + 32))).decode() for s in (101, 151)]
 WHSEC = ["whsec_" + base64.b64encode(bytes(range(s, s + 32))).decode() for s in (7, 57)]
 URL_PASSWORDS = ["Pw-sweep-7c1d9e3f0a", "Pw-sweep-44b8e2d1c9"]
+QUERY_TOKENS = ["Qt-sweep-2f6a0c9e4b", "Qt-sweep-d81b37e5a0"]
 BAD_KEY = base64.b64encode(bytes(range(201, 232))).decode()  # 31 bytes: refused
 UNKNOWN_TOKEN = "wbo_" + "Sweep" * 8 + "ABC"  # well-formed, issued to nobody
 SMTP_PASSWORD = "Smtp-sweep-0d4c7e9a21"  # the server's relay password (from its environment)
-SECRETS = [*SIBS, *WHSEC, *URL_PASSWORDS, BAD_KEY, UNKNOWN_TOKEN]
+SECRETS = [*SIBS, *WHSEC, *URL_PASSWORDS, *QUERY_TOKENS, BAD_KEY, UNKNOWN_TOKEN]
 RAW_KEYS = [base64.b64decode(s) for s in SIBS] + [base64.b64decode(s[6:]) for s in WHSEC]
 
 CONFIG = """\
@@ -57,19 +60,29 @@ webhooks:
     type: url
     url: ${env:SWEEP_URL}
     notifications: [authorised-payment]
+  query-token-hook:
+    type: url
+    url: ${env:SWEEP_QUERY_URL}
+    notifications: [qr-code]
   mail-hook:
     type: email
     email: ops@shop.example
     notifications: [mbway]
 """
-NAMES = ["sibs-hook", "std-hook", "basic-auth-hook", "mail-hook"]
+NAMES = ["sibs-hook", "std-hook", "basic-auth-hook", "query-token-hook", "mail-hook"]
 
 
 def use_secrets(work: Path, generation: int) -> dict[str, str]:
     """Point the config at generation 0 or 1 of the secrets; returns the environment."""
     (work / "std.secret").write_text(WHSEC[generation] + "\n")
     return {"SWEEP_SIBS": SIBS[generation],
-            "SWEEP_URL": f"https://ops:{URL_PASSWORDS[generation]}@hooks.shop.example/basic"}
+            "SWEEP_URL": f"https://ops:{URL_PASSWORDS[generation]}@hooks.shop.example/basic",
+            "SWEEP_QUERY_URL": f"https://hooks.shop.example/in?token={QUERY_TOKENS[generation]}"}
+
+
+def key_forms(key: bytes) -> list[str]:
+    """The fingerprint key as any output could spell it."""
+    return [base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode(), key.hex()]
 
 
 def assert_clean(where: str, text: str | bytes, secrets: list[str]) -> None:
@@ -185,18 +198,22 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     text = "\n".join(out for _, out in outputs)
     # Not vacuous: the secrets' places were shown, as fingerprints and redactions.
     assert "(sensitive value changed)" in text and "sha256:" in text
-    assert "ops:***@hooks.shop.example" in text
+    assert "ops:***@hooks.shop.example" in text and "hooks.shop.example/in?***" in text
     assert "secret does not fit" in text or "32 bytes" in text
+    with Backoffice.open(f"sqlite:///{work / '.webhooks' / 'backoffice.db'}") as office:
+        key = office.merchants.fingerprints("demo").reveal_key()
     for args, out in outputs:
-        assert_clean(" ".join(args), out, SECRETS)
+        assert_clean(" ".join(args), out, [*SECRETS, *key_forms(key)])
     for name, written in written_files(work).items():
-        assert_clean(name, written, SECRETS)
+        assert_clean(name, written, [*SECRETS, *key_forms(key)])
     assert crash_logs(work / "cache") == []
     data = work / ".webhooks"
     for path in sorted(data.glob("backoffice.db*")):
         content = path.read_bytes()
-        assert_clean(path.name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, UNKNOWN_TOKEN])
+        assert_clean(path.name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, *QUERY_TOKENS,
+                                          UNKNOWN_TOKEN, *key_forms(key)])
         assert_no_key_bytes(path.name, content)
+        assert key not in content
 
 
 # One process runs the CLI many times (main() per command, each with its own changes to
@@ -291,6 +308,9 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
             "Authorization": f"Bearer {UNKNOWN_TOKEN}"}).status_code == 401
         assert client.patch(f"/v1/webhooks/{hook_id}", json={"secret": SIBS[0]},
                             headers={"If-Match": '"1"'}).status_code in (200, 412)
+        # The key the providers fetched: in no output, log or file below.
+        key = base64.b64decode(client.get("/v1/fingerprint-key").json()["key"])
+        assert len(key) == 32
 
     # The database and its WAL while the server runs, then again after it stopped.
     at_rest = {p.name: p.read_bytes() for p in sorted(work.glob("bo.db*"))}
@@ -301,7 +321,10 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
 
     text = "\n".join(outputs)
     assert "(sensitive value changed)" in text and "ops:***@hooks.shop.example" in text
+    assert "hooks.shop.example/in?***" in text
     assert "POST /v1/webhooks 201" in log and "PATCH /v1/webhooks/" in log
+    assert "GET /v1/fingerprint-key 200" in log  # not vacuous: the providers fetched it
+    secrets += key_forms(key)
     for i, out in enumerate(outputs):
         assert_clean(f"output #{i}", out, secrets)
     for name, written in written_files(work).items():
@@ -309,9 +332,11 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     assert_clean("server log", log, secrets)
     assert crash_logs(work / "cache") == []
     for name, content in at_rest.items():
-        assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, BAD_KEY, UNKNOWN_TOKEN,
-                                     manage, read, SMTP_PASSWORD])
+        assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, *QUERY_TOKENS, BAD_KEY,
+                                     UNKNOWN_TOKEN, manage, read, SMTP_PASSWORD,
+                                     *key_forms(key)])
         assert_no_key_bytes(name, content)
+        assert key not in content
 
 
 def test_a_url_password_is_not_stored_in_clear(tmp_path: Path) -> None:
