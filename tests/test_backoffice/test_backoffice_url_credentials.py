@@ -175,3 +175,11 @@ def test_the_migration_refuses_another_server_key(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:  # nothing was sealed with the wrong key
         assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (2,)
         assert conn.execute("SELECT url FROM webhooks").fetchone() == (URL,)
+
+
+@pytest.mark.anyio
+async def test_a_fragment_is_refused_without_echoing_it(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/v1/webhooks", json=url_webhook(
+        "frag", url="https://hooks.shop.example/x?t=1#Frag-tok-77"))
+    assert answer.status_code == 422
+    assert "must not have a fragment" in answer.text and "Frag-tok-77" not in answer.text
