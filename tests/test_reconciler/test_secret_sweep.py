@@ -4,10 +4,10 @@ The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL pass
 two tokens in a URL's query string, a wrong-sized key (refused, and not echoed), a manage
 token, a read token, an unknown token, the server's SMTP password
 (WEBHOOKS_SMTP_PASSWORD) and the merchant's fingerprint key (which the providers fetch to
-compare fingerprints: in no output, file or log, and sealed in the database). They go through validate,
-plan (every format and a plan file), apply (text and JSON), list, show, import, and the
-delivery commands (emit --wait, deliveries, deliver, recover, resend), on the embedded
-backoffice (the CLI in-process) and over HTTP (CLI processes against `webhooks --debug
+compare fingerprints: in no output, file or log, and sealed in the database). They go
+through validate, plan (every format and a plan file), apply (text and JSON), list, show,
+import, and the delivery commands (emit --wait, deliveries, deliver, recover, resend), on
+the embedded backoffice (the CLI in-process) and over HTTP (CLI processes against `webhooks --debug
 serve`), and then we read everything that was written: command output, plan and import
 files, the server's log, any crash log under XDG_CACHE_HOME, and the database file with
 its WAL.
