@@ -17,16 +17,16 @@ if TYPE_CHECKING:
     from backoffice.errors import BackofficeError
     from backoffice.facade import Backoffice
     from backoffice.webhooks import Page
-    from contract.fingerprints import secret_fingerprint
+    from contract.fingerprints import Fingerprints
 
-__all__ = ["Backoffice", "BackofficeError", "Page", "Principal", "secret_fingerprint"]
+__all__ = ["Backoffice", "BackofficeError", "Fingerprints", "Page", "Principal"]
 
 _HOMES = {
     "Backoffice": "backoffice.facade",
     "BackofficeError": "backoffice.errors",
     "Page": "backoffice.webhooks",
     "Principal": "backoffice.auth",
-    "secret_fingerprint": "contract.fingerprints",
+    "Fingerprints": "contract.fingerprints",
 }
 
 

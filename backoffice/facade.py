@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from backoffice import setup
 from backoffice.audit import Audit
 from backoffice.clock import Clock, utc_now
-from backoffice.crypto import SecretBox
+from backoffice.crypto import KeyRing, SecretBox
 from backoffice.db.engine import Database, parse_url, sqlite_file
 from backoffice.delivery.engine import Deliveries
 from backoffice.delivery.log import DeliveryLog
@@ -48,7 +48,7 @@ class Backoffice:
             settings = replace(settings, allow_private_targets=allow_private_targets)
         self.db = db
         self.sealing = sealing
-        self.merchants = Merchants(db, clock=clock)
+        self.merchants = Merchants(db, sealing, clock=clock)
         self.tokens = Tokens(db, clock=clock)
         self.webhooks = Webhooks(db, sealing, clock=clock,
                                  allow_http_loopback=allow_http_loopback,
@@ -71,7 +71,8 @@ class Backoffice:
         """Open (creating and seeding when empty) the backoffice at ``db_url``.
 
         The server key: ``server_key``, else ``WEBHOOKS_SERVER_KEY``, else ``server.key`` in
-        ``data_dir`` (default ``WEBHOOKS_DATA_DIR``, else the SQLite file's directory).
+        ``data_dir`` (default ``WEBHOOKS_DATA_DIR``, else the SQLite file's directory),
+        a key ring the server follows as it changes (``backoffice.crypto``).
         E-mail deliveries without an SMTP relay go to ``<data dir>/outbox/``.
         ``allow_private_targets`` (when given) overrides ``delivery``'s: True lets
         deliveries reach loopback and private addresses (local development only).
@@ -82,9 +83,9 @@ class Backoffice:
         db = Database.open(db_url)
         try:
             folder = setup.data_dir(url_file=sqlite_file(url), data_dir=data_dir, env=env)
-            if server_key is None:
-                server_key = setup.server_key(folder, backend=url.get_backend_name(), env=env)
-            sealing = Sealing(SecretBox(server_key))
+            ring = (KeyRing([server_key]) if server_key is not None
+                    else setup.key_ring(folder, backend=url.get_backend_name(), env=env))
+            sealing = Sealing(SecretBox(ring))
             office = cls(db, sealing, allow_http_loopback=allow_http_loopback, clock=clock,
                          delivery=delivery, allow_private_targets=allow_private_targets,
                          data_dir=folder, smtp=smtp)

@@ -18,6 +18,8 @@ from backoffice.clock import Clock, iso
 from backoffice.db import merchant_queries as q
 from backoffice.db.engine import Database
 from backoffice.errors import Conflict, NotFound
+from backoffice.sealing import Sealing
+from contract.fingerprints import Fingerprints
 
 
 def require_merchant(conn: Connection, merchant_id: str) -> None:
@@ -26,10 +28,12 @@ def require_merchant(conn: Connection, merchant_id: str) -> None:
 
 
 class Merchants:
-    """Creates merchants and their stores, terminals and credentials; reads the catalogue."""
+    """Creates merchants (each with its fingerprint key) and their stores, terminals and
+    credentials; reads the catalogue and the fingerprint key."""
 
-    def __init__(self, db: Database, *, clock: Clock) -> None:
+    def __init__(self, db: Database, sealing: Sealing, *, clock: Clock) -> None:
         self.db = db
+        self.sealing = sealing
         self.clock = clock
 
     def create_merchant(self, merchant_id: str, name: str) -> None:
@@ -39,7 +43,15 @@ class Merchants:
             if q.merchant_exists(conn, merchant_id):
                 raise Conflict(f"merchant {merchant_id!r} already exists")
             with _taken(f"merchant {merchant_id!r} already exists"):
-                q.insert_merchant(conn, merchant_id, name, iso(self.clock()))
+                q.insert_merchant(conn, merchant_id, name, iso(self.clock()),
+                                  self.sealing.new_fingerprint_key(merchant_id))
+
+    def fingerprints(self, merchant_id: str) -> Fingerprints:
+        """The merchant's fingerprints: its key, for the API to hand to an authenticated
+        client that compares, and for nothing else (never a response body, log or file
+        but ``GET /v1/fingerprint-key``'s)."""
+        with self.db.read() as conn:
+            return self.sealing.fingerprints(conn, merchant_id)
 
     def add_store(self, merchant_id: str, code: str, name: str) -> None:
         code = rules.identifier("store code", code, rules.CODE_RE)

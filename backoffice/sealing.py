@@ -1,14 +1,29 @@
-"""What the database keeps sealed under the server key: webhook secrets and URLs with
-credentials. Sealing them (writes, the version 3 upgrade) and opening them (deliveries
-only) happen here, so every other part handles sealed bytes it cannot read."""
+"""What the database keeps sealed under the server key: webhook secrets, URLs with
+credentials (userinfo or a query string) and each merchant's fingerprint key. Sealing
+them (writes, the upgrades) and opening them (deliveries, fingerprints) happen here, so
+every other part handles sealed bytes it cannot read.
+
+``SEALED_COLUMNS`` lists every sealed column with the associated data its values are
+bound to: ``webhooks backoffice rotate-key`` re-seals exactly these, and a test holds
+the list to the schema (every binary column is one of them).
+"""
 
 from __future__ import annotations
 
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, Table
+
 from backoffice.crypto import SecretBox
+from backoffice.db import merchant_queries as mq
+from backoffice.db import tables as t
 from backoffice.db.webhook_queries import WebhookRecord
-from contract.fingerprints import url_fingerprint
+from backoffice.errors import NotFound, SetupError
+from contract.fingerprints import KEY_BYTES, Fingerprints, decode_key, encode_key
 from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
 
@@ -18,16 +33,49 @@ def url_context(webhook_id: str) -> str:
     return f"{webhook_id}#url"
 
 
+def fingerprint_key_context(merchant_id: str) -> str:
+    """A fingerprint key's associated data: bound to its merchant (a merchant id never
+    holds '#', so it is never a webhook's)."""
+    return f"merchant:{merchant_id}#fingerprint-key"
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    """One sealed column: its table, the row's key, and the associated data of a row's
+    value (from the ``context_from`` column)."""
+
+    table: Table
+    column: str
+    key: str
+    context_from: str
+    context: Callable[[str], str]
+
+    @property
+    def name(self) -> str:
+        return f"{self.table.name}.{self.column}"
+
+
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    SealedColumn(t.webhooks, "secret_sealed", "pk", "id", lambda webhook_id: webhook_id),
+    SealedColumn(t.webhooks, "url_sealed", "pk", "id", url_context),
+    SealedColumn(t.merchants, "fingerprint_key_sealed", "id", "id", fingerprint_key_context),
+)
+
+
 class Sealing:
-    """The server key's box, bound to webhook ids: a sealed value moved to another
-    webhook's row does not open."""
+    """The server key's box, bound to row ids: a sealed value moved to another row does
+    not open."""
 
     def __init__(self, box: SecretBox) -> None:
         self.box = box
+        # merchant id -> (its sealed key as read, the fingerprints it opens to): a write
+        # reads the sealed bytes (one row) and opens them only when they changed.
+        self._fingerprints: dict[str, tuple[bytes, Fingerprints]] = {}
+        self._lock = threading.Lock()
 
     @property
     def key_id(self) -> str:
-        """The server key's id, which the database records to refuse another key."""
+        """The sealing key's id, which the database records to refuse another key."""
         return self.box.key_id
 
     def seal_secret(self, webhook_id: str, secret: str) -> bytes:
@@ -36,13 +84,14 @@ class Sealing:
     def open_secret(self, webhook_id: str, sealed: bytes) -> str:
         return self.box.open(sealed, context=webhook_id)
 
-    def url_values(self, webhook_id: str, url: str | None) -> dict[str, Any]:
+    def url_values(self, webhook_id: str, url: str | None,
+                   fingerprints: Fingerprints) -> dict[str, Any]:
         """The stored URL columns: a URL with credentials is kept redacted, and sealed whole."""
         if url is None or not url_has_credentials(url):
             return {"url": url, "url_sealed": None, "url_fingerprint": None}
         return {"url": redact_url(url),
                 "url_sealed": self.box.seal(url, context=url_context(webhook_id)),
-                "url_fingerprint": url_fingerprint(url)}
+                "url_fingerprint": fingerprints.url(url)}
 
     def delivery_url(self, record: WebhookRecord) -> str | None:
         """The whole URL, credentials included, for deliveries only: never for a
@@ -57,3 +106,33 @@ class Sealing:
         if record.secret_sealed is None:
             return None
         return self.open_secret(record.id, record.secret_sealed)
+
+    # --- fingerprint keys ------------------------------------------------------------------
+
+    def new_fingerprint_key(self, merchant_id: str) -> bytes:
+        """A new random fingerprint key for the merchant, sealed."""
+        key = secrets.token_bytes(KEY_BYTES)
+        return self.box.seal(encode_key(key), context=fingerprint_key_context(merchant_id))
+
+    def open_fingerprint_key(self, merchant_id: str, sealed: bytes) -> Fingerprints:
+        text = self.box.open(sealed, context=fingerprint_key_context(merchant_id))
+        try:
+            return Fingerprints(decode_key(text))
+        except ValueError:
+            raise SetupError(f"merchant {merchant_id!r} has a malformed fingerprint key") from None
+
+    def fingerprints(self, conn: Connection, merchant_id: str) -> Fingerprints:
+        """The merchant's fingerprints (NotFound for no such merchant)."""
+        sealed = mq.fingerprint_key(conn, merchant_id)
+        if sealed is None:
+            if not mq.merchant_exists(conn, merchant_id):
+                raise NotFound(f"no merchant {merchant_id!r}")
+            raise SetupError(f"merchant {merchant_id!r} has no fingerprint key: "
+                             "open the database once with this version to upgrade it")
+        cached = self._fingerprints.get(merchant_id)
+        if cached is not None and cached[0] == sealed:
+            return cached[1]
+        opened = self.open_fingerprint_key(merchant_id, sealed)
+        with self._lock:
+            self._fingerprints[merchant_id] = (sealed, opened)
+        return opened

@@ -34,7 +34,7 @@ from backoffice.merchants import require_merchant
 from backoffice.sealing import Sealing
 from backoffice.webhook_pages import PageCache, public_rows
 from contract import formats
-from contract.fingerprints import secret_fingerprint, url_fingerprint
+from contract.fingerprints import Fingerprints
 from contract.formats import secret_problem as _secret_problem
 from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
@@ -55,19 +55,20 @@ class Page:
     next_cursor: str | None
 
 
-def _request_hash(given: Mapping[str, Any]) -> str:
+def _request_hash(given: Mapping[str, Any], fingerprints: Fingerprints) -> str:
     """SHA-256 of the checked body: sets sorted, so equal requests hash equal.
 
-    The secret, and a URL with credentials, enter as their fingerprints (the URL with
-    its redaction): the record then holds nothing derived from them that the API does
-    not already show.
+    The secret, and a URL with credentials, enter as their (keyed) fingerprints (the URL
+    with its redaction): the record then holds nothing derived from them that the API
+    does not already show. An empty stored hash marks a record made before version 6,
+    whose hash cannot be recomputed: it is replayed on its key alone.
     """
     canonical = dict(given)
     if isinstance(canonical.get("secret"), str):
-        canonical["secret"] = secret_fingerprint(canonical["secret"])
+        canonical["secret"] = fingerprints.secret(canonical["secret"])
     url = canonical.get("url")
     if isinstance(url, str) and url_has_credentials(url):
-        canonical["url"] = [redact_url(url), url_fingerprint(url)]
+        canonical["url"] = [redact_url(url), fingerprints.url(url)]
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -224,28 +225,29 @@ class Webhooks:
                 secret = formats.get(state["format"]).generate_secret()
             elif problem := _secret_problem(state["format"], secret):
                 raise Invalid(f"secret does not fit format {state['format']}: {problem}")
-        request_hash = _request_hash(given)
         entry = (actor, [*given, *(["secret"] if secret is not None else [])])
         try:
-            return self._create(merchant_id, state, secret, idempotency_key, request_hash,
-                                entry, last_applied)
+            return self._create(merchant_id, state, secret, idempotency_key, given, entry,
+                                last_applied)
         except IntegrityError:
             # A concurrent writer won a race the checks could not see (PostgreSQL):
             # the second look finds its idempotency record or its name.
-            return self._create(merchant_id, state, secret, idempotency_key, request_hash,
-                                entry, last_applied)
+            return self._create(merchant_id, state, secret, idempotency_key, given, entry,
+                                last_applied)
 
     def _create(self, merchant_id: str, state: dict[str, Any], secret: str | None,
-                key: str | None, request_hash: str, entry: tuple[auth.Actor, list[str]],
+                key: str | None, given: Mapping[str, Any], entry: tuple[auth.Actor, list[str]],
                 last_applied: dict[str, str | None] | None) -> dict[str, Any]:
         moment = self.clock()
         now = iso(moment)
         with self.db.write() as conn:
             mq.lock_merchant(conn, merchant_id)
+            fingerprints = self.sealing.fingerprints(conn, merchant_id)
+            request_hash = _request_hash(given, fingerprints)
             if key is not None:
                 seen = q.get_idempotency(conn, merchant_id, key)
                 if seen is not None:
-                    if seen[0] != request_hash:
+                    if seen[0] and seen[0] != request_hash:
                         raise IdempotencyKeyReused(
                             "this Idempotency-Key was used with a different body: "
                             "use a new key for a new request")
@@ -260,14 +262,15 @@ class Webhooks:
             webhook_id = "wh_" + secrets.token_hex(12)
             values = {
                 "id": webhook_id, "merchant_id": merchant_id, "name": state["name"],
-                "type": state["type"], **self.sealing.url_values(webhook_id, state["url"]),
+                "type": state["type"],
+                **self.sealing.url_values(webhook_id, state["url"], fingerprints),
                 "email": state["email"],
                 "app_kind": kind, "app_ref": ref, "support_email": state["support_email"],
                 "format": state.get("format"), "enabled": state["enabled"],
                 "description": state["description"], "labels": state["labels"],
                 "secret_sealed": (None if secret is None
                                   else self.sealing.seal_secret(webhook_id, secret)),
-                "secret_fingerprint": None if secret is None else secret_fingerprint(secret),
+                "secret_fingerprint": None if secret is None else fingerprints.secret(secret),
                 "version": 1, "created_at": now, "updated_at": now,
                 **dict.fromkeys(applied.COLUMNS),
             }
@@ -306,10 +309,14 @@ class Webhooks:
             if "application" in given and given["application"] != before["application"]:
                 _check_application(conn, merchant_id, *given["application"])
             values: dict[str, Any] = {}
+            fingerprints = (self.sealing.fingerprints(conn, merchant_id)
+                            if secret is not None or "url" in given else None)
             if state["type"] == "url":
-                values.update(self._secret_values(record, state["format"], secret))
+                values.update(self._secret_values(record, state["format"], secret,
+                                                  fingerprints))
             if "url" in given:
-                values.update(self._url_change(record, given["url"]))
+                assert fingerprints is not None
+                values.update(self._url_change(record, given["url"], fingerprints))
             kind, ref = state["application"]
             for field in ("email", "support_email", "format", "enabled",
                           "description", "labels"):
@@ -342,25 +349,28 @@ class Webhooks:
                                              else [])])
             return public(updated)
 
-    def _url_change(self, record: WebhookRecord, url: str | None) -> dict[str, Any]:
+    def _url_change(self, record: WebhookRecord, url: str | None,
+                    fingerprints: Fingerprints) -> dict[str, Any]:
         """The URL columns to write, or none when ``url`` is the stored one."""
         if url is not None and url_has_credentials(url):
             same = (redact_url(url) == record.url
-                    and url_fingerprint(url) == record.url_fingerprint)
+                    and fingerprints.url(url) == record.url_fingerprint)
         else:
             same = url == record.url and record.url_sealed is None
-        return {} if same else self.sealing.url_values(record.id, url)
+        return {} if same else self.sealing.url_values(record.id, url, fingerprints)
 
-    def _secret_values(self, record: WebhookRecord, fmt: str,
-                       secret: str | None) -> dict[str, Any]:
+    def _secret_values(self, record: WebhookRecord, fmt: str, secret: str | None,
+                       fingerprints: Fingerprints | None) -> dict[str, Any]:
         """Seal a new secret; on a format change alone, check the kept secret still fits."""
         if secret is not None:
+            assert fingerprints is not None
             if problem := _secret_problem(fmt, secret):
                 raise Invalid(f"secret does not fit format {fmt}: {problem}")
-            if secret_fingerprint(secret) == record.secret_fingerprint:
+            fingerprint = fingerprints.secret(secret)
+            if fingerprint == record.secret_fingerprint:
                 return {}
             return {"secret_sealed": self.sealing.seal_secret(record.id, secret),
-                    "secret_fingerprint": secret_fingerprint(secret)}
+                    "secret_fingerprint": fingerprint}
         if fmt != record.format and record.secret_sealed is not None:
             kept = self.sealing.open_secret(record.id, record.secret_sealed)
             if _secret_problem(fmt, kept):

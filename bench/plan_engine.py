@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness import record
 
+from contract.fingerprints import Fingerprints
 from reconciler.model import Config, RemoteWebhook, Secret, WebhookSpec
 from reconciler.plan import build_plan
 from reconciler.plan.normalize import desired_labels
@@ -23,6 +24,9 @@ from reconciler.plan.normalize import desired_labels
 OWNER = "payments-team"
 KINDS = ("mbway", "mb-reference", "key-enter-token", "qr-code", "authorised-payment", "xpay")
 
+
+# The merchant's fingerprint key, as the provider would fetch it (any 32 bytes here).
+FINGERPRINTS = Fingerprints(bytes(32))
 
 def make(n: int, loose: int = 10) -> tuple[Config, list[RemoteWebhook]]:
     """n webhooks in sync; 1 in ``loose`` is spelled loosely in the config (host case...)."""
@@ -58,7 +62,8 @@ def make(n: int, loose: int = 10) -> tuple[Config, list[RemoteWebhook]]:
             notifications=tuple(sorted(set(notes))),
             support_email=spec.support_email,
             description=spec.description,
-            secret_fingerprint=secret.fingerprint if secret else f"sha256:{i:016x}",
+            secret_fingerprint=(secret.fingerprint(FINGERPRINTS) if secret
+                                else f"sha256:{i:016x}"),
             labels=desired_labels(OWNER, spec.prevent_destroy),
             version=3,
         ))
@@ -83,33 +88,33 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     config, remotes = make(n)
     t0 = time.perf_counter()
-    plan = build_plan(config, remotes)
+    plan = build_plan(config, remotes, fingerprints=FINGERPRINTS)
     first = (time.perf_counter() - t0) * 1000
     assert not plan.has_changes and plan.unchanged == n, plan.summary_line()
     print(f"python {sys.version.split()[0]}, {n} webhooks")
     print(f"{'build_plan, first call in the process':<58} {first:7.1f} ms")
     unchanged = timeit(f"build_plan, {n} unchanged pairs (1 in 10 loosely spelled)",
-                       lambda: build_plan(config, remotes))
+                       lambda: build_plan(config, remotes, fingerprints=FINGERPRINTS))
     loose_config, loose_remotes = make(n, loose=1)
-    assert not build_plan(loose_config, loose_remotes).has_changes
+    assert not build_plan(loose_config, loose_remotes, fingerprints=FINGERPRINTS).has_changes
     timeit(f"build_plan, {n} unchanged pairs (all loosely spelled)",
-           lambda: build_plan(loose_config, loose_remotes))
+           lambda: build_plan(loose_config, loose_remotes, fingerprints=FINGERPRINTS))
     # The floor: building the two name indexes and a dict compare per pair, nothing else.
     by_name = {r.name: r for r in remotes}
     timeit("floor: index + one dict lookup per pair",
            lambda: [by_name.get(name) for name in config.webhooks])
 
     changed = [replace(r, notifications=r.notifications[:1], version=4) for r in remotes]
-    plan = build_plan(config, changed)
+    plan = build_plan(config, changed, fingerprints=FINGERPRINTS)
     assert plan.summary.update == n
     differing = timeit(f"build_plan, {n} pairs all differing (explained)",
-                       lambda: build_plan(config, changed), repeat=5)
+                       lambda: build_plan(config, changed, fingerprints=FINGERPRINTS), repeat=5)
     record("plan_engine", webhooks=n, unchanged_ms=unchanged, differing_ms=differing)
     timeit(f"build_plan, {n} creates (empty backoffice)",
-           lambda: build_plan(config, []), repeat=5)
+           lambda: build_plan(config, [], fingerprints=FINGERPRINTS), repeat=5)
     for label, actual in (("unchanged", remotes), ("all differing", changed)):
         tracemalloc.start()
-        kept = build_plan(config, actual)
+        kept = build_plan(config, actual, fingerprints=FINGERPRINTS)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(f"{'peak memory allocated by build_plan, ' + label:<58} {peak / 2**20:7.1f} MiB")

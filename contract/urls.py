@@ -1,10 +1,16 @@
-"""Webhook URLs: the rule a URL must meet, and its credentials (userinfo) kept secret.
+"""Webhook URLs: the rule a URL must meet, and its credentials kept secret.
 
-A URL may carry credentials (``https://user:pass@host/...``); they are a secret like
-the webhook's. Wherever a URL is shown it is redacted: ``user:***@`` when there is a
-user and a password, else ``***@`` (a bare user is often a token). The split is done
-by hand, not with ``urllib.parse``, so a redacted URL keeps every other character as
-written (IPv6 brackets, port, path, case) and so the common URL is checked fast.
+A URL may carry credentials: userinfo (``https://user:pass@host/...``) or a query string
+(``https://host/path?token=abc``, where receivers commonly take their token); both are a
+secret like the webhook's. Wherever a URL is shown it is redacted: the userinfo as
+``user:***@`` when there is a user and a password, else ``***@`` (a bare user is often a
+token), and a non-empty query as ``?***``. Every query is redacted, so a shown ``?***``
+always means "a query, hidden", never a query that was literally ``***``; the scheme,
+host, port and path stay as written. A fragment (``#...``) is never sent over HTTP, so
+the URL rule refuses it; one stored by an older version is redacted as ``#***``.
+The split is done by hand, not with ``urllib.parse``, so a redacted URL keeps every
+other character as written (IPv6 brackets, port, path, case) and so the common URL is
+checked fast.
 """
 
 from __future__ import annotations
@@ -19,10 +25,16 @@ from contract.rules import unsafe_character_problem
 MAX_URL: Final = 2048
 LOOPBACK_HOSTS: Final = "127.0.0.0/8, ::1, localhost"
 _PLAIN_USER: Final = re.compile(r"[A-Za-z0-9._~-]{1,64}")
-# https://host[:port][/path...] with a plain DNS host and a port below 10000: always fine.
+# https://host[:port][/path...][?query] with a plain DNS host, a port below 10000 and no
+# fragment: always fine.
 _PLAIN_HTTPS: Final = re.compile(
-    r"https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,4})?(?:[/?#][!-~]*)?"
+    r"https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,4})?(?:[/?][!\"$-~]*)?"
 )
+QUERY_SHOWN: Final = "?***"
+FRAGMENT_SHOWN: Final = "#***"
+_DEFAULT_PORTS: Final = {"https": "443", "http": "80"}
+# Already canonical: lower-case http(s) scheme and host, no userinfo, no port, a path.
+_CANONICAL_URL: Final = re.compile(r"https?://[a-z0-9.-]+/")
 
 
 def split_url(url: str) -> tuple[str, str, str, str, str] | None:
@@ -50,12 +62,23 @@ def split_url(url: str) -> tuple[str, str, str, str, str] | None:
     return scheme, userinfo + at, host, port, rest
 
 
+def _split_rest(rest: str) -> tuple[str, str | None, str | None]:
+    """``(path, query or None, fragment or None)`` of the part after the authority."""
+    rest, hash_, fragment = rest.partition("#")
+    path, question, query = rest.partition("?")
+    return path, (query if question else None), (fragment if hash_ else None)
+
+
 def has_credentials(url: str | None) -> bool:
-    """True when the URL carries userinfo (``user[:password]@``)."""
-    if not url or "@" not in url:
+    """True when the URL carries credentials: userinfo (``user[:password]@``), a
+    non-empty query string, or a fragment (refused now; an older version stored some)."""
+    if not url or ("@" not in url and "?" not in url and "#" not in url):
         return False
     parts = split_url(url)
-    return parts is not None and parts[1] != ""
+    if parts is None:
+        return False
+    _, query, fragment = _split_rest(parts[4])
+    return parts[1] != "" or bool(query) or fragment is not None
 
 
 def redact_url(url: str) -> str:
@@ -63,14 +86,52 @@ def redact_url(url: str) -> str:
 
     The user stays visible only beside a non-empty password and only when it is a plain
     name: a lone user, or one with an empty password (``key:@``), is often the token.
+    A non-empty query becomes ``?***`` and a fragment ``#***``; the path stays.
     """
+    if "@" not in url and "?" not in url and "#" not in url:
+        return url
     parts = split_url(url)
-    if parts is None or not parts[1]:
+    if parts is None:
         return url
     scheme, userinfo, host, port, rest = parts
-    user, _, password = userinfo[:-1].partition(":")
-    shown = f"{user}:***" if password and _PLAIN_USER.fullmatch(user) else "***"
-    return f"{scheme}://{shown}@{host}{':' + port if port else ''}{rest}"
+    path, query, fragment = _split_rest(rest)
+    if not userinfo and not query and fragment is None:
+        return url
+    shown = ""
+    if userinfo:
+        user, _, password = userinfo[:-1].partition(":")
+        shown = (f"{user}:***" if password and _PLAIN_USER.fullmatch(user) else "***") + "@"
+    tail = path + (QUERY_SHOWN if query else "?" if query is not None else "")
+    if fragment is not None:
+        tail += FRAGMENT_SHOWN
+    return f"{scheme}://{shown}{host}{':' + port if port else ''}{tail}"
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Scheme and host lower-cased, the default port dropped, an empty path made ``/``.
+
+    The userinfo, path and query keep their case: servers may treat them as
+    case-sensitive. Both sides compare URLs in this form, and URL fingerprints are taken
+    of it, so ``HTTPS://Hooks.example:443?t=1`` and ``https://hooks.example/?t=1`` are
+    one URL.
+    """
+    if not url:
+        return None
+    if _CANONICAL_URL.match(url) is not None and not url[-1].isspace():
+        return url  # the common case, decided without splitting
+    url = url.strip()
+    if not url:
+        return None
+    parts = split_url(url)
+    if parts is None:
+        return url  # not a URL we understand: compare it as written
+    scheme, userinfo, host, port, rest = parts
+    scheme = scheme.lower()
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = ""
+    if scheme in _DEFAULT_PORTS and (not rest or rest[0] in "?#"):
+        rest = "/" + rest
+    return f"{scheme}://{userinfo}{host.lower()}{':' + port if port else ''}{rest}"
 
 
 def origin(url: str) -> str:
@@ -124,6 +185,9 @@ def url_problem(url: str, *, allow_http_loopback: bool = True,
         return "must be an absolute https:// URL with a host"
     if (problem := _authority_problem(url)) is not None:
         return problem
+    if "#" in url:
+        return ("must not have a fragment (#...): it is never sent to the receiver; "
+                "put a token in the query string or the user part instead")
     if scheme == "http" and not (allow_http_loopback and is_loopback_host(parts.hostname)):
         if allow_http_loopback:
             return (f"must use https; plain http is allowed only to loopback "

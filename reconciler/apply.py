@@ -202,7 +202,7 @@ class Applier:
             # if the webhook now is exactly what we wanted, the update did happen.
             current = await self.provider.get(webhook_id)
             if version is not None and current.version == version + 1 and matches_spec(
-                change, self.plan.owner, current
+                change, self.plan.owner, current, await self.provider.fingerprints()
             ):
                 return current, "updated (confirmed after a retry)"
             raise

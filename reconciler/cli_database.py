@@ -1,11 +1,11 @@
 """The commands that run a backoffice or work on its database: serve, token,
-`webhooks backoffice ...` (copy; later: rotate-key), and ui (the web pages on the
-embedded backoffice). Each declares its options and hands over to
-``reconciler.commands.<name>``.
+`webhooks backoffice ...` (copy, rotate-key), and ui (the web pages on the embedded
+backoffice). Each declares its options and hands over to ``reconciler.commands.<name>``.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -25,7 +25,7 @@ DEFAULT_TEST_FIRES_PER_MINUTE = 60
 
 @click.group(name="backoffice")
 def backoffice_group() -> None:
-    """Operate on a backoffice's database (copy it; later: rotate its key)."""
+    """Operate on a backoffice's database (copy it, rotate its server key)."""
 
 
 @backoffice_group.command(name="copy")
@@ -69,6 +69,48 @@ def backoffice_copy(ctx: click.Context, from_url: str | None, to_url: str | None
         source=command.Side("--from", command.FROM_ENV, from_url, from_password_file),
         target=command.Side("--to", command.TO_ENV, to_url, to_password_file),
         env=os.environ)
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """FloatRange lets nan through (it compares false with every bound)."""
+    if math.isnan(value):
+        raise click.BadParameter("must be a number of seconds from 0 to 600", ctx, param)
+    return value
+
+
+@backoffice_group.command(name="rotate-key")
+@click.option("--db", "db_url", metavar="URL", envvar="WEBHOOKS_DB_URL",
+              default="sqlite:///.webhooks/backoffice.db", show_default=True, help=DB_HELP)
+@click.option("--db-password-file", metavar="PATH", default=None,
+              type=click.Path(dir_okay=False, path_type=Path), help=DB_PASSWORD_FILE_HELP)
+@click.option("--grace", "grace_s", metavar="SECONDS", default=5.0, show_default=True,
+              type=click.FloatRange(min=0, max=600), callback=_finite,
+              help="How long running servers get to commit writes begun under the old "
+                   "key before re-sealing starts.")
+@click.pass_context
+def backoffice_rotate_key(ctx: click.Context, db_url: str, db_password_file: Path | None,
+                          grace_s: float) -> int:
+    """Rotate the server key without stopping the servers: a new key in server.key,
+    every secret, URL credential and fingerprint key re-sealed under it, the old key
+    retired.
+
+    \b
+    The key file is server.key in the data directory (WEBHOOKS_DATA_DIR, else the SQLite
+    file's folder), which running servers follow; with WEBHOOKS_SERVER_KEY set it is
+    refused. Every server must read that same file (one machine, or a shared one).
+    Interrupted (Ctrl-C, a crash), it is finished by running it again. Back up the new
+    server.key afterwards.
+
+    \b
+    Examples:
+      webhooks backoffice rotate-key --db sqlite:///var/lib/webhooks/backoffice.db
+      WEBHOOKS_DATA_DIR=/var/lib/webhooks PGPASSWORD=... \\
+        webhooks backoffice rotate-key --db postgresql+psycopg://webhooks@db/webhooks
+    """
+    from reconciler.commands import rotate_key as command
+
+    db_url = db_url_of(ctx, db_url, db_password_file)
+    return command.run(globals_of(ctx), db_url=db_url, grace_s=grace_s)
 
 
 @click.command()

@@ -17,8 +17,9 @@ and ``10001`` would read as booleans or numbers). Every webhook is written out i
 
 No secret is ever written. A URL webhook's secret stays in the backoffice (the config
 omits it, so the plan leaves it alone), with a commented ``secret:`` line showing how to
-take it under management. A URL that carries credentials is written as an
-``${env:NAME}`` reference, since a password must not go into a file kept in git.
+take it under management. A URL that carries credentials (a user part or a query
+string, which the backoffice returns redacted) is written as an ``${env:NAME}``
+reference, since a password or a token must not go into a file kept in git.
 
 Before anyone sees it, the text is loaded back as a config and planned against the
 webhooks it came from: a file that would not load, or would not plan clean, is a bug
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from contract.fingerprints import Fingerprints
 from contract.urls import has_credentials, redact_url
 from reconciler.config import load_config
 from reconciler.errors import ConfigError, ReconcilerError
@@ -95,9 +97,11 @@ class ImportResult:
 
 
 def import_config(
-    webhooks: Iterable[RemoteWebhook], *, selection: Selection = "owned", owner: str | None = None
+    webhooks: Iterable[RemoteWebhook], *, fingerprints: Fingerprints,
+    selection: Selection = "owned", owner: str | None = None
 ) -> ImportResult:
-    """The config for the selected webhooks, checked to load and to plan clean."""
+    """The config for the selected webhooks, checked to load and to plan clean
+    (``fingerprints``: the merchant's, as the plan uses them)."""
     owner, chosen = choose(webhooks, selection=selection, owner=owner)
     chosen = by_name(chosen)
     url_variables = {
@@ -106,7 +110,7 @@ def import_config(
         if w.type == "url" and has_credentials(w.url)
     }
     text = render_config(chosen, owner)
-    check(text, chosen, url_variables)
+    check(text, chosen, url_variables, fingerprints)
     adoptions = tuple(w.name for w in chosen if not (w.managed and w.owner == owner))
     return ImportResult(text, owner, tuple(chosen), adoptions, url_variables)
 
@@ -288,7 +292,8 @@ def _webhook_lines(w: RemoteWebhook, secret_var: str, url_var: str) -> list[str]
         url = w.url or ""
         if has_credentials(url):
             out += [
-                f"{pad}# The URL carries credentials, so it is not written here: set {url_var}",
+                f"{pad}# The URL carries credentials (a user part or a query string), so it",
+                f"{pad}# is not written here: set {url_var}",
                 f"{pad}# to the URL, which the backoffice shows as {printable(redact_url(url))}",
                 f"{pad}url: {scalar('${env:' + url_var + '}')}",
             ]
@@ -321,7 +326,8 @@ def _webhook_lines(w: RemoteWebhook, secret_var: str, url_var: str) -> list[str]
 
 
 def check(
-    text: str, webhooks: Sequence[RemoteWebhook], url_variables: dict[str, str]
+    text: str, webhooks: Sequence[RemoteWebhook], url_variables: dict[str, str],
+    fingerprints: Fingerprints,
 ) -> Config:
     """Load ``text`` as a config and plan it against ``webhooks``: it must plan clean.
 
@@ -341,7 +347,7 @@ def check(
                 f"that a config can't express, or a bug to report):\n{problems}"
             ) from None
     by_url_variable = set(url_variables.values())
-    plan = build_plan(config, webhooks, adopt=True)
+    plan = build_plan(config, webhooks, fingerprints=fingerprints, adopt=True)
     for change in plan.changes:
         allowed = ADOPTION_FIELDS | ({"url"} if change.name in by_url_variable else set())
         differing = sorted({fc.field for fc in change.fields} - allowed)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from contract import formats
 from contract import labels as contract_labels
 from contract.catalogue import NOTIFICATION_TYPES
-from contract.fingerprints import secret_fingerprint
+from contract.fingerprints import Fingerprints
 from reconciler.errors import Problem, ProviderError
 
 WebhookType = Literal["url", "email"]
@@ -25,9 +25,9 @@ class Secret:
     source: str
     value: str | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def fingerprint(self) -> str | None:
-        return secret_fingerprint(self.value) if self.value is not None else None
+    def fingerprint(self, fingerprints: Fingerprints) -> str | None:
+        """Its fingerprint under the merchant's key (None when the value is unknown)."""
+        return fingerprints.secret(self.value) if self.value is not None else None
 
     def __str__(self) -> str:
         return "(sensitive)"
@@ -138,8 +138,8 @@ class RemoteWebhook:
     version: int = 1
     created_at: str = ""
     updated_at: str = ""
-    # Set when the URL has credentials: the backoffice then returns ``url`` redacted,
-    # and this fingerprint of the whole URL (``normalize.url_fingerprint``) in its place.
+    # Set when the URL has credentials (a user part or a query string): the backoffice
+    # then returns ``url`` redacted, and this fingerprint of the whole URL in its place.
     url_fingerprint: str | None = None
     # The last-applied record (``applied`` in the API; ``reconciler.plan.drift`` reads it):
     # digest, revision, owner, at, and ``state``, the webhook as the last apply left it.

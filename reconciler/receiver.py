@@ -12,8 +12,8 @@ status; amount; the MULTIBANCO entity/reference, the mandate, the token masked),
 JSON with the token values and MB WAY alias masked: a payment token is never printed
 whole. A delivery that does not decrypt or verify gets 400 and one line on the error
 stream.
-The secret is never printed: not in lines, not in errors (only its fingerprint, which
-``webhooks show`` prints too, so the two can be compared).
+The secret is never printed: not in lines, not in errors, not even as a fingerprint
+(published fingerprints are keyed per merchant, a key a local receiver does not hold).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract.fingerprints import Fingerprints
 from reconciler import gitbase
 from reconciler.config.loader import read_config_bytes
 from reconciler.model import Config, WebhookSpec
@@ -55,9 +56,11 @@ def base_webhooks(config_file: Path, revision: str, environment: str | None
     return base, report.config.webhooks, []
 
 
-def finish(plan: Plan, config: Config, options: ReviewOptions) -> tuple[Plan, list[str]]:
-    """``plan`` with its context, its changes' origins, its drift and, with
-    ``--skip-secrets``, the secrets it did not compare; and notes for standard error."""
+def finish(plan: Plan, config: Config, options: ReviewOptions,
+           fingerprints: Fingerprints) -> tuple[Plan, list[str]]:
+    """``plan`` (made with the merchant's ``fingerprints``) with its context, its
+    changes' origins, its drift and, with ``--skip-secrets``, the secrets it did not
+    compare; and notes for standard error."""
     notes: list[str] = []
     base: BaseRevision | None = None
     webhooks: dict[str, WebhookSpec] | None = None
@@ -68,7 +71,7 @@ def finish(plan: Plan, config: Config, options: ReviewOptions) -> tuple[Plan, li
         revision=gitbase.revision(config.path), base=base,
         thresholds=config.safety, list_unmanaged=options.fail_on_unmanaged)
     plan = dataclasses.replace(plan, context=context)
-    plan = drift.annotate(plan, base=webhooks)
+    plan = drift.annotate(plan, fingerprints, base=webhooks)
     if options.skip_secrets:
         plan = skip_secrets.mark(plan)
     return plan, notes

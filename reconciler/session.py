@@ -73,9 +73,11 @@ async def plan_config(
     config = load_config(config_file, secrets="skip" if review.skip_secrets else "require",
                          catalog=catalog, environment=review.environment)
     actual = await provider.fetch()
-    plan = build_plan(config, actual, targets=frozenset(targets), adopt=adopt, force=force,
-                      backoffice=provider.target, thresholds=config.safety)
-    plan, said = finish(plan, config, review)
+    fingerprints = await provider.fingerprints()
+    plan = build_plan(config, actual, fingerprints=fingerprints, targets=frozenset(targets),
+                      adopt=adopt, force=force, backoffice=provider.target,
+                      thresholds=config.safety)
+    plan, said = finish(plan, config, review, fingerprints)
     if notes is not None:
         notes.extend(said)
     return config, plan

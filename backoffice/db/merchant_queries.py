@@ -3,13 +3,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from backoffice.db import tables as t
 
 
-def insert_merchant(conn: Connection, merchant_id: str, name: str, now: str) -> None:
-    conn.execute(insert(t.merchants).values(id=merchant_id, name=name, created_at=now))
+def insert_merchant(conn: Connection, merchant_id: str, name: str, now: str,
+                    fingerprint_key_sealed: bytes) -> None:
+    conn.execute(insert(t.merchants).values(id=merchant_id, name=name, created_at=now,
+                                            fingerprint_key_sealed=fingerprint_key_sealed))
+
+
+_FINGERPRINT_KEY = select(t.merchants.c.fingerprint_key_sealed).where(
+    t.merchants.c.id == bindparam("m"))
+
+
+def fingerprint_key(conn: Connection, merchant_id: str) -> bytes | None:
+    """The merchant's sealed fingerprint key (None: no such merchant, or not made yet)."""
+    row = conn.execute(_FINGERPRINT_KEY, {"m": merchant_id}).first()
+    return None if row is None or row[0] is None else bytes(row[0])
+
+
+def fingerprint_keys(conn: Connection) -> list[tuple[str, bytes | None]]:
+    """(merchant id, sealed fingerprint key or None) of every merchant."""
+    c = t.merchants.c
+    rows = conn.execute(select(c.id, c.fingerprint_key_sealed).order_by(c.id))
+    return [(str(r.id), None if r.fingerprint_key_sealed is None
+             else bytes(r.fingerprint_key_sealed)) for r in rows]
+
+
+def set_fingerprint_key(conn: Connection, merchant_id: str, sealed: bytes) -> None:
+    c = t.merchants.c
+    conn.execute(update(t.merchants).where(c.id == merchant_id)
+                 .values(fingerprint_key_sealed=sealed))
 
 
 def lock_merchant(conn: Connection, merchant_id: str) -> None:

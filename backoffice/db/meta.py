@@ -18,6 +18,10 @@ def set_meta(conn: Connection, name: str, value: str) -> None:
     conn.execute(insert(t.meta).values(name=name, value=value))
 
 
+def delete_meta(conn: Connection, name: str) -> None:
+    conn.execute(delete(t.meta).where(t.meta.c.name == name))
+
+
 def swap_meta(conn: Connection, name: str, old: str | None, new: str) -> bool:
     """Compare-and-set a meta value: False when another process changed it first."""
     if old is None:

@@ -15,7 +15,10 @@ added ``url_sealed`` and ``url_fingerprint`` (``NEW_COLUMNS``): a URL with crede
 kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret. Version 5
 gave tokens a public id, a name, an expiry, their last use and their revocation (the
 upgrade gives existing tokens ids and names), and added the audit log.
-Version 8 added ``web_sessions`` (the web pages' sign-ins; steps 6 and 7 change nothing here).
+Version 6 added ``merchants.fingerprint_key_sealed`` (each merchant's fingerprint key,
+sealed), recomputed every stored fingerprint under it and sealed the URLs whose query
+string was stored in clear (``backoffice.upgrades``).
+Version 8 added ``web_sessions`` (the web pages' sign-ins; step 7 changes nothing here).
 Version 9 added the ``applied_*`` columns: the last-applied record of ``webhooks apply``
 (``backoffice/applied.py``).
 """
@@ -88,6 +91,9 @@ merchants = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    # version 6: the key of the merchant's published fingerprints, sealed (never null once
+    # the version 6 upgrade ran; contract.fingerprints)
+    Column("fingerprint_key_sealed", LargeBinary),
 )
 
 stores = Table(
@@ -300,6 +306,7 @@ NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
     3: (webhooks.c.url_sealed, webhooks.c.url_fingerprint),
     5: (tokens.c.id, tokens.c.name, tokens.c.expires_at, tokens.c.last_used_at,
         tokens.c.revoked_at),
+    6: (merchants.c.fingerprint_key_sealed,),
     9: (webhooks.c.applied_digest, webhooks.c.applied_revision, webhooks.c.applied_owner,
         webhooks.c.applied_at, webhooks.c.applied_state),
 }

@@ -209,7 +209,7 @@ def _set_notifications(conn: Connection, pk: int, notifications: Sequence[str],
                      [{"webhook_pk": pk, "notification": n} for n in notifications])
 
 
-# --- sealed columns (the server key check and the version 3 upgrade) --------------------
+# --- sealed columns (the server key check and the version 6 upgrade) --------------------
 
 
 def any_sealed_secret(conn: Connection) -> bool:
@@ -219,16 +219,39 @@ def any_sealed_secret(conn: Connection) -> bool:
     return conn.execute(query).first() is not None
 
 
-def urls_with_at(conn: Connection) -> list[tuple[int, str, str]]:
-    """(pk, id, url) of the webhooks whose URL holds an '@' and is not sealed yet."""
+# The columns of a webhook before version 9 (no last-applied record): what an upgrade
+# step before 9 may read, since the later steps' columns are not there yet.
+_UPGRADE_COLUMNS = [c for c in _RECORD_COLUMNS if not c.name.startswith("applied_")]
+
+
+def webhook_for_upgrade(conn: Connection, merchant_id: str,
+                        webhook_id: str) -> WebhookRecord | None:
+    """``get_webhook`` by id for a data rewrite of an upgrade step before 9: reads no
+    ``applied_*`` column (they are made by a later step) and leaves them None."""
+    query = select(*_UPGRADE_COLUMNS, _NOTIFICATIONS).where(
+        _w.merchant_id == merchant_id, _w.id == webhook_id)
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    read = dict(zip([c.name for c in _UPGRADE_COLUMNS], row, strict=False))
+    return _record([read.get(name) for name in WebhookRecord._fields[:-1]] + [row[-1]])
+
+
+def url_webhooks(conn: Connection, after_pk: int,
+                 limit: int) -> list[tuple[int, str, str, str | None, bytes | None, bytes | None]]:
+    """(pk, id, merchant id, url, url_sealed, secret_sealed) of the next URL webhooks
+    after ``after_pk``, in pk order."""
     w = t.webhooks.c
-    query = select(w.pk, w.id, w.url).where(w.url.contains("@", autoescape=True),
-                                            w.url_sealed.is_(None))
-    return [(int(r.pk), str(r.id), str(r.url)) for r in conn.execute(query)]
+    query = (select(w.pk, w.id, w.merchant_id, w.url, w.url_sealed, w.secret_sealed)
+             .where(w.type == "url", w.pk > after_pk).order_by(w.pk).limit(limit))
+    return [(int(r.pk), str(r.id), str(r.merchant_id), r.url,
+             None if r.url_sealed is None else bytes(r.url_sealed),
+             None if r.secret_sealed is None else bytes(r.secret_sealed))
+            for r in conn.execute(query)]
 
 
-def set_url(conn: Connection, pk: int, values: dict[str, Any]) -> None:
-    """Rewrite a webhook's URL columns in place (a migration; the version stays)."""
+def set_columns(conn: Connection, pk: int, values: dict[str, Any]) -> None:
+    """Rewrite some of a webhook's columns in place (an upgrade; the version stays)."""
     conn.execute(update(t.webhooks).where(t.webhooks.c.pk == pk).values(**values))
 
 
@@ -267,7 +290,12 @@ def idempotency_records(conn: Connection) -> list[tuple[str, str, dict[str, Any]
 
 
 def set_idempotency_response(conn: Connection, merchant_id: str, key: str,
-                             response: dict[str, Any]) -> None:
+                             response: dict[str, Any], request_hash: str) -> None:
     c = t.idempotency.c
     conn.execute(update(t.idempotency).where(c.merchant_id == merchant_id, c.key == key)
-                 .values(response=response))
+                 .values(response=response, request_hash=request_hash))
+
+
+def delete_idempotency(conn: Connection, merchant_id: str, key: str) -> None:
+    c = t.idempotency.c
+    conn.execute(delete(t.idempotency).where(c.merchant_id == merchant_id, c.key == key))

@@ -13,7 +13,15 @@ from backoffice.auth import Principal
 from backoffice.delivery.worker import DeliveryWorker
 from backoffice.errors import BadRequest, Invalid, PreconditionFailed
 from backoffice.facade import Backoffice
-from backoffice.http import audit_api, bodies, identity, ops, secrets_api, tokens_api
+from backoffice.http import (
+    audit_api,
+    bodies,
+    fingerprint_key,
+    identity,
+    ops,
+    secrets_api,
+    tokens_api,
+)
 from backoffice.http.deps import Manager, Office, Reader, WebhookId, audited, errors
 from backoffice.http.problems import (
     PROBLEM_JSON,
@@ -310,6 +318,7 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(tokens_api.router)
     app.include_router(audit_api.router)
     app.include_router(identity.router)
+    app.include_router(fingerprint_key.router)
     web.install(app, backoffice)  # the pages at /, beside the API
     metrics = ops.install(app, backoffice, worker)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)

@@ -131,13 +131,15 @@ class Webhook(BaseModel):
     id: str
     name: str
     type: WebhookType
-    url: str | None = Field(description="Any credentials (user:password@) redacted: "
-                            "user:***@, or ***@ for a bare user")
+    url: str | None = Field(description="Any credentials redacted: the user part as "
+                            "user:***@ (***@ for a bare user), a query string as ?***")
     url_fingerprint: str | None = Field(
         pattern=f"^{fingerprints.PATTERN}$",
-        description="Null unless the URL has credentials; then the fingerprint of the whole "
-                    "URL: PBKDF2-HMAC-SHA256(url, salt 'webhooks-reconciler/url/v1', "
-                    "20000 rounds), 'sha256:' + 16 hex digits")
+        description="Null unless the URL has credentials (a user part or a query string); "
+                    "then the fingerprint of the whole URL: 'sha256:' + the first 16 hex "
+                    "digits of HMAC-SHA256(the merchant's fingerprint key, "
+                    "'webhooks-reconciler/url/v2' + NUL + the URL in canonical form); "
+                    "the key: GET /v1/fingerprint-key")
     email: str | None
     application: str
     notifications: list[NotificationCode]
@@ -145,7 +147,11 @@ class Webhook(BaseModel):
     format: DeliveryFormat | None
     enabled: bool
     description: str
-    secret_fingerprint: str | None = Field(pattern=f"^{fingerprints.PATTERN}$")
+    secret_fingerprint: str | None = Field(
+        pattern=f"^{fingerprints.PATTERN}$",
+        description="'sha256:' + the first 16 hex digits of HMAC-SHA256(the merchant's "
+                    "fingerprint key, 'webhooks-reconciler/secret/v2' + NUL + the secret); "
+                    "the key: GET /v1/fingerprint-key")
     labels: dict[str, str]
     version: int = Field(ge=1)
     created_at: Timestamp

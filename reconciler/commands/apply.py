@@ -62,7 +62,8 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
             config, plan = await plan_config(provider, config_file, targets=opts.targets,
                                              adopt=opts.adopt, force=opts.force or force,
                                              review=review)
-            actual_problems = planfile.check_stale(saved, await provider.fetch())
+            actual_problems = planfile.check_stale(saved, await provider.fetch(),
+                                                  await provider.fingerprints())
             differences = planfile.compare(saved, plan)
             if actual_problems or differences:
                 raise StalePlan(

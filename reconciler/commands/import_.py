@@ -17,7 +17,8 @@ from reconciler.target import Target
 def run(g: Globals, config_file: Path, *, output: Path | None, owner: str | None,
         selection: Selection, force: bool) -> int:
     async def work(provider: Provider) -> tuple[ImportResult, Target]:
-        return (import_config(await provider.fetch(), selection=selection, owner=owner),
+        return (import_config(await provider.fetch(), fingerprints=await provider.fingerprints(),
+                              selection=selection, owner=owner),
                 provider.target)
 
     result, target = with_provider(g, config_file, work, read_only=True)

@@ -11,7 +11,6 @@ import click
 import uvicorn
 
 from contract import formats
-from contract.fingerprints import secret_fingerprint
 from contract.urls import is_loopback_host
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
@@ -76,7 +75,8 @@ def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str
                    "it can post to it", err=True)
     click.echo(
         f"Listening for {chosen} deliveries on http://{shown_host}:{bound_port}{path} "
-        f"(secret {secret_fingerprint(value)}). Ctrl-C to stop.", err=True,
+        f"(secret from {'--secret' if secret else secret_env or DEFAULT_SECRET_ENV}). "
+        "Ctrl-C to stop.", err=True,
     )
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             server_header=False, ws="none", timeout_graceful_shutdown=5)

@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-from contract.fingerprints import url_fingerprint
-from contract.urls import has_credentials, redact_url
+from contract.urls import has_credentials
 from reconciler.errors import UnsafePlan
 from reconciler.model import RemoteWebhook, WebhookSpec
 from reconciler.plan.normalize import CredentialUrl
 from reconciler.plan.review import Drift, PlanContext
 from reconciler.target import Target
 
-# 2: plans name their backoffice ("backoffice"), URLs from references are sensitive, and
-# drift, origins, environments and --skip-secrets are said.
+# "2": plans name their backoffice ("backoffice"), URLs from references are sensitive,
+# drift, origins, environments and --skip-secrets are said, and fingerprints are keyed
+# with the merchant's fingerprint key (HMAC-SHA256); a plan file of version "1" published
+# unkeyed ones, which apply cannot compare.
 FORMAT_VERSION = "2"
 
 
@@ -40,7 +41,9 @@ ACTION_ORDER: dict[Action, int] = {a: i for i, a in enumerate(Action)}
 
 @dataclass(frozen=True)
 class Sensitive:
-    """A value shown only as a fingerprint: a secret, or a URL that carries credentials."""
+    """A value shown only as a fingerprint: a secret, or a URL that carries credentials
+    (a user part or a query string). The fingerprint is keyed with the merchant's
+    fingerprint key, which no output holds: it can be compared, not guessed at."""
 
     fingerprint: str
     redacted: str | None = None  # what may be shown (URLs); None for secrets
@@ -67,7 +70,9 @@ def safe_value(name: str, value: object, *, source: str | None = None) -> SafeVa
     if isinstance(value, CredentialUrl):
         return Sensitive(value.fingerprint, redacted=value.redacted)
     if name == "url" and isinstance(value, str) and has_credentials(value):
-        return Sensitive(url_fingerprint(value), redacted=redact_url(value))
+        # normalize makes every such URL a CredentialUrl: this one escaped it (a bug),
+        # and is not shown.
+        raise TypeError("a URL with credentials reached the plan unfingerprinted")
     if value is None or isinstance(value, str | bool | int | tuple):
         return value
     raise TypeError(f"unexpected value for {name}: {type(value).__name__}")  # a bug

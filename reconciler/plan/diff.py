@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Protocol, cast
 
-from contract.fingerprints import url_fingerprint
+from contract.fingerprints import Fingerprints
 from contract.urls import has_credentials
 from reconciler.errors import PlanError
 from reconciler.model import (
@@ -82,7 +82,7 @@ def _view(state: State, *, secret_source: str | None = None,
     return view
 
 
-def referenced_url(spec: WebhookSpec) -> Sensitive | None:
+def referenced_url(spec: WebhookSpec, fingerprints: Fingerprints) -> Sensitive | None:
     """How a URL read through a reference is shown, or None for a URL written out.
 
     Sensitive everywhere: redacted as a URL with credentials is (``user:***@``, or
@@ -91,11 +91,11 @@ def referenced_url(spec: WebhookSpec) -> Sensitive | None:
     """
     if spec.url_source is None or spec.url is None:
         return None
-    desired = credential_url(spec.url) if has_credentials(spec.url) else None
+    desired = credential_url(spec.url, fingerprints) if has_credentials(spec.url) else None
     if desired is not None:
         redacted, fingerprint = desired.redacted, desired.fingerprint
     else:
-        redacted, fingerprint = normalize_url(spec.url) or spec.url, url_fingerprint(spec.url)
+        redacted, fingerprint = normalize_url(spec.url) or spec.url, fingerprints.url(spec.url)
     return Sensitive(fingerprint, redacted=redacted, source=spec.url_source)
 
 
@@ -161,6 +161,7 @@ def build_plan(
     desired: DesiredState,
     actual: Iterable[RemoteWebhook],
     *,
+    fingerprints: Fingerprints,
     targets: Iterable[str] = frozenset(),
     adopt: bool = False,
     force: bool = False,
@@ -169,6 +170,9 @@ def build_plan(
 ) -> Plan:
     """Diff the config against the backoffice's webhooks into an ordered, checked Plan;
     ``backoffice`` names where ``actual`` was read (plans and plan files carry it).
+
+    ``fingerprints``: the merchant's (``Provider.fingerprints``), to fingerprint the
+    config's secrets and URLs with credentials as the backoffice does.
 
     A config webhook whose name a webhook of this owner holds without its owner label (a
     stripped label, told by the last-applied record) is planned as this owner's: the plan
@@ -189,13 +193,13 @@ def build_plan(
             continue
         remote = remotes.get(name)
         if remote is None:
-            state = desired_state(spec, owner)
+            state = desired_state(spec, owner, fingerprints)
             changes.append(
                 Create(
                     name,
                     None,
                     _view(state, secret_source=_secret_source(spec),
-                          url_shown=referenced_url(spec)),
+                          url_shown=referenced_url(spec, fingerprints)),
                     (),
                     Precondition(),
                     spec=spec,
@@ -204,7 +208,7 @@ def build_plan(
         elif not _is_ours(remote, owner) and not adopt and not reclaimable(remote, owner):
             managed_by = remote.labels.get(LABEL_MANAGED_BY)
             conflicts.append(ConflictItem(name, remote.id, remote.owner, managed_by))
-        elif (change := _compare(spec, remote, owner)) is None:
+        elif (change := _compare(spec, remote, owner, fingerprints)) is None:
             unchanged += 1
         else:
             changes.append(change)
@@ -222,7 +226,7 @@ def build_plan(
             changes.append(
                 Delete(
                     remote.name,
-                    _view(actual_state(remote)),
+                    _view(actual_state(remote, fingerprints)),
                     None,
                     (),
                     Precondition(remote.id, remote.version),
@@ -260,21 +264,23 @@ def _is_ours(remote: RemoteWebhook, owner: str) -> bool:
     return labels.get(LABEL_OWNER) == owner and labels.get(LABEL_MANAGED_BY) == MANAGER
 
 
-def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str) -> Change | None:
+def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str,
+             fingerprints: Fingerprints) -> Change | None:
     """None when the pair is in sync, else the Update or Replace that syncs it.
 
     The in-sync case is the hot path: two tuples built and compared, nothing else.
     """
-    have = actual_state(remote)
-    want = desired_state(spec, owner, current_secret=remote.secret_fingerprint or None)
+    have = actual_state(remote, fingerprints)
+    want = desired_state(spec, owner, fingerprints,
+                         current_secret=remote.secret_fingerprint or None)
     if want == have:
         return None
     kind: type[Change] = Update if want[TYPE] == have[TYPE] else Replace
     if kind is Replace:  # a new webhook: the backoffice generates a secret unless given one
-        want = desired_state(spec, owner)
+        want = desired_state(spec, owner, fingerprints)
     ours = _is_ours(remote, owner) or reclaimable(remote, owner)
     source = _secret_source(spec)
-    shown = referenced_url(spec)
+    shown = referenced_url(spec, fingerprints)
     return kind(
         remote.name,  # the identity both sides were matched on
         _view(have),

@@ -27,6 +27,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from contract.fingerprints import Fingerprints
 from reconciler.errors import ProviderError
 from reconciler.model import (
     LABEL_MANAGED_BY,
@@ -60,14 +61,18 @@ def reclaimable(remote: RemoteWebhook, owner: str) -> bool:
     )
 
 
-def applied_state(remote: RemoteWebhook) -> State | None:
-    """The webhook as the last apply left it, in canonical form; None without a record."""
+def applied_state(remote: RemoteWebhook, fingerprints: Fingerprints) -> State | None:
+    """The webhook as the last apply left it, in canonical form; None without a record.
+
+    Its fingerprints are the backoffice's, keyed like the live webhook's: every record
+    was written after schema step 6 (step 9 comes after it), and a server-key rotation
+    keeps the merchants' fingerprint keys, so the two compare as they are."""
     record = remote.applied
     if record is None:
         return None
     snapshot = {**record["state"], "id": remote.id, "name": remote.name}
     try:
-        return actual_state(RemoteWebhook.from_api(snapshot))
+        return actual_state(RemoteWebhook.from_api(snapshot), fingerprints)
     except ProviderError:  # a record this version cannot read: no drift can be told
         return None
 
@@ -85,16 +90,20 @@ def _origin(live: object, applied: object, wanted: object, base: object,
     return "pull_request" if wanted != base else "base"
 
 
-def _wanted(change: Change, spec: WebhookSpec, owner: str) -> State:
+def _wanted(change: Change, spec: WebhookSpec, owner: str,
+            fingerprints: Fingerprints) -> State:
     """The config's side as the planner compared it."""
     remote = change.remote
     if change.action is Action.UPDATE and remote is not None:
-        return desired_state(spec, owner, current_secret=remote.secret_fingerprint or None)
-    return desired_state(spec, owner)
+        return desired_state(spec, owner, fingerprints,
+                             current_secret=remote.secret_fingerprint or None)
+    return desired_state(spec, owner, fingerprints)
 
 
-def annotate(plan: Plan, *, base: Mapping[str, WebhookSpec] | None = None) -> Plan:
-    """``plan`` with each change's origin, and the drift of the webhooks it changes.
+def annotate(plan: Plan, fingerprints: Fingerprints, *,
+             base: Mapping[str, WebhookSpec] | None = None) -> Plan:
+    """``plan`` with each change's origin, and the drift of the webhooks it changes;
+    ``fingerprints``: the merchant's, as the plan was made with.
 
     ``base``: the webhooks of the config at the base revision (None without ``--base``;
     empty when the config did not exist there).
@@ -114,12 +123,12 @@ def annotate(plan: Plan, *, base: Mapping[str, WebhookSpec] | None = None) -> Pl
             continue
         spec, remote = change.spec, change.remote
         assert spec is not None and remote is not None, "an update carries both sides"
-        live = actual_state(remote)
-        applied = applied_state(remote)
-        wanted = _wanted(change, spec, owner)
+        live = actual_state(remote, fingerprints)
+        applied = applied_state(remote, fingerprints)
+        wanted = _wanted(change, spec, owner, fingerprints)
         base_spec = base.get(change.name) if base is not None else None
         then = None if base_spec is None else desired_state(
-            base_spec, owner, current_secret=remote.secret_fingerprint or None)
+            base_spec, owner, fingerprints, current_secret=remote.secret_fingerprint or None)
         fields = []
         for fc in change.fields:
             i = FIELDS.index(fc.field)

@@ -6,20 +6,24 @@ lists in another order or with repeats, ``HTTPS://API.Shop.example:443`` for
 functions here into a flat ``State`` tuple; the planner compares those with ``==``
 (cheap, done in C) and explains only the pairs that differ.
 
-URLs are parsed by hand rather than with ``urllib.parse.urlsplit``: the split is
-simple for the http(s) URLs a webhook can have, and the common, already canonical
-URL is recognised by one regex match, several times faster than ``urlsplit``; that
-matters when 10,000 unchanged pairs must plan in a few tens of milliseconds.
+URLs are parsed by hand rather than with ``urllib.parse.urlsplit`` (``contract.urls``:
+the backoffice fingerprints URLs in the same canonical form): the split is simple for
+the http(s) URLs a webhook can have, and the common, already canonical URL is recognised
+by one regex match, several times faster than ``urlsplit``; that matters when 10,000
+unchanged pairs must plan in a few tens of milliseconds.
+
+Secrets, and URLs with credentials, are compared by their fingerprints under the
+merchant's fingerprint key (``contract.fingerprints``), which the provider fetches once
+per run: the desired side is fingerprinted here with the same key.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from contract.fingerprints import url_fingerprint
-from contract.urls import has_credentials, redact_url, split_url
+from contract.fingerprints import Fingerprints
+from contract.urls import canonical_url, has_credentials, redact_url
 from reconciler.model import (
     LABEL_MANAGED_BY,
     LABEL_OWNER,
@@ -57,9 +61,6 @@ unchanged pairs (the common case) are only ever built and compared.
 """
 TYPE = FIELDS.index("type")
 
-_DEFAULT_PORTS = {"https": "443", "http": "80"}
-# Already canonical: lower-case http(s) scheme and host, no userinfo, no port, a path.
-_CANONICAL_URL = re.compile(r"https?://[a-z0-9.-]+/")
 
 
 def as_dict(state: State) -> dict[str, object]:
@@ -67,62 +68,43 @@ def as_dict(state: State) -> dict[str, object]:
     return dict(zip(FIELDS, state, strict=True))
 
 
-def normalize_url(url: str | None) -> str | None:
-    """Scheme and host lower-cased, the default port dropped, an empty path made ``/``.
-
-    The path, query and userinfo keep their case: servers may treat them as case-sensitive.
-    """
-    if not url:
-        return None
-    if _CANONICAL_URL.match(url) is not None and not url[-1].isspace():
-        return url  # the common case, decided without splitting
-    url = url.strip()
-    if not url:
-        return None
-    parts = split_url(url)
-    if parts is None:
-        return url  # not a URL the planner understands: compare it as written
-    scheme, userinfo, host, port, rest = parts
-    scheme = scheme.lower()
-    if port == _DEFAULT_PORTS.get(scheme):
-        port = ""
-    if scheme in _DEFAULT_PORTS and (not rest or rest[0] in "?#"):
-        rest = "/" + rest
-    return f"{scheme}://{userinfo}{host.lower()}{':' + port if port else ''}{rest}"
+normalize_url = canonical_url
+"""Scheme and host lower-cased, the default port dropped, an empty path made ``/``
+(``contract.urls.canonical_url``)."""
 
 
 @dataclass(frozen=True)
 class CredentialUrl:
-    """A URL with credentials, as both sides can know it: redacted (then normalised),
-    and the fingerprint of the whole URL as written.
+    """A URL with credentials (a user part or a query string), as both sides can know
+    it: redacted (then normalised), and the keyed fingerprint of the whole URL.
 
     The backoffice never returns such a URL whole: it returns it redacted, with
-    ``url_fingerprint`` computed by the same formula over the URL it was given. So a
-    changed password shows as a change of fingerprint, and an unchanged URL as none.
-    The fingerprint covers the URL exactly as sent: respelling the host of a URL with
-    credentials is one (harmless) update.
+    ``url_fingerprint`` computed under the same key over the same canonical form. So a
+    changed password or query shows as a change of fingerprint, and an unchanged URL
+    (however its scheme and host are spelt) as none.
     """
 
     redacted: str
     fingerprint: str
 
 
-def credential_url(url: str) -> CredentialUrl:
+def credential_url(url: str, fingerprints: Fingerprints) -> CredentialUrl:
     """The config's side of a URL with credentials (the whole URL is at hand)."""
-    return CredentialUrl(normalize_url(redact_url(url)) or "", url_fingerprint(url))
+    return CredentialUrl(normalize_url(redact_url(url)) or "", fingerprints.url(url))
 
 
-def _desired_url(url: str | None) -> str | CredentialUrl | None:
-    if url is not None and "@" in url and has_credentials(url):
-        return credential_url(url)
+def _desired_url(url: str | None, fingerprints: Fingerprints) -> str | CredentialUrl | None:
+    if url is not None and has_credentials(url):
+        return credential_url(url, fingerprints)
     return normalize_url(url)
 
 
-def _actual_url(url: str | None, fingerprint: str | None) -> str | CredentialUrl | None:
+def _actual_url(url: str | None, fingerprint: str | None,
+                fingerprints: Fingerprints) -> str | CredentialUrl | None:
     if url is not None and fingerprint is not None:
         return CredentialUrl(normalize_url(url) or "", fingerprint)
     # A backoffice that returns the URL whole (an older one, or a test's stand-in).
-    return _desired_url(url)
+    return _desired_url(url, fingerprints)
 
 
 def normalize_email(address: str | None) -> str | None:
@@ -146,13 +128,14 @@ def normalize_notifications(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(items)))
 
 
-def desired_state(spec: WebhookSpec, owner: str, *, current_secret: str | None = None) -> State:
+def desired_state(spec: WebhookSpec, owner: str, fingerprints: Fingerprints, *,
+                  current_secret: str | None = None) -> State:
     """The config's side. A spec without a secret value keeps ``current_secret`` as it is."""
     secret = spec.secret
-    fingerprint = secret.fingerprint if secret is not None else None
+    fingerprint = secret.fingerprint(fingerprints) if secret is not None else None
     return (  # in FIELDS order
         spec.type,
-        _desired_url(spec.url),
+        _desired_url(spec.url, fingerprints),
         normalize_email(spec.email),
         spec.application.strip(),
         normalize_notifications(spec.notifications),
@@ -167,12 +150,12 @@ def desired_state(spec: WebhookSpec, owner: str, *, current_secret: str | None =
     )
 
 
-def actual_state(remote: RemoteWebhook) -> State:
+def actual_state(remote: RemoteWebhook, fingerprints: Fingerprints) -> State:
     """The backoffice's side."""
     labels = remote.labels
     return (  # in FIELDS order
         remote.type,
-        _actual_url(remote.url, remote.url_fingerprint),
+        _actual_url(remote.url, remote.url_fingerprint, fingerprints),
         normalize_email(remote.email),
         remote.application.strip(),
         normalize_notifications(remote.notifications),

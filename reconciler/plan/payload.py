@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from contract.fingerprints import Fingerprints
 from reconciler.model import WebhookSpec
 from reconciler.plan.changes import Change
 from reconciler.plan.normalize import actual_state, desired_labels, desired_state
@@ -69,10 +70,12 @@ def idempotency_key(config_digest: str, change: Change, run_id: str) -> str:
     return "wr-" + hashlib.sha256(material.encode()).hexdigest()[:40]
 
 
-def matches_spec(change: Change, owner: str, remote_now: Any) -> bool:
+def matches_spec(change: Change, owner: str, remote_now: Any,
+                 fingerprints: Fingerprints) -> bool:
     """Whether a webhook read back already is what the change wanted (a lost response)."""
     spec = change.spec
     if spec is None:
         return False
     fingerprint = remote_now.secret_fingerprint or None
-    return bool(desired_state(spec, owner, current_secret=fingerprint) == actual_state(remote_now))
+    want = desired_state(spec, owner, fingerprints, current_secret=fingerprint)
+    return bool(want == actual_state(remote_now, fingerprints))

@@ -1,7 +1,9 @@
 """Saved plans (``webhooks plan --out``): write, read back, and check before apply.
 
 A plan file is the JSON rendering of a plan (``schemas/plan.schema.json``), so it holds
-no secret: secrets and URLs with credentials are stored as fingerprints. Apply therefore
+no secret: secrets and URLs with credentials are stored as fingerprints, keyed with the
+merchant's fingerprint key, which the file does not hold (so the file alone allows no
+guessing; a plan file of format 1, whose fingerprints were unkeyed, is refused). Apply therefore
 re-reads the config (secrets from env or files), re-plans against a fresh fetch, and
 accepts the saved plan only if
 
@@ -30,6 +32,7 @@ import jsonschema
 
 import reconciler
 from contract import strict_json
+from contract.fingerprints import Fingerprints
 from reconciler.errors import PlanError
 from reconciler.model import RemoteWebhook
 from reconciler.plan.changes import FORMAT_VERSION, Plan, PlanOptions, json_value, safe_value
@@ -165,16 +168,7 @@ def load(path: Path | str) -> SavedPlan:
             "make one with `webhooks plan --out FILE`"
         )
     if data["format_version"] != FORMAT_VERSION:
-        older = isinstance(data["format_version"], str) and data["format_version"].isdigit() \
-            and int(data["format_version"]) < int(FORMAT_VERSION)
-        why = (" (an older webhooks made it; a plan file now records its backoffice, "
-               "environment and drift)"
-               if older else "")
-        raise InvalidPlanFile(
-            f"{path}: plan format_version {data['format_version']!r} is not supported "
-            f"(this webhooks reads {FORMAT_VERSION!r}){why}; make the plan again with this "
-            "version: webhooks plan --out FILE"
-        )
+        raise InvalidPlanFile(f"{path}: {_other_version(data['format_version'])}")
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
     if errors:
         lines = [f"  at {e.json_path}: {_shorten(e.message)}" for e in errors[:MAX_SCHEMA_ERRORS]]
@@ -209,8 +203,26 @@ def environment_problem(saved: SavedPlan, environment: str | None) -> str | None
             "apply it with the environment it was made for, or plan again")
 
 
-def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook]) -> list[str]:
-    """Why the saved plan no longer fits the backoffice (empty when every precondition holds)."""
+def _other_version(version: object) -> str:
+    """Why a plan file of another format version is refused, and what to do."""
+    shown = repr(version)[:40]
+    if isinstance(version, str) and version.isdigit() and len(version) < 9:
+        if int(version) < int(FORMAT_VERSION):
+            return (f"plan format_version {shown} was made by an older webhooks: make the "
+                    "plan again with this version: webhooks plan --out FILE (this webhooks "
+                    f"reads {FORMAT_VERSION!r}; a plan file now records its backoffice, "
+                    "environment and drift, with keyed fingerprints)")
+        return (f"plan format_version {shown} was made by a newer webhooks: make the plan "
+                f"again with this version, or upgrade (this webhooks reads {FORMAT_VERSION!r})")
+    return (f"plan format_version {shown} is not supported (this webhooks reads "
+            f"{FORMAT_VERSION!r}); make the plan again with this version: "
+            "webhooks plan --out FILE")
+
+
+def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook],
+                fingerprints: Fingerprints) -> list[str]:
+    """Why the saved plan no longer fits the backoffice (empty when every precondition
+    holds); ``fingerprints``: the merchant's, to name what changed."""
     remotes = {r.name: r for r in actual}
     reasons = []
     for change in saved.changes:
@@ -231,7 +243,7 @@ def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook]) -> list[str]:
                 f"since ({remote.id})"
             )
         elif remote.version != change.expected_version:
-            what = _changed_fields(change, remote)
+            what = _changed_fields(change, remote, fingerprints)
             reasons.append(
                 f"{change.name}: changed since the plan "
                 f"(version {change.expected_version} -> {remote.version}{what})"
@@ -239,11 +251,12 @@ def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook]) -> list[str]:
     return reasons
 
 
-def _changed_fields(change: SavedChange, remote: RemoteWebhook) -> str:
+def _changed_fields(change: SavedChange, remote: RemoteWebhook,
+                    fingerprints: Fingerprints) -> str:
     """``: description changed`` (or ``: url and enabled changed``) from the view the plan
     saw and the webhook now; names only, as some values are fingerprints."""
     seen = change.data.get("before") or {}
-    now = dict(zip(FIELDS, actual_state(remote), strict=True))
+    now = dict(zip(FIELDS, actual_state(remote, fingerprints), strict=True))
     names = [name for name in FIELDS if name in seen
              and json_value(safe_value(name, now[name])) != seen[name]]
     if not names:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from contract.fingerprints import Fingerprints
 from reconciler.errors import (
     AuthenticationError,
     Conflict,
@@ -88,6 +89,12 @@ class Provider(Protocol):
     async def get(self, webhook_id: str) -> RemoteWebhook: ...
 
     async def catalog(self) -> Catalog: ...
+
+    async def fingerprints(self) -> Fingerprints:
+        """The merchant's fingerprints (its fingerprint key), fetched once per provider,
+        to fingerprint the config's values as the backoffice does. The key is never
+        written anywhere: not in plans, outputs, logs or errors."""
+        ...
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook: ...
 

@@ -28,6 +28,7 @@ from backoffice.auth import LOCAL_OPERATOR, MANAGE, READ
 from backoffice.catalog import DEMO_MERCHANT_ID
 from backoffice.facade import Backoffice
 from contract import private_files
+from contract.fingerprints import Fingerprints
 from reconciler.errors import ProviderError
 from reconciler.model import Catalog, RemoteWebhook
 from reconciler.providers.base import DeliveryQuery, Identity, ListFilters, catalog_from_api
@@ -52,6 +53,7 @@ class EmbeddedProvider:
         self.merchant_id = merchant_id
         self.description = f"embedded backoffice ({office.db.url})"
         self.target = target or Target("embedded", office.db.url.removeprefix("sqlite:///"))
+        self._fingerprints: Fingerprints | None = None
 
     @classmethod
     def open(cls, data_dir: Path, merchant_id: str = DEMO_MERCHANT_ID, *,
@@ -119,6 +121,12 @@ class EmbeddedProvider:
         with self._errors("read the catalogue"):
             return catalog_from_api({**self.office.merchants.catalog(self.merchant_id),
                                      "policy": self.office.webhooks.policy()})
+
+    async def fingerprints(self) -> Fingerprints:
+        if self._fingerprints is None:
+            with self._errors("read the fingerprint key"):
+                self._fingerprints = self.office.merchants.fingerprints(self.merchant_id)
+        return self._fingerprints
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
         with self._write(f"create {body.get('name')}", audit.WEBHOOK_CREATE):

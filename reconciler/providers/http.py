@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from contract.fingerprints import Fingerprints, decode_key
 from contract.urls import origin
 from reconciler import __version__
 from reconciler.errors import AuthenticationError, NotFound, ProviderError, Unavailable
@@ -62,6 +63,7 @@ class HttpProvider:
         self._retries = retries
         self._backoff = backoff
         self._test_timeout = max(timeout, TEST_TIMEOUT)
+        self._fingerprints: Fingerprints | None = None
         headers = {"User-Agent": f"webhooks-reconciler/{__version__}", "Accept": "application/json"}
         self._token_set = bool(token)
         if token:
@@ -118,6 +120,22 @@ class HttpProvider:
             return catalog_from_api(data)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise ProviderError("the backoffice returned a malformed catalogue") from None
+
+    async def fingerprints(self) -> Fingerprints:
+        if self._fingerprints is None:
+            try:
+                response = await self._request("GET", "/v1/fingerprint-key")
+            except NotFound:
+                raise ProviderError(
+                    f"the {self.description} has no fingerprint key (GET /v1/fingerprint-key "
+                    "is not found): it is older than this webhooks; upgrade it") from None
+            key = _object(response, "fingerprint key").get("key")
+            try:
+                self._fingerprints = Fingerprints(decode_key(key if isinstance(key, str) else ""))
+            except ValueError:  # the message never holds the key
+                raise ProviderError("the backoffice returned a malformed fingerprint key "
+                                    "(not the base64 of 32 bytes)") from None
+        return self._fingerprints
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> RemoteWebhook:
         response = await self._request(

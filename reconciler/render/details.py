@@ -1,7 +1,8 @@
 """One webhook in full, as ``webhooks show`` prints it: every detail, one per line.
 
 The secret appears only as its fingerprint (the backoffice never returns more), and a
-URL's password is redacted. ``reconciler.details`` gathers what is shown.
+URL's credentials (a password, a query string) are redacted. ``reconciler.details``
+gathers what is shown.
 """
 
 from __future__ import annotations

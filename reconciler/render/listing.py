@@ -3,7 +3,8 @@
 Nothing here reaches a backoffice or prints.
 
 No output carries a secret: the backoffice never returns one, and a URL that carries
-credentials (``https://user:pass@host/...``) is shown with the password redacted.
+credentials (``https://user:pass@host/...?token=...``) is shown with the password and
+the query redacted.
 """
 
 from __future__ import annotations

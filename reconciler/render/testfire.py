@@ -4,7 +4,8 @@ The backoffice does the firing (it holds the secret) and answers with a TestResu
 (see the delivery contract): the notification it sent, decrypted; the request's
 headers; the receiver's answer; whether that counts as delivered, and why not. This
 module turns that into text. It never sees a secret: the TestResult holds none, and a
-URL's password is redacted before anything is shown. ``reconciler.testfire`` fires.
+URL's credentials (a password, a query string) are redacted before anything is shown.
+``reconciler.testfire`` fires.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def render_text(fired: Fired) -> str:
     result = fired.result
     request = result.get("request") or {}
     response = result.get("response") or {}
-    url = request.get("url") or (redact_url(fired.webhook.url) if fired.webhook.url else "?")
+    url = redact_url(str(request.get("url") or fired.webhook.url or "?"))
     head = f"Test-fired {fired.webhook.name} ({fired.webhook.format}) -> {url}"
     if result.get("delivery_id"):
         head += f"  [{result['delivery_id']}]"

@@ -8,7 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.model import Config, RemoteWebhook, Secret, WebhookSpec, secret_fingerprint
+from contract.fingerprints import Fingerprints
+from reconciler import plan as planner
+from reconciler.model import Config, RemoteWebhook, Secret, WebhookSpec
+from reconciler.plan import Plan
 from reconciler.plan.normalize import desired_labels
 
 OWNER = "payments-team"
@@ -19,6 +22,18 @@ OTHER_SECRET_VALUE = base64.b64encode(b"refunds-hook-secret-rotated-2026").decod
 URL_PASSWORD = "hunter2-url-password"
 OLD_URL_PASSWORD = "old-url-password-1"
 FORBIDDEN = (SECRET_VALUE, OTHER_SECRET_VALUE, URL_PASSWORD, OLD_URL_PASSWORD)
+# The samples' merchant fingerprint key (a real backoffice makes a random one).
+FINGERPRINTS = Fingerprints(bytes(range(100, 132)))
+
+
+def secret_fingerprint(value: str) -> str:
+    """A secret's fingerprint under the samples' key."""
+    return FINGERPRINTS.secret(value)
+
+
+def build_plan(desired: Config, actual: list[RemoteWebhook], **kw: Any) -> Plan:
+    """The planner, with the samples' fingerprint key."""
+    return planner.build_plan(desired, actual, fingerprints=FINGERPRINTS, **kw)
 
 
 def secret(value: str = SECRET_VALUE, source: str = "env:ORDERS_WEBHOOK_SECRET") -> Secret:
@@ -51,7 +66,8 @@ def remote_for(
         labels = desired_labels(owner, s.prevent_destroy)
         if not managed:
             del labels["managed-by"]
-    fingerprint = s.secret.fingerprint if s.secret else secret_fingerprint(f"generated-{s.name}")
+    fingerprint = (s.secret.fingerprint(FINGERPRINTS) if s.secret
+                   else secret_fingerprint(f"generated-{s.name}"))
     base = RemoteWebhook(
         id="wh_" + hashlib.sha256(s.name.encode()).hexdigest()[:12],
         name=s.name,

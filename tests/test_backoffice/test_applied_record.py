@@ -137,7 +137,7 @@ def test_a_version_4_database_gains_the_record(db_url: str, db_path: Path) -> No
             versions = [row[0] for row in conn.execute(
                 text("SELECT version FROM schema_version ORDER BY version"))]
     assert {"applied_digest", "applied_state"} <= columns
-    # steps 5 to 8 add nothing here; each is still recorded, up to this version
+    # steps 5 to 8 add nothing to the record; each is still recorded, up to this version
     assert versions == [4, *range(5, tables.SCHEMA_VERSION + 1)]
 
 

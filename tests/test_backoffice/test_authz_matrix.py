@@ -9,6 +9,7 @@ merchant's webhooks, deliveries or tokens exist: 404, and nothing changes).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/metrics"): Operation(PUBLIC, 200, 200),
     ("GET", "/v1/catalog"): Operation(READ, 200, 200),
     ("GET", "/v1/whoami"): Operation(READ, 200, 200),
+    # Each merchant's own key (another merchant's token gets its own: checked below).
+    ("GET", "/v1/fingerprint-key"): Operation(READ, 200, 200),
     ("GET", "/v1/webhooks"): Operation(READ, 200, 200),
     ("POST", "/v1/webhooks"): Operation(
         MANAGE, 201, 201, lambda n: url_webhook(f"authz-new-{n}", url=REFUSED_URL)),
@@ -189,6 +192,11 @@ async def test_every_operation_for(caller: str, http: httpx.AsyncClient, office:
             assert response.json()["data"] == []
         if caller == "other" and (method, path) == ("GET", "/v1/webhooks"):
             assert response.json()["data"] == []
+        if (method, path) == ("GET", "/v1/fingerprint-key") and want == 200:
+            merchant = "acme" if caller == "other" else "demo"
+            key = office.merchants.fingerprints(merchant).reveal_key()
+            assert response.json()["key"] == base64.b64encode(key).decode()
+            assert response.headers["cache-control"] == "no-store"
         if caller == "other" and (method, path) == ("POST", "/v1/webhooks"):
             names = [w["name"] for w in office.webhooks.list_webhooks("demo", limit=1000).data]
             assert f"authz-new-{n}" not in names

@@ -26,12 +26,14 @@ from tests.support.backoffice import Tokens, url_webhook
 EXAMPLES = 25
 DERANDOMIZE = not os.environ.get("BACKOFFICE_FUZZ")
 # nothing for negative mode to break
-NO_INPUT = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/catalog", "GET /v1/whoami"}
+NO_INPUT = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/catalog", "GET /v1/whoami",
+            "GET /v1/fingerprint-key"}
 OPERATIONS = {
     "GET /healthz", "GET /readyz", "GET /metrics",
     "GET /v1/webhooks", "POST /v1/webhooks", "GET /v1/webhooks/{webhook_id}",
     "PATCH /v1/webhooks/{webhook_id}", "DELETE /v1/webhooks/{webhook_id}", "GET /v1/catalog",
     "GET /v1/whoami",
+    "GET /v1/fingerprint-key",
     # The test fire sends real HTTP: the office fixture refuses private targets and its
     # resolver answers loopback names only, so the fuzzer reaches no other host.
     "POST /v1/webhooks/{webhook_id}/test", "GET /v1/webhooks/{webhook_id}/deliveries",

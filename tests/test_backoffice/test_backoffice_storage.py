@@ -106,8 +106,12 @@ def test_secret_box_round_trip_and_repr() -> None:
     assert box.open(sealed, context="wh_1") == "s3cret"
     assert box.seal("s3cret", context="wh_1") != sealed  # a fresh nonce each time
     assert "s3cret" not in repr(box) and str(bytes(range(32))) not in repr(box)
-    with pytest.raises(SetupError):
-        SecretBox(bytes(range(32))).open(b"\x02" + sealed[1:], context="wh_1")
+    with pytest.raises(SetupError, match="unknown encryption version"):
+        SecretBox(bytes(range(32))).open(b"\x03" + sealed[1:], context="wh_1")
+    with pytest.raises(SetupError, match="does not open"):  # format 1 (no key id), wrong key
+        SecretBox(bytes(32)).open(b"\x01" + sealed[9:], context="wh_1")
+    # Format 1, from before key rings, still opens with the key that sealed it.
+    assert box.open(b"\x01" + sealed[9:], context="wh_1") == "s3cret"
     with pytest.raises(SetupError):
         SecretBox(bytes(16))
 

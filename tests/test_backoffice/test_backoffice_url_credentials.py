@@ -1,6 +1,7 @@
-"""A webhook URL's credentials (``https://user:pass@host/...``) are a secret: sealed at
-rest, redacted in every response (with a fingerprint in their place), still used whole
-by deliveries, and sealed by the migration from a database that held them in clear."""
+"""A webhook URL's credentials (``https://user:pass@host/...``, and a query string) are a
+secret: sealed at rest, redacted in every response (with a fingerprint in their place),
+still used whole by deliveries, and sealed by the migration from a database that held
+them in clear."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from backoffice import Backoffice
 from backoffice.db import tables
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import SetupError
-from contract.fingerprints import url_fingerprint
 from contract.urls import redact_url
 from tests.support.backoffice import loopback_resolver, stored_bytes, url_webhook
+from tests.support.legacy import as_version_4
 from tests.support.receivers import Receiver
 from tests.support.secrets import SIBS_SECRET
 
@@ -25,7 +26,12 @@ PASSWORD = "Pw-url-9f2c41d7e8"
 OTHER_PASSWORD = "Pw-url-0b6a3e55c1"
 URL = f"https://ops:{PASSWORD}@hooks.shop.example/basic?x=1"
 OTHER_URL = f"https://ops:{OTHER_PASSWORD}@hooks.shop.example/basic?x=1"
-REDACTED = "https://ops:***@hooks.shop.example/basic?x=1"
+REDACTED = "https://ops:***@hooks.shop.example/basic?***"
+
+
+def url_fingerprint(office: Backoffice, url: str) -> str:
+    """The URL's fingerprint under the demo merchant's key."""
+    return office.merchants.fingerprints("demo").url(url)
 
 
 def file_bytes(folder: Path, name: str = "backoffice.db") -> bytes:
@@ -54,7 +60,7 @@ async def test_the_api_never_returns_the_password(
     assert created.status_code == 201 and replayed.status_code == 201
     hook = created.json()
     assert replayed.json() == hook
-    assert hook["url"] == REDACTED and hook["url_fingerprint"] == url_fingerprint(URL)
+    assert hook["url"] == REDACTED and hook["url_fingerprint"] == url_fingerprint(office, URL)
     path = f"/v1/webhooks/{hook['id']}"
     answers = [created, replayed, await client.get(path), await client.get("/v1/webhooks")]
     same = await client.patch(path, json={"url": URL})
@@ -62,10 +68,12 @@ async def test_the_api_never_returns_the_password(
     changed = await client.patch(path, json={"url": OTHER_URL})
     assert changed.json()["version"] == 2
     assert changed.json()["url"] == REDACTED
-    assert changed.json()["url_fingerprint"] == url_fingerprint(OTHER_URL) != hook[
+    assert changed.json()["url_fingerprint"] == url_fingerprint(office, OTHER_URL) != hook[
         "url_fingerprint"]
     # Nor does the filter match on it: the list searches the URL as it is shown.
     by_password = await client.get("/v1/webhooks", params={"webhook": OTHER_PASSWORD})
+    by_query = await client.get("/v1/webhooks", params={"webhook": "x=1"})
+    assert by_query.json()["data"] == []
     by_user = await client.get("/v1/webhooks", params={"webhook": "OPS:***@hooks"})
     assert by_password.json()["data"] == []
     assert [w["name"] for w in by_user.json()["data"]] == ["basic"]
@@ -88,7 +96,8 @@ def test_openapi_documents_the_url_fingerprint(office: Backoffice) -> None:
 
     schema = create_app(office).openapi()["components"]["schemas"]["Webhook"]
     assert "url_fingerprint" in schema["required"]
-    assert "PBKDF2" in schema["properties"]["url_fingerprint"]["description"]
+    assert "HMAC-SHA256" in schema["properties"]["url_fingerprint"]["description"]
+    assert "/v1/fingerprint-key" in schema["properties"]["url_fingerprint"]["description"]
 
 
 # --- deliveries --------------------------------------------------------------------------
@@ -117,8 +126,11 @@ def test_deliveries_still_use_the_whole_url(tmp_path: Path, receiver: Receiver) 
 
 # --- the migration from version 2 -------------------------------------------------------
 
-def as_version_2(db: Path, webhook_id: str, url: str, response_url: str) -> None:
-    """Turn the database back into what version 2 left: the URL in clear everywhere."""
+def as_version_2(office: Backoffice, db: Path, webhook_id: str, url: str,
+                 response_url: str) -> None:
+    """Turn the database back into what version 2 left: the URL in clear everywhere
+    (version 4 first: unkeyed fingerprints, no fingerprint keys), and close the office."""
+    as_version_4(office)
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TABLE attempts")  # version 4's
         for column in ("applied_digest", "applied_revision", "applied_owner", "applied_at",
@@ -135,18 +147,19 @@ def as_version_2(db: Path, webhook_id: str, url: str, response_url: str) -> None
 
 def test_the_migration_seals_urls_stored_in_clear(tmp_path: Path) -> None:
     db = tmp_path / "bo.db"
-    with Backoffice.open(f"sqlite:///{db}") as office:
-        hook = office.webhooks.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
-        plain = office.webhooks.create_webhook("demo", url_webhook("plain", url="https://h.example/a@b"))
-    as_version_2(db, hook["id"], URL, URL)
+    office = Backoffice.open(f"sqlite:///{db}")
+    hook = office.webhooks.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
+    plain = office.webhooks.create_webhook("demo", url_webhook("plain", url="https://h.example/a@b"))
+    as_version_2(office, db, hook["id"], URL, URL)
     with Backoffice.open(f"sqlite:///{db}") as office:
         got = office.webhooks.get_webhook("demo", hook["id"])
-        assert got["url"] == REDACTED and got["url_fingerprint"] == url_fingerprint(URL)
+        assert got["url"] == REDACTED and got["url_fingerprint"] == url_fingerprint(office, URL)
         assert got["version"] == hook["version"]
         assert office.sealing.delivery_url(office.webhooks._get("demo", id=hook["id"])) == URL
         assert office.webhooks.get_webhook("demo", plain["id"])["url_fingerprint"] is None
         replay = office.webhooks.create_webhook("demo", url_webhook("basic"), idempotency_key="k-1")
-        assert replay["url"] == REDACTED and replay["url_fingerprint"] == url_fingerprint(URL)
+        assert replay["url"] == REDACTED
+        assert replay["url_fingerprint"] == url_fingerprint(office, URL)
         # The server still runs, its WAL already holds no clear page.
         assert PASSWORD.encode() not in file_bytes(tmp_path, "bo.db")
     with sqlite3.connect(db) as conn:
@@ -157,11 +170,19 @@ def test_the_migration_seals_urls_stored_in_clear(tmp_path: Path) -> None:
 
 def test_the_migration_refuses_another_server_key(tmp_path: Path) -> None:
     db = tmp_path / "bo.db"
-    with Backoffice.open(f"sqlite:///{db}", server_key=bytes(32)) as office:
-        hook = office.webhooks.create_webhook("demo", url_webhook("basic"))
-    as_version_2(db, hook["id"], URL, URL)
+    office = Backoffice.open(f"sqlite:///{db}", server_key=bytes(32))
+    hook = office.webhooks.create_webhook("demo", url_webhook("basic"))
+    as_version_2(office, db, hook["id"], URL, URL)
     with pytest.raises(SetupError, match="server key does not match"):
         Backoffice.open(f"sqlite:///{db}", server_key=bytes(range(32)))
     with sqlite3.connect(db) as conn:  # nothing was sealed with the wrong key
         assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (2,)
         assert conn.execute("SELECT url FROM webhooks").fetchone() == (URL,)
+
+
+@pytest.mark.anyio
+async def test_a_fragment_is_refused_without_echoing_it(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/v1/webhooks", json=url_webhook(
+        "frag", url="https://hooks.shop.example/x?t=1#Frag-tok-77"))
+    assert answer.status_code == 422
+    assert "must not have a fragment" in answer.text and "Frag-tok-77" not in answer.text

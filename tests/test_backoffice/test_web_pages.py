@@ -16,7 +16,6 @@ from backoffice import Backoffice
 from backoffice.http.api import create_app
 from backoffice.web.guard import FAILURES_PER_ADDRESS
 from backoffice.web.headers import CSP
-from contract.fingerprints import secret_fingerprint
 from tests.support.backoffice import delivering_backoffice, email_webhook, url_webhook
 from tests.support.receivers import Receiver
 from tests.support.secrets import CRED_20001, SIBS_SECRET
@@ -196,7 +195,8 @@ async def test_the_six_steps_create_a_url_webhook_and_show_its_generated_secret_
     assert made["name"] == "from-the-pages" and made["application"] == "store:LIS-01"
     assert made["notifications"] == ["mbway", "xpay"]
     assert made["support_email"] == "ops@shop.example"
-    assert made["secret_fingerprint"] == secret_fingerprint(secret.group(1))
+    fingerprints = office.merchants.fingerprints("demo")
+    assert made["secret_fingerprint"] == fingerprints.secret(secret.group(1))
     for path in ("/webhooks", f"/webhooks/{made['id']}", f"/webhooks/{made['id']}/edit"):
         assert secret.group(1) not in (await get(web, path, manage)).text
 
@@ -219,7 +219,7 @@ async def test_an_own_secret_and_a_url_password_never_come_back_in_a_page(
     pages.append(await step(web, manage, pages[-1], 6, support_email=""))
     assert pages[-1].status_code == 201 and "generated-secret" not in pages[-1].text
     [made] = office.webhooks.list_webhooks("demo").data
-    assert made["secret_fingerprint"] == secret_fingerprint(SIBS_SECRET)
+    assert made["secret_fingerprint"] == office.merchants.fingerprints("demo").secret(SIBS_SECRET)
     assert office.webhooks.webhook_secret("demo", made["id"]) == SIBS_SECRET
     for page in pages:
         assert SIBS_SECRET not in page.text and password not in page.text

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,7 +39,10 @@ def test_applications() -> None:
 
 
 @pytest.mark.parametrize(("url", "redacted"), [
-    ("https://user:pw@h.example/p?q=1", "https://user:***@h.example/p?q=1"),
+    ("https://user:pw@h.example/p?q=1", "https://user:***@h.example/p?***"),
+    ("https://h.example/p?token=abc", "https://h.example/p?***"),  # a query: a credential
+    ("https://h.example/p/q?", "https://h.example/p/q?"),  # an empty query hides nothing
+    ("https://h.example/p?a=1#frag", "https://h.example/p?***#***"),  # stored by older ones
     ("https://TOKEN@127.0.0.1:9", "https://***@127.0.0.1:9"),
     ("https://TOKEN@[::1]:8080/x", "https://***@[::1]:8080/x"),
     ("http://u:p@[::1]", "http://u:***@[::1]"),
@@ -62,7 +68,17 @@ def test_no_redacted_url_holds_its_credentials(userinfo: str, host: str, rest: s
     shown = urls.redact_url(url)
     secret_part = userinfo.partition(":")[2] or userinfo
     assert secret_part not in shown.split("@", 1)[0].removeprefix("https://").replace("***", "")
-    assert shown.endswith(f"@{host}{rest}")
+    hidden = rest.replace("?q=a@b", "?***").replace("#f", "#***")
+    assert shown.endswith(f"@{host}{hidden}")
+
+
+@given(st.text(st.sampled_from("abcXYZ09-._~%!$&'()*+,;=@/?:"), min_size=1, max_size=12),
+       st.sampled_from(["", "/", "/a/b"]))
+def test_no_redacted_url_holds_its_query(query: str, path: str) -> None:
+    url = f"https://hooks.example{path}?{query}"
+    shown = urls.redact_url(url)
+    assert shown == f"https://hooks.example{path}?***"
+    assert urls.has_credentials(url)
 
 
 @pytest.mark.parametrize(("url", "ok"), [
@@ -72,6 +88,8 @@ def test_no_redacted_url_holds_its_credentials(userinfo: str, host: str, rest: s
     ("https://h.example:99999/", False), ("https://h.example/a b", False),
     ("https://h.example/" + "a" * 2100, False), ("https://[v1.x]/", False),
     ("https://[::1]x/", False), ("https://[::1]:8443/", True), ("https://[fe80::1]/", True),
+    ("https://h.example/p?token=abc", True), ("https://h.example/p#frag", False),
+    ("https://h.example/p?t=1#", False), ("https://u:p@h.example:8443/p#f", False),
 ])
 def test_the_url_rule(url: str, ok: bool) -> None:
     assert (urls.url_problem(url) is None) is ok
@@ -81,10 +99,37 @@ def test_plain_http_to_loopback_can_be_refused_too() -> None:
     assert urls.url_problem("http://127.0.0.1/", allow_http_loopback=False) == "must use https"
 
 
-def test_fingerprints_are_stable_and_prefixed() -> None:
-    assert fingerprints.secret_fingerprint("s") == fingerprints.secret_fingerprint("s")
-    assert fingerprints.secret_fingerprint("s") != fingerprints.secret_fingerprint("t")
-    assert fingerprints.url_fingerprint("https://u:p@h/").startswith(fingerprints.PREFIX)
+def test_a_fragment_is_refused_with_the_reason() -> None:
+    problem = urls.url_problem("https://h.example/p#Frag-9x")
+    assert problem is not None and "fragment" in problem and "Frag-9x" not in problem
+
+
+def test_fingerprints_are_keyed_stable_and_prefixed() -> None:
+    key, other = bytes(range(32)), bytes(range(1, 33))
+    fp = fingerprints.Fingerprints(key)
+    assert fp.secret("s") == fingerprints.Fingerprints(key).secret("s")
+    assert fp.secret("s") != fp.secret("t")
+    assert fp.secret("s") != fingerprints.Fingerprints(other).secret("s")  # another key
+    assert re.fullmatch(fingerprints.PATTERN, fp.url("https://u:p@h/"))
+    assert fp.url("https://u:p@h/") != fp.secret("https://u:p@h/")  # separate domains
+    # The URL's canonical form: scheme, host and default port are spelling only.
+    assert fp.url("HTTPS://H.example:443?t=1") == fp.url("https://h.example/?t=1")
+    assert fp.url("https://h.example/?t=1") != fp.url("https://h.example/?t=2")
+    # The construction, as documented (contract.fingerprints, the API, ARCHITECTURE.md).
+    mac = hmac.new(key, b"webhooks-reconciler/secret/v2\x00s", hashlib.sha256).hexdigest()
+    assert fp.secret("s") == "sha256:" + mac[:16]
+    mac = hmac.new(key, b"webhooks-reconciler/url/v2\x00https://h.example/?t=1",
+                   hashlib.sha256).hexdigest()
+    assert fp.url("HTTPS://H.example?t=1") == "sha256:" + mac[:16]
+    assert str(key) not in repr(fp) + str(fp) and key.hex() not in repr(fp)
+    for bad in (b"short", "x" * 32):
+        with pytest.raises(ValueError):
+            fingerprints.Fingerprints(bad)  # type: ignore[arg-type]
+    assert fingerprints.decode_key(fingerprints.encode_key(key)) == key
+    for text in ("", "not base64!", fingerprints.encode_key(b"x" * 31), "é"):
+        with pytest.raises(ValueError, match="fingerprint key") as caught:
+            fingerprints.decode_key(text)
+        assert text not in str(caught.value) or not text
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

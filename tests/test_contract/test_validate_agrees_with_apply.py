@@ -106,7 +106,8 @@ def test_whatever_validate_accepts_the_backoffice_accepts(
                     event("refused by validate")
                     return  # refused before any write: nothing to agree on
                 event("accepted by validate, then applied")
-                plan = build_plan(report.config, await provider.fetch())
+                plan = build_plan(report.config, await provider.fetch(),
+                                  fingerprints=await provider.fingerprints())
                 applied = await apply_plan(plan, provider)
                 assert applied.ok, [(r.name, r.message) for r in applied.failed]
             finally:

@@ -35,7 +35,8 @@ def url_hook(path: str, **kw: Any) -> dict[str, Any]:
 
 async def plan_for(provider: Provider, config_file: Path, **kw: Any) -> Plan:
     config = load_config(config_file, catalog=await provider.catalog())
-    return build_plan(config, await provider.fetch(), **kw)
+    return build_plan(config, await provider.fetch(),
+                      fingerprints=await provider.fingerprints(), **kw)
 
 
 async def converge(provider: Provider, config_file: Path) -> Plan:

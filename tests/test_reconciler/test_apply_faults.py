@@ -126,7 +126,7 @@ async def seed_before(server: Server, token: str, config: Path) -> None:
     provider = HttpProvider(server.base, token)
     try:
         plan = build_plan(load_config(config, catalog=await provider.catalog()),
-                          await provider.fetch())
+                          await provider.fetch(), fingerprints=await provider.fingerprints())
         assert (await apply_plan(plan, provider)).ok
     finally:
         await provider.aclose()

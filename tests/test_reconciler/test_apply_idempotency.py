@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 async def plan_for(provider: Provider, config_file: Path) -> Plan:
     config = load_config(config_file, catalog=await provider.catalog())
-    return build_plan(config, await provider.fetch())
+    return build_plan(config, await provider.fetch(), fingerprints=await provider.fingerprints())
 
 
 async def test_a_webhook_deleted_out_of_band_is_created_again_by_the_same_config(

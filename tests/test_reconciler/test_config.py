@@ -19,6 +19,7 @@ from reconciler.config.yamlload import MAX_FILE_BYTES, fast_path_allowed, load_f
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import Secret
 from tests.support.config import DATA, write
+from tests.support.plan_samples import FINGERPRINTS
 from tests.support.secrets import SIBS_SECRET, WHSEC
 
 HEADER = """\
@@ -257,7 +258,7 @@ def test_unset_variable_is_an_error_for_plan_and_a_warning_for_validate(tmp_path
     config = load_config(path, secrets="optional")
     secret = config.webhooks["orders"].secret
     assert secret == Secret("env:WEBHOOKS_TEST_NOT_SET") and secret is not None
-    assert secret.value is None and secret.fingerprint is None
+    assert secret.value is None and secret.fingerprint(FINGERPRINTS) is None
     assert [p.severity for p in config.warnings] == ["warning"]
     assert "not checked (plan and apply need it)" in config.warnings[0].message
 

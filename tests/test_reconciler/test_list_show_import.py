@@ -7,6 +7,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +18,8 @@ from reconciler.config import load_config, yamlload
 from reconciler.details import find, gather
 from reconciler.errors import InvalidRequest, NotFound, ReconcilerError
 from reconciler.importer import ImportResult, import_config, scalar, write_file
-from reconciler.model import RemoteWebhook, secret_fingerprint
-from reconciler.plan import Action, build_plan
+from reconciler.model import Config, RemoteWebhook
+from reconciler.plan import Action, Plan, build_plan
 from reconciler.providers import ListFilters, Provider
 from reconciler.providers.embedded import EmbeddedProvider
 from reconciler.render.details import DeliverySummary, Details
@@ -38,6 +39,7 @@ from tests.support.inventory import (
     UNMANAGED,
     seed,
 )
+from tests.support.plan_samples import FINGERPRINTS
 from tests.support.secrets import CRED_20001, OTHER_SIBS_SECRET, WHSEC
 
 pytestmark = pytest.mark.anyio
@@ -108,7 +110,7 @@ async def test_json_is_the_api_shape_without_secrets(provider: Provider) -> None
     assert [d["name"] for d in data] == ALL
     refunds = next(d for d in data if d["name"] == "refunds")
     assert refunds["url"] == CRED_URL_REDACTED
-    assert refunds["secret_fingerprint"] == secret_fingerprint(WHSEC)
+    assert refunds["secret_fingerprint"] == (await provider.fingerprints()).secret(WHSEC)
     assert refunds["labels"]["prevent-destroy"] == "true"
     assert set(refunds) == {
         "id", "name", "type", "url", "email", "application", "notifications", "support_email",
@@ -167,7 +169,7 @@ async def test_show_every_detail_as_text_and_json(provider: Provider) -> None:
         "application:     store:LIS-01 (the terminals of store LIS-01)",
         "notifications:   xpay (XPAY)",
         "format:          standard-webhooks (HMAC-SHA256 signed, Standard Webhooks v1)",
-        f"secret:          {secret_fingerprint(WHSEC)} (fingerprint",
+        f"secret:          {(await provider.fingerprints()).secret(WHSEC)} (fingerprint",
         'managed:         by webhooks-reconciler, owner "payments-team"',
         "prevent_destroy: yes",
         "labels:          managed-by=webhooks-reconciler, owner=payments-team, "
@@ -234,6 +236,18 @@ async def test_show_lists_recent_deliveries_when_the_provider_has_them(tmp_path:
 # --- import ----------------------------------------------------------------------------------
 
 
+async def imported(provider: Provider, **kw: Any) -> ImportResult:
+    """``import_config`` of the provider's webhooks, with its fingerprint key."""
+    return import_config(await provider.fetch(), fingerprints=await provider.fingerprints(),
+                         **kw)
+
+
+async def planned(provider: Provider, config: Config, **kw: Any) -> Plan:
+    """The plan of ``config`` against the provider, with its fingerprint key."""
+    return build_plan(config, await provider.fetch(),
+                      fingerprints=await provider.fingerprints(), **kw)
+
+
 def write(tmp_path: Path, result: ImportResult, name: str = "webhooks.yaml") -> Path:
     path = tmp_path / name
     write_file(path, result.text)
@@ -244,7 +258,7 @@ async def test_import_of_an_owner_plans_clean(
     provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seed(provider)
-    result = import_config(await provider.fetch(), owner=OWNER)
+    result = await imported(provider, owner=OWNER)
     assert result.owner == OWNER
     assert [w.name for w in result.webhooks] == OWNED and result.adoptions == ()
     assert result.url_variables == {CRED_URL_VARIABLE: "refunds"}
@@ -259,7 +273,7 @@ async def test_import_of_an_owner_plans_clean(
         f"{CRED_URL_VARIABLE} is not set; not checked (plan and apply need it)"]
     monkeypatch.setenv(CRED_URL_VARIABLE, CRED_URL)
     config = load_config(path, catalog=await provider.catalog())
-    plan = build_plan(config, await provider.fetch())
+    plan = await planned(provider, config)
     assert not plan.has_changes and not plan.conflicts and plan.is_safe
     assert plan.unchanged == 3
     assert plan.summary_line().startswith("No changes.")
@@ -279,39 +293,42 @@ async def test_import_infers_the_owner_or_asks_for_one(provider: Provider) -> No
                                               r"payments-team \(3\)\) and 2 unmanaged: choose "
                                               r"the config's owner with --owner NAME \(add "
                                               r"--include-unmanaged"):
-        import_config(every)
+        import_config(every, fingerprints=FINGERPRINTS)
     # One owner's webhooks beside unmanaged ones: which team's config is it? It asks.
     with pytest.raises(ReconcilerError, match=r"webhooks of 1 owner \(payments-team \(3\)\) "
                                               r"and 2 unmanaged: choose the config's owner"):
-        import_config([w for w in every if w.owner != "kiosk-team"])
-    assert import_config([w for w in every if w.owner == OWNER]).owner == OWNER
-    assert import_config([w for w in every if w.owner != "kiosk-team"], owner=OWNER).owner == OWNER
+        import_config([w for w in every if w.owner != "kiosk-team"], fingerprints=FINGERPRINTS)
+    assert import_config([w for w in every if w.owner == OWNER],
+                         fingerprints=FINGERPRINTS).owner == OWNER
+    assert import_config([w for w in every if w.owner != "kiosk-team"], owner=OWNER,
+                         fingerprints=FINGERPRINTS).owner == OWNER
     with pytest.raises(ReconcilerError, match=r"share no owner.*they carry no owner.*--owner"):
-        import_config(every, selection="unmanaged")
+        import_config(every, selection="unmanaged", fingerprints=FINGERPRINTS)
     with pytest.raises(ReconcilerError, match=r"owner labels found: kiosk-team, payments-team"):
-        import_config(every, selection="all")
+        import_config(every, selection="all", fingerprints=FINGERPRINTS)
     managed_by_one = [w for w in every if w.owner == OWNER]
-    assert import_config(managed_by_one, selection="all").owner == OWNER
+    assert import_config(managed_by_one, selection="all", fingerprints=FINGERPRINTS).owner == OWNER
     with pytest.raises(ReconcilerError, match=r'no webhook is managed by owner "nobody" '
                                               r"\(managed owners: kiosk-team, payments-team\)"
                                               r"; 2 webhooks are not managed"):
-        import_config(every, owner="nobody")
+        import_config(every, owner="nobody", fingerprints=FINGERPRINTS)
     with pytest.raises(ReconcilerError, match="can't be a config's owner"):
-        import_config(every, owner="Not An Owner")
+        import_config(every, owner="Not An Owner", fingerprints=FINGERPRINTS)
     with pytest.raises(ReconcilerError, match="no webhook is managed by webhooks-reconciler yet"
                                               "; 2 webhooks are not managed"):
-        import_config([w for w in every if not w.managed])
+        import_config([w for w in every if not w.managed], fingerprints=FINGERPRINTS)
     with pytest.raises(ReconcilerError, match="the backoffice has no webhooks"):
-        import_config([], selection="all", owner=OWNER)
+        import_config([], selection="all", owner=OWNER, fingerprints=FINGERPRINTS)
     with pytest.raises(ReconcilerError, match="no webhook that webhooks-reconciler does not"):
-        import_config(managed_by_one, selection="unmanaged", owner=OWNER)
+        import_config(managed_by_one, selection="unmanaged", owner=OWNER,
+                      fingerprints=FINGERPRINTS)
 
 
 async def test_import_of_unmanaged_webhooks_plans_an_adoption(
     provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seed(provider)
-    result = import_config(await provider.fetch(), selection="unmanaged", owner=OWNER)
+    result = await imported(provider, selection="unmanaged", owner=OWNER)
     # the owner's own webhooks are in too: left out, the plan would delete them
     assert [w.name for w in result.webhooks] == sorted([*UNMANAGED, *OWNED])
     assert result.adoptions == tuple(UNMANAGED) and result.taken_from_others == ()
@@ -324,10 +341,10 @@ async def test_import_of_unmanaged_webhooks_plans_an_adoption(
     config = load_config(path, catalog=await provider.catalog())
     assert config.webhooks["legacy"].description == TRICKY_DESCRIPTION
 
-    refused = build_plan(config, await provider.fetch())
+    refused = await planned(provider, config)
     assert [c.name for c in refused.conflicts] == UNMANAGED and not refused.is_safe
 
-    plan = build_plan(config, await provider.fetch(), adopt=True)
+    plan = await planned(provider, config, adopt=True)
     assert [(c.action, c.name, c.adopt) for c in plan.changes] == [
         (Action.UPDATE, "10001", True), (Action.UPDATE, "legacy", True)]
     for change in plan.changes:
@@ -338,10 +355,10 @@ async def test_import_of_unmanaged_webhooks_plans_an_adoption(
     after = {w.name: w for w in await provider.fetch()}
     assert after["legacy"].labels == {"managed-by": "webhooks-reconciler", "owner": OWNER,
                                       "team": "legacy"}  # others' labels are kept
-    again = build_plan(config, await provider.fetch())
+    again = await planned(provider, config)
     assert not again.has_changes and again.is_safe and again.unchanged == 5
     # now that they are managed, an import of the owner holds them, and nothing is unmanaged
-    owned = import_config(await provider.fetch(), owner=OWNER)
+    owned = await imported(provider, owner=OWNER)
     assert [w.name for w in owned.webhooks] == sorted([*OWNED, *UNMANAGED])
     assert owned.adoptions == ()
 
@@ -350,7 +367,7 @@ async def test_unmanaged_import_for_a_new_owner_holds_only_the_unmanaged(
     provider: Provider,
 ) -> None:
     await seed(provider)
-    result = import_config(await provider.fetch(), selection="unmanaged", owner="legacy-team")
+    result = await imported(provider, selection="unmanaged", owner="legacy-team")
     assert [w.name for w in result.webhooks] == UNMANAGED and result.already_owned == ()
 
 
@@ -358,14 +375,14 @@ async def test_import_all_takes_over_other_owners_only_when_asked(
     provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seed(provider)
-    result = import_config(await provider.fetch(), selection="all", owner=OWNER)
+    result = await imported(provider, selection="all", owner=OWNER)
     assert [w.name for w in result.webhooks] == ALL
     assert result.adoptions == ("10001", "legacy", "porto-kiosk")
     assert result.taken_from_others == ("porto-kiosk",)
     assert_no_secret(result.text)
     monkeypatch.setenv(CRED_URL_VARIABLE, CRED_URL)
     config = load_config(write(tmp_path, result))
-    plan = build_plan(config, await provider.fetch(), adopt=True)
+    plan = await planned(provider, config, adopt=True)
     assert sorted(c.name for c in plan.changes) == ["10001", "legacy", "porto-kiosk"]
     kiosk = next(c for c in plan.changes if c.name == "porto-kiosk")
     assert kiosk.adopted_from == "kiosk-team"
@@ -374,16 +391,17 @@ async def test_import_all_takes_over_other_owners_only_when_asked(
 
 async def test_import_is_stable(provider: Provider) -> None:
     await seed(provider)
-    first = import_config(await provider.fetch(), selection="all", owner=OWNER).text
+    first = (await imported(provider, selection="all", owner=OWNER)).text
     shuffled = list(reversed(await provider.fetch()))
-    assert import_config(shuffled, selection="all", owner=OWNER).text == first
+    again = import_config(shuffled, selection="all", owner=OWNER, fingerprints=FINGERPRINTS)
+    assert again.text == first
     assert first.index("\n  \"10001\":") < first.index("\n  legacy:") < first.index(
         "\n  lisbon-mail:") < first.index("\n  orders-backend:")
 
 
 async def test_import_text_reads_like_a_hand_written_config(provider: Provider) -> None:
     await seed(provider)
-    text = import_config(await provider.fetch(), owner=OWNER).text
+    text = (await imported(provider, owner=OWNER)).text
     block = text[text.index("  orders-backend:"):text.index("  refunds:")]
     assert block == (
         "  orders-backend:\n"
@@ -411,17 +429,17 @@ async def test_uncommenting_the_secret_line_takes_the_secret_under_management(
     provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seed(provider)
-    text = import_config(await provider.fetch(), owner=OWNER).text
+    text = (await imported(provider, owner=OWNER)).text
     text = text.replace("    # secret: ${env:ORDERS_BACKEND_SECRET}  # the backoffice",
                         "    secret: ${env:ORDERS_BACKEND_SECRET}  # the backoffice")
     path = tmp_path / "webhooks.yaml"
     path.write_text(text)
     monkeypatch.setenv(CRED_URL_VARIABLE, CRED_URL)
     monkeypatch.setenv("ORDERS_BACKEND_SECRET", SECRET)  # the secret it already has
-    plan = build_plan(load_config(path), await provider.fetch())
+    plan = await planned(provider, load_config(path))
     assert not plan.has_changes
     monkeypatch.setenv("ORDERS_BACKEND_SECRET", OTHER_SIBS_SECRET)
-    plan = build_plan(load_config(path), await provider.fetch())
+    plan = await planned(provider, load_config(path))
     assert [(c.name, [f.field for f in c.fields]) for c in plan.changes] == [
         ("orders-backend", ["secret"])]
 
@@ -470,14 +488,14 @@ _printable_text = st.text(
 def test_any_description_round_trips(description: str) -> None:
     # import_config loads its text back and plans it: any description that would not
     # survive the trip raises there.
-    result = import_config([remote(description=description)])
+    result = import_config([remote(description=description)], fingerprints=FINGERPRINTS)
     assert result.owner == OWNER and "description:" in result.text
 
 
 def test_every_literal_dollar_brace_stays_literal() -> None:
     hooks = [remote("a", description="${env:HOME} and $${x} and $", url="https://a.example/${x}"),
              remote("b", type="email", url=None, email="x${y}@a.example")]
-    result = import_config(hooks)
+    result = import_config(hooks, fingerprints=FINGERPRINTS)
     assert "description: $${env:HOME} and $$${x} and $" in result.text
     # the self-check planned it clean: had ${env:HOME} been read as a reference, it
     # would have differed
@@ -513,7 +531,7 @@ def test_a_webhook_a_config_cannot_express_is_refused_not_written() -> None:
     # a backoffice whose catalogue grew beyond the config schema's notification types
     with pytest.raises(ReconcilerError, match=r"does not load back, so nothing was written"
                                               r"(.|\n)*line 1\d, col \d+: .*'sms'"):
-        import_config([remote(notifications=("sms",))])
+        import_config([remote(notifications=("sms",))], fingerprints=FINGERPRINTS)
 
 
 def test_a_long_list_on_a_terminal_is_the_plain_table() -> None:

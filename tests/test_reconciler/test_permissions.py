@@ -24,9 +24,9 @@ from reconciler.errors import (
     ProviderError,
     Unavailable,
 )
-from reconciler.plan import Action, build_plan
+from reconciler.plan import Action
 from reconciler.providers import Provider
-from tests.support.plan_samples import config, spec
+from tests.support.plan_samples import build_plan, config, spec
 from tests.support.processes import Processes
 from tests.support.serve import Server, api_env, remote, seed, url_hook, write_config
 

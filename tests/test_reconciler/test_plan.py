@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
 from reconciler.errors import PlanError, ProviderError, UnsafePlan
-from reconciler.model import RemoteWebhook, WebhookSpec, secret_fingerprint
+from reconciler.model import RemoteWebhook, WebhookSpec
 from reconciler.plan import (
     Action,
     Create,
@@ -20,7 +20,6 @@ from reconciler.plan import (
     Replace,
     Sensitive,
     Update,
-    build_plan,
 )
 from reconciler.plan.normalize import (
     FIELDS,
@@ -32,13 +31,16 @@ from reconciler.plan.normalize import (
     normalize_url,
 )
 from tests.support.plan_samples import (
+    FINGERPRINTS,
     FORBIDDEN,
     OWNER,
     SECRET_VALUE,
+    build_plan,
     config,
     remote_for,
     representative,
     secret,
+    secret_fingerprint,
     spec,
 )
 
@@ -74,7 +76,7 @@ def test_normalize_url(given_url: str | None, expected: str | None) -> None:
 
 def test_redact_url_keeps_everything_but_the_password() -> None:
     assert redact_url("https://user:s3cret@host.example:8443/p?q=1") == (
-        "https://user:***@host.example:8443/p?q=1"
+        "https://user:***@host.example:8443/p?***"  # a query string is a credential too
     )
     # A bare user in a URL is usually a token: hidden whole.
     assert redact_url("https://ghp_token@host.example/p") == "https://***@host.example/p"
@@ -91,12 +93,12 @@ def test_normalize_email_lowers_the_domain_only() -> None:
 def test_states_follow_the_field_order() -> None:
     s = spec("a", support_email="s@x.example", description="d", prevent_destroy=True,
              secret=secret())
-    d = as_dict(desired_state(s, OWNER))
+    d = as_dict(desired_state(s, OWNER, FINGERPRINTS))
     assert list(d) == list(FIELDS)
     assert d["support_email"] == "s@x.example" and d["description"] == "d"
     assert d["prevent_destroy"] is True and d["secret"] == secret_fingerprint(SECRET_VALUE)
     assert d["owner"] == OWNER and d["managed_by"] == "webhooks-reconciler"
-    r = as_dict(actual_state(remote_for(s)))
+    r = as_dict(actual_state(remote_for(s), FINGERPRINTS))
     assert r == d
 
 

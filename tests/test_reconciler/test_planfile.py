@@ -10,19 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from contract.fingerprints import Fingerprints
+from reconciler import plan as planner
 from reconciler.errors import PlanError, ReconcilerError
-from reconciler.model import secret_fingerprint
-from reconciler.plan import build_plan
 from reconciler.plan.planfile import InvalidPlanFile, check_stale, compare, load, save
 from reconciler.render.json_ import render_json
 from tests.support.plan_samples import (
+    FINGERPRINTS,
     FORBIDDEN,
     OTHER_SECRET_VALUE,
     SECRET_VALUE,
+    build_plan,
     config,
     remote_for,
     representative,
     secret,
+    secret_fingerprint,
     spec,
 )
 
@@ -110,13 +113,19 @@ def test_load_foreign_json(tmp_path: Path, content: str) -> None:
         load(path)
 
 
-@pytest.mark.parametrize("version", ["1", "3"])
-def test_load_other_format_version(saved_path: Path, version: str) -> None:
+@pytest.mark.parametrize(("version", "message"), [
+    # Version 1 published unkeyed fingerprints, and named no backoffice, no drift, no
+    # environment: its plans are refused, to be made again.
+    ("1", "format_version '1' was made by an older webhooks: make the plan again"),
+    ("3", "format_version '3' was made by a newer webhooks: make the plan again"),
+    ("two", "format_version 'two' is not supported"),
+])
+def test_load_other_format_version(saved_path: Path, version: str, message: str) -> None:
     data = json.loads(saved_path.read_text())
-    data["format_version"] = version  # "1": made before backoffices, drift, environments
+    assert data["format_version"] == "2"
+    data["format_version"] = version
     saved_path.write_text(json.dumps(data))
-    with pytest.raises(InvalidPlanFile, match=f"format_version '{version}' is not supported "
-                       r"\(this webhooks reads '2'\).*make the plan again"):
+    with pytest.raises(InvalidPlanFile, match=message):
         load(saved_path)
 
 
@@ -129,8 +138,9 @@ def test_an_older_plan_file_is_refused_with_the_way_out(saved_path: Path) -> Non
     with pytest.raises(InvalidPlanFile) as caught:
         load(saved_path)
     message = str(caught.value)
-    assert "format_version '1' is not supported (this webhooks reads '2')" in message
-    assert "an older webhooks made it" in message and "webhooks plan --out FILE" in message
+    assert "format_version '1' was made by an older webhooks" in message
+    assert "this webhooks reads '2'" in message and "records its backoffice" in message
+    assert "webhooks plan --out FILE" in message
 
 
 def test_load_schema_violations_are_listed(saved_path: Path) -> None:
@@ -150,7 +160,7 @@ def test_load_schema_violations_are_listed(saved_path: Path) -> None:
 
 def test_check_stale_accepts_an_unchanged_backoffice(saved_path: Path) -> None:
     _, actual = representative()
-    assert check_stale(load(saved_path), actual) == []
+    assert check_stale(load(saved_path), actual, FINGERPRINTS) == []
 
 
 def test_check_stale_reports_every_drift(saved_path: Path) -> None:
@@ -160,7 +170,7 @@ def test_check_stale_reports_every_drift(saved_path: Path) -> None:
     by_name["refunds-hook"] = replace(by_name["refunds-hook"], id="wh_new")  # re-created
     del by_name["stale-hook"]  # deleted by someone else
     by_name["orders-backend"] = remote_for(spec("orders-backend"))  # created meanwhile
-    reasons = check_stale(load(saved_path), by_name.values())
+    reasons = check_stale(load(saved_path), by_name.values(), FINGERPRINTS)
     assert len(reasons) == 4
     text = "\n".join(reasons)
     assert "orders-backend: the plan creates it, but a webhook of that name exists now" in text
@@ -172,6 +182,18 @@ def test_check_stale_reports_every_drift(saved_path: Path) -> None:
 def test_compare_accepts_the_same_plan(saved_path: Path) -> None:
     cfg, actual = representative()
     assert compare(load(saved_path), build_plan(cfg, actual)) == []
+
+
+def test_a_plan_made_under_another_fingerprint_key_is_refused(saved_path: Path) -> None:
+    """The backoffice's fingerprint key changed since the plan (its database took a new
+    server key before any secret was sealed): the saved fingerprints no longer compare,
+    so the plan is stale, never applied on a guess."""
+    cfg, actual = representative()
+    fresh = planner.build_plan(cfg, actual, fingerprints=Fingerprints(bytes(32)))
+    reasons = compare(load(saved_path), fresh)
+    assert "orders-backend: the planned create differs now (secret)" in reasons
+    assert any(r.startswith("refunds-hook: the planned update differs now (")
+               and "url" in r and "secret" in r for r in reasons)
 
 
 def test_compare_notices_a_rotated_secret_and_config_edits(saved_path: Path) -> None:

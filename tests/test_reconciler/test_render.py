@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler.plan import Plan, build_plan
+from reconciler.plan import Plan
 from reconciler.plan.planfile import schema_path
 from reconciler.render import FORMATS, render
 from reconciler.render.json_ import render_json
@@ -26,6 +26,7 @@ from tests.support.plan_samples import (
     FORBIDDEN,
     OWNER,
     URL_PASSWORD,
+    build_plan,
     config,
     remote_for,
     representative,

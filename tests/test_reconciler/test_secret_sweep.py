@@ -1,9 +1,11 @@
 """Known secrets pushed through every command and output; none may come out in clear.
 
 The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL passwords
-(one a whole URL from ${env:}, one the credentials of a URL from ${file:}), a wrong-sized
-key (refused, and not echoed), a manage token, a read token, an unknown token, the
-server's SMTP password (WEBHOOKS_SMTP_PASSWORD), and what a config must not be able to
+(one a whole URL from ${env:}, one the credentials of a URL from ${file:}), two tokens in
+a URL's query string, a wrong-sized key (refused, and not echoed), a manage token, a read
+token, an unknown token, the server's SMTP password (WEBHOOKS_SMTP_PASSWORD), the
+merchant's fingerprint key (which the providers fetch to compare fingerprints: in no
+output, file or log, and sealed in the database), and what a config must not be able to
 read through a reference (a file read from a description, the API token itself). They
 go through validate (--strict too), plan (every format, --skip-secrets, plan files),
 apply (text and JSON; each writes a last-applied record in the database), list, show,
@@ -36,12 +38,14 @@ from tests.support.serve import Server, api_env, run_cli, seed
 SIBS = [base64.b64encode(bytes(range(s, s + 32))).decode() for s in (101, 151)]
 WHSEC = ["whsec_" + base64.b64encode(bytes(range(s, s + 32))).decode() for s in (7, 57)]
 URL_PASSWORDS = ["Pw-sweep-7c1d9e3f0a", "Pw-sweep-44b8e2d1c9"]
+QUERY_TOKENS = ["Qt-sweep-2f6a0c9e4b", "Qt-sweep-d81b37e5a0"]
 BAD_KEY = base64.b64encode(bytes(range(201, 232))).decode()  # 31 bytes: refused
 UNKNOWN_TOKEN = "wbo_" + "Sweep" * 8 + "ABC"  # well-formed, issued to nobody
 SMTP_PASSWORD = "Smtp-sweep-0d4c7e9a21"  # the server's relay password (from its environment)
 REF_PASSWORD = "Pw-sweep-ref-2b7f1a"  # the credentials of a URL, from ${file:cred.pass}
 LEAKED_FILE = "Leak-sweep-3e9c5d71"  # a file a description tries to read (refused)
-SECRETS = [*SIBS, *WHSEC, *URL_PASSWORDS, REF_PASSWORD, LEAKED_FILE, BAD_KEY, UNKNOWN_TOKEN]
+SECRETS = [*SIBS, *WHSEC, *URL_PASSWORDS, *QUERY_TOKENS, REF_PASSWORD, LEAKED_FILE, BAD_KEY,
+           UNKNOWN_TOKEN]
 RAW_KEYS = [base64.b64decode(s) for s in SIBS] + [base64.b64decode(s[6:]) for s in WHSEC]
 
 CONFIG = """\
@@ -69,12 +73,17 @@ webhooks:
     type: url
     url: https://ops:${file:cred.pass}@hooks.shop.example/cred
     notifications: [mbway]
+  query-token-hook:
+    type: url
+    url: ${env:SWEEP_QUERY_URL}
+    notifications: [qr-code]
   mail-hook:
     type: email
     email: ops@shop.example
     notifications: [mbway]
 """
-NAMES = ["sibs-hook", "std-hook", "basic-auth-hook", "cred-hook", "mail-hook"]
+NAMES = ["sibs-hook", "std-hook", "basic-auth-hook", "cred-hook", "query-token-hook",
+         "mail-hook"]
 # References that try to read what a config must not: a file from a description, the
 # API token from a secret. Refused everywhere, and never quoted.
 LEAKING = """\
@@ -103,7 +112,13 @@ def use_secrets(work: Path, generation: int) -> dict[str, str]:
     (work / "leak.txt").write_text(LEAKED_FILE + "\n")
     (work / "leak.yaml").write_text(LEAKING)
     return {"SWEEP_SIBS": SIBS[generation],
-            "SWEEP_URL": f"https://ops:{URL_PASSWORDS[generation]}@hooks.shop.example/basic"}
+            "SWEEP_URL": f"https://ops:{URL_PASSWORDS[generation]}@hooks.shop.example/basic",
+            "SWEEP_QUERY_URL": f"https://hooks.shop.example/in?token={QUERY_TOKENS[generation]}"}
+
+
+def key_forms(key: bytes) -> list[str]:
+    """The fingerprint key as any output could spell it."""
+    return [base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode(), key.hex()]
 
 
 def assert_clean(where: str, text: str | bytes, secrets: list[str]) -> None:
@@ -252,24 +267,28 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     text = "\n".join(out for _, out in outputs)
     # Not vacuous: the secrets' places were shown, as fingerprints and redactions.
     assert "(sensitive value changed)" in text and "sha256:" in text
-    assert "ops:***@hooks.shop.example" in text
+    assert "ops:***@hooks.shop.example" in text and "hooks.shop.example/in?***" in text
     assert "secret does not fit" in text or "32 bytes" in text
     assert "are allowed only in a webhook's secret and url" in text  # leak.yaml refused
     assert "WEBHOOKS_API_TOKEN is one of this tool's own credentials" in text
     assert not (work / "leak-plan.json").exists()
+    with Backoffice.open(f"sqlite:///{work / '.webhooks' / 'backoffice.db'}") as office:
+        key = office.merchants.fingerprints("demo").reveal_key()
     for args, out in outputs:
-        assert_clean(" ".join(args), out, SECRETS)
+        assert_clean(" ".join(args), out, [*SECRETS, *key_forms(key)])
     for want, out in revealed:
-        assert_clean("secret reveal", out, [s for s in SECRETS if s != want])
+        assert_clean("secret reveal", out,
+                     [*(s for s in SECRETS if s != want), *key_forms(key)])
     for name, written in written_files(work).items():
-        assert_clean(name, written, SECRETS)
+        assert_clean(name, written, [*SECRETS, *key_forms(key)])
     assert crash_logs(work / "cache") == []
     data = work / ".webhooks"
     for path in sorted(data.glob("backoffice.db*")):
         content = path.read_bytes()
-        assert_clean(path.name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, REF_PASSWORD,
-                                          UNKNOWN_TOKEN])
+        assert_clean(path.name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, *QUERY_TOKENS,
+                                          REF_PASSWORD, UNKNOWN_TOKEN, *key_forms(key)])
         assert_no_key_bytes(path.name, content)
+        assert key not in content
 
 
 # One process runs the CLI many times (main() per command, each with its own changes to
@@ -389,6 +408,9 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
         audit_log = client.get("/v1/audit", params={"limit": 1000}).text
         assert "token.create" in audit_log and "secret.reveal" in audit_log
         outputs.append(audit_log)
+        # The key the providers fetched: in no output, log or file below.
+        key = base64.b64decode(client.get("/v1/fingerprint-key").json()["key"])
+        assert len(key) == 32
 
     # The database and its WAL while the server runs, then again after it stopped.
     at_rest = {p.name: p.read_bytes() for p in sorted(work.glob("bo.db*"))}
@@ -399,7 +421,10 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
 
     text = "\n".join(outputs)
     assert "(sensitive value changed)" in text and "ops:***@hooks.shop.example" in text
+    assert "hooks.shop.example/in?***" in text
     assert "POST /v1/webhooks 201" in log and "PATCH /v1/webhooks/" in log
+    assert "GET /v1/fingerprint-key 200" in log  # not vacuous: the providers fetched it
+    secrets += key_forms(key)
     for i, out in enumerate(outputs):
         assert_clean(f"output #{i}", out, secrets)
     for name, written in written_files(work).items():
@@ -407,9 +432,11 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     assert_clean("server log", log, secrets)
     assert crash_logs(work / "cache") == []
     for name, content in at_rest.items():
-        assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, REF_PASSWORD, BAD_KEY,
-                                     UNKNOWN_TOKEN, manage, read, SMTP_PASSWORD, secrets[-1]])
+        assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, *QUERY_TOKENS, REF_PASSWORD,
+                                     BAD_KEY, UNKNOWN_TOKEN, manage, read, SMTP_PASSWORD,
+                                     secrets[-1], *key_forms(key)])
         assert_no_key_bytes(name, content)
+        assert key not in content
 
 
 def test_a_url_password_is_not_stored_in_clear(tmp_path: Path) -> None:

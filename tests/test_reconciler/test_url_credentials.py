@@ -1,7 +1,8 @@
-"""URLs with credentials against a real backoffice, on both providers: the backoffice
-returns them redacted with a fingerprint, and the plan compares by (redaction,
-fingerprint), so an applied URL plans clean, a changed password is an update shown as
-a sensitive change, and import still asks for the URL through ``${env:...}``."""
+"""URLs with credentials (a password, or a query string) against a real backoffice, on
+both providers: the backoffice returns them redacted with a keyed fingerprint, and the
+plan compares by (redaction, fingerprint), so an applied URL plans clean, a changed
+password or token is an update shown as a sensitive change, and import still asks for
+the URL through ``${env:...}``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from reconciler.apply import apply_plan
 from reconciler.config import load_config
 from reconciler.importer import import_config
 from reconciler.plan import Plan, Sensitive, build_plan
-from reconciler.plan.normalize import url_fingerprint
 from reconciler.providers import Provider
 from reconciler.render.json_ import render_json
 from reconciler.render.markdown import render_markdown
@@ -44,7 +44,7 @@ async def plan_for(provider: Provider, cfg: Path, monkeypatch: pytest.MonkeyPatc
                    password: str) -> Plan:
     monkeypatch.setenv("BASIC_URL", url_with(password))
     config = load_config(cfg, catalog=await provider.catalog())
-    return build_plan(config, await provider.fetch())
+    return build_plan(config, await provider.fetch(), fingerprints=await provider.fingerprints())
 
 
 def outputs(plan: Plan) -> str:
@@ -60,7 +60,8 @@ async def test_a_url_password_plans_clean_after_apply_and_a_new_one_is_an_update
     assert (await apply_plan(plan, provider)).ok
 
     (remote,) = await provider.fetch()
-    assert remote.url == SHOWN and remote.url_fingerprint == url_fingerprint(url_with(
+    fingerprints = await provider.fingerprints()
+    assert remote.url == SHOWN and remote.url_fingerprint == fingerprints.url(url_with(
         PASSWORDS[0]))
     assert PASSWORDS[0] not in repr(remote)
     steady = await plan_for(provider, cfg, monkeypatch, PASSWORDS[0])
@@ -91,7 +92,52 @@ async def test_import_asks_for_a_url_with_credentials_through_the_environment(
     await provider.create({"name": "basic", "type": "url", "url": url_with(PASSWORDS[0]),
                            "application": "merchant", "notifications": ["mbway"]},
                           idempotency_key="import-creds")
-    result = import_config(await provider.fetch(), selection="unmanaged", owner=OWNER)
+    result = import_config(await provider.fetch(), fingerprints=await provider.fingerprints(),
+                           selection="unmanaged", owner=OWNER)
     assert result.url_variables == {"BASIC_URL": "basic"}
     assert "url: ${env:BASIC_URL}" in result.text and SHOWN in result.text
     assert PASSWORDS[0] not in result.text
+
+
+TOKENS = ["tok-q-3b9c1e77d2", "tok-q-a40f58c6e1"]
+
+
+def query_url(token: str, host: str = "Hooks.Shop.example") -> str:
+    return f"https://{host}/hook?token={token}&v=2"
+
+
+async def test_a_query_string_is_a_credential_in_plans_and_import(
+        provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = write_config(tmp_path / "webhooks.yaml", "")
+    monkeypatch.setenv("BASIC_URL", query_url(TOKENS[0]))
+    plan = build_plan(load_config(cfg, catalog=await provider.catalog()), [],
+                      fingerprints=await provider.fingerprints())
+    (create,) = plan.changes
+    target = create.after["url"] if create.after else None
+    assert isinstance(target, Sensitive) and target.redacted == "https://hooks.shop.example/hook?***"
+    assert (await apply_plan(plan, provider)).ok
+    (remote,) = await provider.fetch()
+    assert remote.url == "https://Hooks.Shop.example/hook?***"
+    assert remote.url_fingerprint == (await provider.fingerprints()).url(query_url(TOKENS[0]))
+    # The host respelt is the same URL (the fingerprint is of the canonical form) ...
+    monkeypatch.setenv("BASIC_URL", query_url(TOKENS[0], host="hooks.shop.EXAMPLE"))
+    steady = build_plan(load_config(cfg), await provider.fetch(),
+                        fingerprints=await provider.fingerprints())
+    assert not steady.has_changes, steady.summary_line()
+    # ... a new token is an update that shows neither token.
+    monkeypatch.setenv("BASIC_URL", query_url(TOKENS[1]))
+    rotated = build_plan(load_config(cfg), await provider.fetch(),
+                         fingerprints=await provider.fingerprints())
+    (change,) = rotated.changes
+    assert [f.field for f in change.fields] == ["url"] and change.fields[0].sensitive
+    text = outputs(plan) + outputs(steady) + outputs(rotated)
+    assert "(sensitive value changed)" in text and "?***" in text
+    for token in TOKENS:
+        assert token not in text and token not in repr(remote)
+    assert (await apply_plan(rotated, provider)).ok
+    result = import_config(await provider.fetch(), fingerprints=await provider.fingerprints(),
+                           owner=OWNER)
+    assert result.url_variables == {"BASIC_URL": "basic"}
+    assert "url: ${env:BASIC_URL}" in result.text and "hook?***" in result.text
+    for token in TOKENS:
+        assert token not in result.text

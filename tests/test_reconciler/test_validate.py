@@ -442,7 +442,7 @@ def test_no_secret_value_reaches_any_message_or_repr(tmp_path, monkeypatch):
     "url",
     [
         "https://api.shop.example/hooks",
-        "https://user:pass@api.shop.example:8443/x?y=1#z",
+        "https://user:pass@api.shop.example:8443/x?y=1",
         "http://127.0.0.1:9999/hooks",
         "http://127.8.9.10/",
         "http://[::1]:8080/",
@@ -474,6 +474,12 @@ def test_good_urls(url):
         ("https://x.example:99999/", "is not a valid URL"),
         ("https://x.example/a b", "must not contain spaces or control characters"),
         ("https://[::1/", "is not a valid URL"),
+        # A fragment never reaches the receiver: refused, rather than silently dropped.
+        (
+            "https://user:pass@api.shop.example:8443/x?y=1#z",
+            "must not have a fragment (#...): it is never sent to the receiver; "
+            "put a token in the query string or the user part instead",
+        ),
     ],
 )
 def test_bad_urls(url, problem):
