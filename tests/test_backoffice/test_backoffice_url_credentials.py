@@ -132,10 +132,7 @@ def as_version_2(office: Backoffice, db: Path, webhook_id: str, url: str,
     (version 4 first: unkeyed fingerprints, no fingerprint keys), and close the office."""
     as_version_4(office)
     with sqlite3.connect(db) as conn:
-        conn.execute("DROP TABLE attempts")  # version 4's
-        for column in ("applied_digest", "applied_revision", "applied_owner", "applied_at",
-                       "applied_state"):  # version 9's
-            conn.execute(f"ALTER TABLE webhooks DROP COLUMN {column}")
+        conn.execute("DROP TABLE attempts")  # version 4's (as_version_4 took 5 to 9 away)
         conn.execute("ALTER TABLE webhooks DROP COLUMN url_sealed")
         conn.execute("ALTER TABLE webhooks DROP COLUMN url_fingerprint")
         conn.execute("UPDATE webhooks SET url = ? WHERE id = ?", (url, webhook_id))
