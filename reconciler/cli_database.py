@@ -103,7 +103,7 @@ def backoffice_rotate_key(ctx: click.Context, db_url: str, db_password_file: Pat
 
     \b
     Examples:
-      webhooks backoffice rotate-key --db sqlite:///var/lib/webhooks/backoffice.db
+      webhooks backoffice rotate-key --db sqlite:////var/lib/webhooks/backoffice.db
       WEBHOOKS_DATA_DIR=/var/lib/webhooks PGPASSWORD=... \\
         webhooks backoffice rotate-key --db postgresql+psycopg://webhooks@db/webhooks
     """
