@@ -64,7 +64,8 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
                                              review=review)
             actual_problems = planfile.check_stale(saved, await provider.fetch(),
                                                   await provider.fingerprints())
-            differences = planfile.compare(saved, plan)
+            differences = planfile.compare(
+                saved, plan, new_backoffice=target.kind == "embedded" and not target.exists)
             if actual_problems or differences:
                 raise StalePlan(
                     f"the saved plan {planfile_path} is stale; nothing was applied:\n  "

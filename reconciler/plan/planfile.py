@@ -203,6 +203,18 @@ def environment_problem(saved: SavedPlan, environment: str | None) -> str | None
             "apply it with the environment it was made for, or plan again")
 
 
+def _unkeyed(value: Any) -> Any:
+    """``value`` without the fingerprints of its sensitive values (what a fingerprint key
+    that was never kept made cannot be compared)."""
+    if isinstance(value, dict):
+        sensitive = value.get("sensitive") is True
+        return {k: _unkeyed(v) for k, v in value.items()
+                if not (sensitive and k == "fingerprint")}
+    if isinstance(value, list):
+        return [_unkeyed(v) for v in value]
+    return value
+
+
 def _other_version(version: object) -> str:
     """Why a plan file of another format version is refused, and what to do."""
     shown = repr(version)[:40]
@@ -265,20 +277,28 @@ def _changed_fields(change: SavedChange, remote: RemoteWebhook,
     return f": {listed} changed"
 
 
-def compare(saved: SavedPlan, plan: Plan) -> list[str]:
+def compare(saved: SavedPlan, plan: Plan, *, new_backoffice: bool = False) -> list[str]:
     """How a fresh plan (same config, same options) differs from the saved one.
 
     A plan saved with ``--skip-secrets`` is compared without the secrets: the fresh plan
-    (made with them) may change a secret the saved one could not see."""
+    (made with them) may change a secret the saved one could not see. So is one applied
+    to an embedded backoffice that this apply creates (``new_backoffice``): the plan was
+    made against an empty one held in memory, whose fingerprint key was never kept, so
+    its fingerprints (secrets, URLs with credentials) cannot be compared with the new
+    backoffice's: every change is a create, and all else, a URL's redaction included,
+    must still match."""
     reasons = []
     if plan.config_digest != saved.config_digest:
         reasons.append("the config file changed since the plan was made")
     if plan.owner != saved.owner:
         reasons.append(f'the owner is now "{plan.owner}", the plan was for "{saved.owner}"')
-    secrets = not saved.options.skip_secrets
+    secrets = not saved.options.skip_secrets and not new_backoffice
     before = {c.name: comparable(c.data, secrets=secrets) for c in saved.changes}
     now = {c.name: data for c in plan.changes
            if (data := comparable(c.data, secrets=secrets)) is not None}
+    if new_backoffice:  # a URL with credentials is compared by its redaction alone
+        before = {name: _unkeyed(data) for name, data in before.items()}
+        now = {name: _unkeyed(data) for name, data in now.items()}
     for name in sorted(before.keys() | now.keys()):
         old, new = before.get(name), now.get(name)
         if old == new:
