@@ -54,6 +54,15 @@ def _warn_loose_files(backoffice: Backoffice, tls: tuple[Path, Path] | None) -> 
                     "them; run: %s", path, mode, private_files.chmod_hint(path))
 
 
+def warn_if_plain_http(host: str, tls: tuple[Path, Path] | None) -> None:
+    """Log that tokens and secrets would cross the network in clear: plain http on an
+    address that is not loopback."""
+    if tls is None and not is_loopback_host(host):
+        log.warning("serving plain http on %s, which is not loopback: API tokens and webhook "
+                    "secrets cross the network in clear; serve https (--tls-cert, --tls-key) "
+                    "or put a TLS-terminating proxy in front on this machine", host or "*")
+
+
 def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
           log_level: str = "info", graceful_timeout: int = 10,
           worker_interval: float | None = 1.0,
@@ -80,11 +89,10 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
         **(tls_files.uvicorn_options(*tls) if tls else {}),
     )
     server = uvicorn.Server(config)
-    if tls is None and not is_loopback_host(host):
-        log.warning("serving plain http on %s, which is not loopback: API tokens and webhook "
-                    "secrets cross the network in clear; serve https (--tls-cert, --tls-key) "
-                    "or put a TLS-terminating proxy in front on this machine", host or "*")
+    if sock is None:  # a caller that bound the socket warned before binding
+        warn_if_plain_http(host, tls)
     _warn_loose_files(backoffice, tls)
+    log.info("listening on %s://%s:%d", "https" if tls else "http", host, port)
     tokens = backoffice.tokens.token_count()
     log.info("database %s (%s), %d API token(s)", backoffice.db.url, backoffice.db.location,
              tokens)

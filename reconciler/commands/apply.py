@@ -54,7 +54,7 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
         _check_backoffice(saved, target)
     # An invalid config stops here, before the backoffice is opened (and an embedded one
     # created); the catalogue's checks follow once it is.
-    load_config(config_file, secrets="require")
+    load_config(config_file, secrets="require", environment=environment)
 
     async def work(provider: Provider) -> ApplyReport | None:
         if saved is not None:

@@ -135,6 +135,9 @@ def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets:
         summary_interval=summary_interval, mail_from=mail.mail_from),
         emits_per_minute=rates.emits_per_minute,
         test_fires_per_minute=rates.test_fires_per_minute)
+    from backoffice.http.server import warn_if_plain_http
+
+    warn_if_plain_http(host, tls)  # before the bind, which may fail
     sock = bind(host, port)  # a taken port is a clean error, before the database is opened
     try:
         with open_backoffice(db_url, settings, access) as backoffice:

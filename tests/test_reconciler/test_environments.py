@@ -132,7 +132,8 @@ def test_plans_name_their_environment_and_apply_keeps_to_it(run: Run, tmp_path: 
     code, out, err = run("plan", "-f", str(cfg))
     assert code == 1 and "choose one with --environment NAME" in err
     code, out, _ = run("plan", "-f", str(cfg), "--environment", "sandbox")
-    assert code == 0 and out.startswith('Environment "sandbox".\n')
+    # the backoffice first, then the environment
+    assert code == 0 and out.startswith("Backoffice: ") and '\nEnvironment "sandbox".\n' in out
     assert '+ url:           "https://sandbox.shop.example/hooks/orders"' in out
     code, out, _ = run("plan", "-f", str(cfg), "--environment", "sandbox", "--format",
                        "markdown")
@@ -159,7 +160,7 @@ def test_the_environment_variable_chooses_too(run: Run, tmp_path: Path,
     cfg = write(tmp_path, CONFIG)
     monkeypatch.setenv("WEBHOOKS_ENVIRONMENT", "production")
     code, out, _ = run("plan", "-f", str(cfg))
-    assert code == 0 and out.startswith('Environment "production".')
+    assert code == 0 and out.startswith("Backoffice: ") and '\nEnvironment "production".' in out
     monkeypatch.setenv("WEBHOOKS_ENVIRONMENT", "prodution")
     code, _, err = run("plan", "-f", str(cfg))
     assert code == 1 and "did you mean 'production'?" in err and "Traceback" not in err
@@ -246,7 +247,7 @@ def test_the_example_applies_to_each_environment(run: Run, tmp_path: Path,
         code, out, err = run("apply", "-f", str(cfg), "--environment", environment,
                              "--auto-approve")
         assert code == 0, err
-        assert out.startswith(f'Environment "{environment}".') and url in out
+        assert f'\nEnvironment "{environment}".' in out and url in out
         assert run("plan", "-f", str(cfg), "--environment", environment,
                    "--detailed-exitcode")[0] == 0
 

@@ -159,7 +159,8 @@ def test_a_hostile_config_is_a_clear_error(text: str, said: str, work: Path,
         assert code == 1, printed
         assert said in (printed if "json" not in command else
                         "\n".join(f"{p['file']}:{p['line']}:{p['col']}: {p['message']}"
-                                  for p in json.loads(printed)["problems"])), printed
+                                  for f in json.loads(printed)["files"]
+                                  for p in f["problems"])), printed
 
 
 @pytest.mark.parametrize(("value", "field", "said"), [

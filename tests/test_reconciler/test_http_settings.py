@@ -17,10 +17,10 @@ BAD_URLS = {
     "http://127.0.0.1:99999": "its port is not a number",
     "ftp://127.0.0.1:21": "use http(s)://HOST[:PORT]",
     "not-a-url": "use http(s)://HOST[:PORT]",
-    "not a url": "it contains spaces or control characters",
+    "not a url": "is not valid: use http(s)://HOST[:PORT]",
     # Before the fix, httpx's InvalidURL escaped as "Internal error" (exit 3).
-    "http://ops:Pw-settings-1@a\u202eb.example": "it contains spaces or control characters",
-    "http://ops:Pw-settings-1@x\x01y:80": "it contains spaces or control characters",
+    "http://ops:Pw-settings-1@a\u202eb.example": "an invisible text-direction character",
+    "http://ops:Pw-settings-1@x\x01y:80": "a control character (U+0001",
 }
 
 

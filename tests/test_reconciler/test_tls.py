@@ -96,7 +96,7 @@ def test_the_cli_trusts_a_private_ca_through_ssl_cert_file(
         monkeypatch.setenv("WEBHOOKS_API_URL", url)
         assert _cli("list", "--format", "json") == 0, capsys.readouterr().err
         assert capsys.readouterr().out.strip() == "[]"
-    assert "Uvicorn running on https://127.0.0.1:" in server.log.read_text()
+    assert "listening on https://127.0.0.1:" in server.log.read_text()
     assert not (workdir / "cache").exists()
 
 
