@@ -23,7 +23,9 @@ from backoffice.db.meta import get_meta, set_meta
 from backoffice.db.migrations import migrate
 from backoffice.errors import SetupError
 from backoffice.sealing import Sealing
+from contract import formats
 from contract.fingerprints import url_fingerprint
+from contract.secrets import is_weak
 from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
 
@@ -80,12 +82,16 @@ class _Upgrade:
         self.sealed = False
 
     def __call__(self, conn: Connection, step: int) -> None:
-        """Version 3 seals the URLs with credentials."""
-        if step != 3:
+        """Version 3 seals the URLs with credentials; version 7 marks the stored secrets
+        that are weak (``contract.secrets``), so plans can warn about them."""
+        if step not in (3, 7):
             return
         known = get_meta(conn, "server_key_id")
         if known is not None and known != self.sealing.key_id:
             raise SetupError(_WRONG_KEY)
+        if step == 7:
+            self._mark_weak_secrets(conn)
+            return
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             # The clear URLs are overwritten, not left in the pages' free space.
@@ -107,6 +113,12 @@ class _Upgrade:
                     conn, merchant_id, key, {**response, "url_fingerprint": None})
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA secure_delete = {int(was or 0)}")
+
+
+    def _mark_weak_secrets(self, conn: Connection) -> None:
+        for pk, webhook_id, fmt, sealed in wq.sealed_secrets(conn):
+            secret = self.sealing.open_secret(webhook_id, sealed)
+            wq.set_secret_weak(conn, pk, is_weak(fmt or formats.DEFAULT, secret))
 
 
 def _seed_demo(conn: Connection, now: str) -> None:

@@ -12,7 +12,10 @@ Delivery moments (``Moment``) carry milliseconds ("2026-11-28T04:00:00.250Z"), a
 fixed width: retries can be due a fraction of a second apart.
 Version 2 added notifications and deliveries (``MIGRATIONS`` holds the step); version 3
 added ``url_sealed`` and ``url_fingerprint`` (``NEW_COLUMNS``): a URL with credentials is
-kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret.
+kept in ``url`` redacted and in ``url_sealed`` whole, sealed like a secret. Version 7
+added a secret's rotation (the previous secret, sealed, valid until a moment; whether a
+test-fire acknowledged the new one) and ``secret_weak`` (``NEW_COLUMNS``); versions 5
+and 6 add nothing here (a step with nothing registered is recorded and skipped).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 7
 # Text order must be time order on PostgreSQL too, whatever the database's locale.
 Timestamp = String(20).with_variant(String(20, collation="C"), "postgresql")
 Moment = String(24).with_variant(String(24, collation="C"), "postgresql")
@@ -133,6 +136,15 @@ webhooks = Table(
     # version 3: the whole URL, sealed, when it carries credentials; and its fingerprint
     Column("url_sealed", LargeBinary),
     Column("url_fingerprint", String(32)),
+    # version 7: the secret replaced last, sealed (bound to "<id>#previous"), valid until
+    # previous_secret_until; secret_acknowledged: a test-fire with the current secret was
+    # acknowledged (sibs deliveries then use it before the grace ends); secret_weak: the
+    # stored secret breaks contract.secrets' rule (one stored before the rule existed).
+    Column("previous_secret_sealed", LargeBinary),
+    Column("previous_secret_fingerprint", String(32)),
+    Column("previous_secret_until", Timestamp),
+    Column("secret_acknowledged", Boolean),
+    Column("secret_weak", Boolean),
     Column("labels", LabelsType, nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", Timestamp, nullable=False),
@@ -235,4 +247,7 @@ MIGRATIONS: Final[dict[int, tuple[Table, ...]]] = {
 # version -> the columns that version added to existing tables (nullable, no default)
 NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
     3: (webhooks.c.url_sealed, webhooks.c.url_fingerprint),
+    7: (webhooks.c.previous_secret_sealed, webhooks.c.previous_secret_fingerprint,
+        webhooks.c.previous_secret_until, webhooks.c.secret_acknowledged,
+        webhooks.c.secret_weak),
 }

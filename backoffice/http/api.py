@@ -160,6 +160,10 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
                              "name: it changed since it was read; read it again and retry")
 
 
+# What routers in other modules of this package share with this one.
+errors_for = _errors
+if_match_version = _if_match_version
+
 router = APIRouter()
 
 
@@ -344,6 +348,9 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.state.test_fires = FireGate(per_merchant=test_fires_per_merchant)
     install_problem_handlers(app)
     app.include_router(router)
+    from backoffice.http.secret_routes import router as secret_router  # it imports this module
+
+    app.include_router(secret_router)
     metrics = ops.install(app, backoffice, worker)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     # Added last: outermost, so it sees every status (and the route, once routed).

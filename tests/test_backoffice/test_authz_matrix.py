@@ -62,6 +62,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/v1/deliveries/{delivery_id}/resend"): Operation(MANAGE, 202, 404),
     ("POST", "/v1/webhooks/{webhook_id}/recover"): Operation(
         MANAGE, 202, 404, lambda _: {"since": "1h"}),
+    ("POST", "/v1/webhooks/{webhook_id}/secret:rotate"): Operation(
+        MANAGE, 200, 404, lambda _: {"grace_seconds": 60}),
 }
 CALLERS = ("none", "malformed", "unknown", "read", "manage", "other")
 

@@ -36,6 +36,7 @@ OPERATIONS = {
     "POST /v1/webhooks/{webhook_id}/test", "GET /v1/webhooks/{webhook_id}/deliveries",
     "POST /v1/notifications", "GET /v1/deliveries", "GET /v1/deliveries/{delivery_id}",
     "POST /v1/deliveries/{delivery_id}/resend", "POST /v1/webhooks/{webhook_id}/recover",
+    "POST /v1/webhooks/{webhook_id}/secret:rotate",
 }
 
 
