@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import formats
-from reconciler.config.checks import Checker, Context
+from reconciler.config.checks import Checker, Context, rename_findings
 from reconciler.config.findings import Finding
 from reconciler.config.references import SecretsMode
 from reconciler.config.schema_check import schema_findings
@@ -265,9 +265,11 @@ def _analyse(
     raw_defaults = doc.get("defaults")
     defaults = checker.defaults(raw_defaults if isinstance(raw_defaults, dict) else {})
     webhooks = doc.get("webhooks")
-    for name, raw in (webhooks if isinstance(webhooks, dict) else {}).items():
+    declared = webhooks if isinstance(webhooks, dict) else {}
+    for name, raw in declared.items():
         if isinstance(raw, dict):
             analysis.webhooks[name] = checker.webhook(name, raw, defaults)
+    analysis.findings.extend(f for f in rename_findings(declared) if f.path[:3] not in bad)
     return analysis
 
 
@@ -301,5 +303,7 @@ def _spec(name: str, fields: dict[str, Any], line: int) -> WebhookSpec:
         description=fields.get("description", ""),
         prevent_destroy=fields.get("prevent_destroy", False),
         test_on_apply=fields.get("test_on_apply", False) if url_only else False,
+        secret_grace=fields["secret_grace"],
+        renamed_from=tuple(fields.get("renamed_from", ())),
         line=line,
     )

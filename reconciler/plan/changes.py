@@ -1,6 +1,7 @@
-"""What a plan is made of: changes to webhooks (``Create``, ``Update``, ``Replace``,
-``Delete``) with their field changes and preconditions, what was left alone, conflicts,
-the reasons a plan is unsafe, and the ``Plan`` that holds them all.
+"""What a plan is made of: changes to webhooks (``Create``, ``Update`` (a rename too),
+``Replace``, ``Delete``) with their field changes and preconditions, what was left
+alone, conflicts, the reasons a plan is unsafe, its warnings (``notices``), and the
+``Plan`` that holds them all.
 
 Secrets never enter a plan's public parts: values are held as ``SafeValue``s (secret
 fingerprints; URLs with credentials as a redacted form plus a fingerprint). Only
@@ -20,8 +21,11 @@ from contract.urls import has_credentials, redact_url
 from reconciler.errors import UnsafePlan
 from reconciler.model import RemoteWebhook, WebhookSpec
 from reconciler.plan.normalize import CredentialUrl
+from reconciler.plan.notices import PlanWarning
 
-FORMAT_VERSION = "1"
+# 2: renames (``renamed_from``, a ``name`` field change), a secret change's grace, and
+# the plan's ``warnings``.
+FORMAT_VERSION = "2"
 
 
 class Action(StrEnum):
@@ -79,13 +83,20 @@ def json_value(value: SafeValue) -> Any:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One field's change; ``added``/``removed`` list set items (notifications)."""
+    """One field's change; ``added``/``removed`` list set items (notifications).
+
+    A secret replaced by an update has a grace: the old secret stays valid for
+    ``grace_seconds`` after apply, until about ``previous_valid_until`` (the plan's
+    estimate; the backoffice's clock decides at apply).
+    """
 
     field: str
     before: SafeValue
     after: SafeValue
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    grace_seconds: int | None = None
+    previous_valid_until: str | None = None
 
     @property
     def sensitive(self) -> bool:
@@ -101,6 +112,9 @@ class FieldChange:
         if self.added or self.removed:
             out["added"] = list(self.added)
             out["removed"] = list(self.removed)
+        if self.grace_seconds is not None:
+            out["grace"] = {"seconds": self.grace_seconds,
+                            "previous_valid_until": self.previous_valid_until}
         return out
 
 
@@ -136,6 +150,7 @@ class Change:
     adopt: bool = False  # takes over a webhook this owner did not create
     adopted_from: str | None = None  # its owner label, None when it had none
     protected: bool = False  # prevent_destroy blocks this change
+    renamed_from: str | None = None  # an update that renames the webhook from this name
     # The real values, for apply only: never rendered, never in .data or repr.
     spec: WebhookSpec | None = field(default=None, repr=False, compare=False)
     remote: RemoteWebhook | None = field(default=None, repr=False, compare=False)
@@ -165,6 +180,7 @@ class Change:
             "adopt": self.adopt,
             "adopted_from": self.adopted_from,
             "protected": self.protected,
+            "renamed_from": self.renamed_from,
             "before": view_data(self.before),
             "after": view_data(self.after),
             "fields": [f.data for f in self.fields],
@@ -303,6 +319,7 @@ class Plan:
     reasons: tuple[UnsafeReason, ...]  # every reason, including those --force overrode
     managed: int  # webhooks of this owner in the backoffice (the threshold's base)
     options: PlanOptions = PlanOptions()
+    warnings: tuple[PlanWarning, ...] = ()  # shown, never blocking (``notices``)
 
     @property
     def has_changes(self) -> bool:
@@ -344,9 +361,11 @@ class Plan:
         if not self.changes and not self.conflicts:
             noun = "webhook" if s.unchanged == 1 else "webhooks"
             return f"No changes. The backoffice matches the config ({s.unchanged} {noun}).{tail}"
+        renames = sum(1 for c in self.changes if c.renamed_from is not None)
+        named = f" ({renames} rename{'s' if renames != 1 else ''})" if renames else ""
         line = (
-            f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, "
-            f"{s.delete} to delete; {s.unchanged} unchanged"
+            f"Plan: {s.create} to create, {s.update} to update{named}, {s.replace} to "
+            f"replace, {s.delete} to delete; {s.unchanged} unchanged"
         )
         if s.conflicts:
             line += f"; {s.conflicts} conflict{'s' if s.conflicts != 1 else ''}"
@@ -374,4 +393,5 @@ class Plan:
             "foreign": [r.data for r in self.foreign],
             "conflicts": [c.data for c in self.conflicts],
             "unsafe": [r.data for r in self.reasons],
+            "warnings": [w.data for w in self.warnings],
         }

@@ -60,6 +60,12 @@ class SavedChange:
         return self.precondition.get("version")
 
     @property
+    def renamed_from(self) -> str | None:
+        """The name the webhook has in the backoffice until a rename applies."""
+        old = self.data.get("renamed_from")
+        return old if isinstance(old, str) else None
+
+    @property
     def secret_fingerprint(self) -> str | None:
         """The fingerprint of the config's secret this change sends, or None if it sends none.
 
@@ -180,7 +186,7 @@ def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook]) -> list[str]:
     remotes = {r.name: r for r in actual}
     reasons = []
     for change in saved.changes:
-        remote = remotes.get(change.name)
+        remote = remotes.get(change.renamed_from or change.name)
         if change.absent:
             if remote is not None:
                 reasons.append(
@@ -211,8 +217,8 @@ def compare(saved: SavedPlan, plan: Plan) -> list[str]:
         reasons.append("the config file changed since the plan was made")
     if plan.owner != saved.owner:
         reasons.append(f'the owner is now "{plan.owner}", the plan was for "{saved.owner}"')
-    before = {c.name: c.data for c in saved.changes}
-    now = {c.name: c.data for c in plan.changes}
+    before = {c.name: _stable(c.data) for c in saved.changes}
+    now = {c.name: _stable(c.data) for c in plan.changes}
     for name in sorted(before.keys() | now.keys()):
         old, new = before.get(name), now.get(name)
         if old == new:
@@ -230,6 +236,18 @@ def compare(saved: SavedPlan, plan: Plan) -> list[str]:
             fields = _differing(old, new)
             reasons.append(f"{name}: the planned {new['action']} differs now ({fields})")
     return reasons
+
+
+def _stable(change: dict[str, Any]) -> dict[str, Any]:
+    """A change's data without what depends on when the plan was made: the estimated
+    end of a replaced secret's grace (its length is kept, and compared)."""
+    fields = []
+    for item in change.get("fields") or []:
+        grace = item.get("grace")
+        if isinstance(grace, dict):
+            item = {**item, "grace": {**grace, "previous_valid_until": None}}
+        fields.append(item)
+    return {**change, "fields": fields}
 
 
 def _differing(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -17,8 +17,9 @@ from reconciler.render.common import (
     by_owner,
     format_value,
     secret_text,
+    title,
     verb,
-    view_items,
+    view_texts,
 )
 
 MARKER = "<!-- webhooks-reconciler:plan -->"
@@ -79,6 +80,10 @@ def _warnings(plan: Plan) -> list[str]:
         lines += ["> [!WARNING]", "> **Allowed by `--force`:**", ">"]
         lines += [f"> - {_text(r.message)}." for r in forced]
         lines.append("")
+    if plan.warnings:
+        lines += ["> [!WARNING]", "> **Worth a look before apply:**", ">"]
+        lines += [f"> - {_text(w.message)}." for w in plan.warnings]
+        lines.append("")
     return lines
 
 
@@ -96,14 +101,14 @@ def _row(change: Change) -> str:
         what = ", ".join(fc.field for fc in change.fields if fc.field != "type")
     if change.protected:
         what += " — **blocked by prevent_destroy**"
-    return f"| {action} | `{change.name}` | {kind} | {_code(change.target)} | {what} |"
+    return f"| {action} | {_code(title(change))} | {kind} | {_code(change.target)} | {what} |"
 
 
 def _details(change: Change) -> str:
-    lines = [f"  {change.name} ({change.type})"]
+    lines = [f"  {title(change)} ({change.type})"]
     if change.action in (Action.CREATE, Action.DELETE):
         mark = "+" if change.action is Action.CREATE else "-"
-        lines += [f"{mark} {k}: {format_value(v)}" for k, v in view_items(change)]
+        lines += [f"{mark} {k}: {text}" for k, text in view_texts(change)]
     for fc in change.fields:
         if fc.field == "notifications":
             assert isinstance(fc.before, tuple) and isinstance(fc.after, tuple)
@@ -117,7 +122,7 @@ def _details(change: Change) -> str:
             and fc.before.redacted == fc.after.redacted
         ):
             text = (
-                secret_text(fc)
+                secret_text(fc, change.name)
                 if fc.field == "secret"
                 else (f"{format_value(fc.after)} {SENSITIVE_CHANGED}")
             )
@@ -127,7 +132,7 @@ def _details(change: Change) -> str:
             lines.append(f"+ {fc.field}: {format_value(fc.after)}")
     code = "\n".join(lines)
     fence = "`" * max(3, _longest_backtick_run(code) + 1)
-    summary = f"<code>{SYMBOLS[change.action]} {verb(change)}</code> <b>{change.name}</b>"
+    summary = f"<code>{SYMBOLS[change.action]} {verb(change)}</code> <b>{title(change)}</b>"
     if change.protected:
         summary += " (blocked by prevent_destroy)"
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{code}\n{fence}\n\n</details>\n"
