@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from reconciler import __version__, cli_backoffice, cli_config, cli_database
+from reconciler import __version__, cli_backoffice, cli_config, cli_database, cli_secret
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_BUG, EXIT_INTERRUPTED, ReconcilerError
 
@@ -46,7 +46,8 @@ def cli(ctx: click.Context, no_color: bool, api_url: str | None, debug: bool) ->
     ctx.obj = Globals(color=color, api_url=api_url or None, debug=debug)
 
 
-for command in (*cli_config.COMMANDS, *cli_backoffice.COMMANDS, *cli_database.COMMANDS):
+for command in (*cli_config.COMMANDS, *cli_backoffice.COMMANDS, *cli_database.COMMANDS,
+                *cli_secret.COMMANDS):
     cli.add_command(command)
 
 

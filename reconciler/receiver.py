@@ -7,6 +7,10 @@ one a real receiver holding the same secret accepts: each format decodes (``sibs
 decrypts, ``standard-webhooks`` verifies the signature and timestamp) and says how to
 acknowledge.
 
+During a rotation of the webhook's secret it holds two: the new one and the previous
+one (still valid for the grace period), and accepts a delivery that opens with either:
+sibs deliveries come encrypted with one of them, Standard Webhooks ones signed with both.
+
 A delivery that does not decrypt or verify gets 400 and one line on the error stream.
 The secret is never printed: not in lines, not in errors (only its fingerprint, which
 ``webhooks show`` prints too, so the two can be compared).
@@ -15,7 +19,7 @@ The secret is never printed: not in lines, not in errors (only its fingerprint, 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +81,20 @@ def header_line(notification: Mapping[str, Any], when: datetime) -> str:
     return printable("  ".join(p for p in parts if p))
 
 
+def decode_with_any(delivery: DeliveryFormat, headers: Mapping[str, str], body: bytes,
+                    secrets: Sequence[str]) -> tuple[dict[str, Any], int]:
+    """The notification, decoded with the first of ``secrets`` that opens it, and that
+    secret's place in the list; the first secret's FormatError when none does."""
+    first: FormatError | None = None
+    for index, secret in enumerate(secrets):
+        try:
+            return delivery.decode(headers, body, secret), index
+        except FormatError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
+
+
 def create_receiver(
     secret: str,
     *,
@@ -85,14 +103,25 @@ def create_receiver(
     out: Printer,
     err: Printer,
     clock: Callable[[], datetime] = datetime.now,
+    previous: str | None = None,
 ) -> Starlette:
-    """The receiver as an ASGI app: POST deliveries to ``path``; GET it to check it is up."""
+    """The receiver as an ASGI app: POST deliveries to ``path``; GET it to check it is up.
+
+    ``previous``: the secret ``secret`` replaced, during a rotation's grace: a delivery
+    that opens with it is accepted too (and marked so).
+    """
     delivery = check_secret(fmt, secret)
+    keys = [secret]
+    if previous is not None and previous != secret:
+        check_secret(fmt, previous)
+        keys.append(previous)
 
     def rejected(request: Request, why: str, status: int = 400) -> Response:
         client = request.client.host if request.client else "?"
         # The formats never quote the secret; this only makes sure of it.
-        text = printable(why.replace(secret, "(secret)")) or "invalid delivery"
+        for key in keys:
+            why = why.replace(key, "(secret)")
+        text = printable(why) or "invalid delivery"
         err(f"{clock().strftime('%H:%M:%S')}  rejected a delivery from {client}: {text}")
         # 413: the rest of the body is never read, so the connection cannot be reused.
         headers = {"Connection": "close"} if status == 413 else None
@@ -111,10 +140,12 @@ def create_receiver(
         if body is None:
             return rejected(request, f"body is too large (over {MAX_BODY} bytes)", 413)
         try:
-            notification = delivery.decode(request.headers, body, secret)
+            notification, used = decode_with_any(delivery, request.headers, body, keys)
         except FormatError as exc:
-            return rejected(request, f"not a valid {fmt} delivery: {exc}")
-        out(header_line(notification, clock()))
+            tried = " (tried both secrets)" if len(keys) > 1 else ""
+            return rejected(request, f"not a valid {fmt} delivery{tried}: {exc}")
+        line = header_line(notification, clock())
+        out(line + ("  (previous secret)" if used else ""))
         pretty = json.dumps(notification, indent=2, ensure_ascii=False)
         out("\n".join(printable(line) for line in pretty.splitlines()))
         status, answer = delivery.reply(notification)

@@ -104,6 +104,13 @@ class EmbeddedProvider:
         with self._errors(f"delete {webhook_id}"):
             self.office.webhooks.delete_webhook(self.merchant_id, webhook_id, if_match=if_match)
 
+    async def rotate_secret(self, webhook_id: str, *, grace_seconds: int | None,
+                            if_match: int | None) -> RemoteWebhook:
+        with self._errors(f"rotate the secret of {webhook_id}"):
+            data = self.office.webhooks.rotate_secret(
+                self.merchant_id, webhook_id, grace_seconds=grace_seconds, if_match=if_match)
+        return RemoteWebhook.from_api(data)
+
     async def test(self, webhook_id: str, notification: str | None = None) -> dict[str, Any]:
         with self._errors(f"the test-fire of {webhook_id}"):
             return self.office.deliveries.test_webhook(
