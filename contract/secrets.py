@@ -88,4 +88,4 @@ def is_weak(fmt: str, secret: str) -> bool:
 
 DEFAULT_GRACE_S: Final = 86_400  # a day: a receiver's team has that long to switch
 MAX_GRACE_S: Final = 30 * 86_400  # a retired key should not live on for months
-GRACE_RULE: Final = "a grace period from 0 s to 30 days (e.g. 0, 12h, 1d, 7d)"
+GRACE_RULE: Final = "a grace period is 0 s to 30 days, e.g. 0, 12h, 1d, 7d"

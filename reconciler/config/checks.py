@@ -180,7 +180,7 @@ def secret_problem(secret: str, delivery_format: str, source: str) -> str | None
 def grace_problem(value: object) -> str | None:
     """Why ``value`` is not a grace period (0 s to 30 days), or None."""
     if not isinstance(value, str):
-        return None  # the schema said so
+        return None  # seconds as a number: the schema bounds them
     try:
         seconds = parse_duration(value).total_seconds()
     except ValueError as exc:
@@ -195,6 +195,9 @@ def grace_seconds(value: object) -> int:
     which was reported already)."""
     if isinstance(value, str) and grace_problem(value) is None:
         return int(parse_duration(value).total_seconds())
+    if isinstance(value, int) and not isinstance(value, bool) \
+            and 0 <= value <= secret_rules.MAX_GRACE_S:
+        return value
     return secret_rules.DEFAULT_GRACE_S
 
 

@@ -282,3 +282,48 @@ def test_upgrading_a_version_4_database_marks_the_weak_secrets(db_url: str,
         # and the new columns work: a rotation on the upgraded database
         rotated = office.webhooks.rotate_secret("demo", weak["id"])
         assert rotated["secret_weak"] is False and rotated["previous_secret_fingerprint"]
+
+
+# --- over the API, with hostile bodies ---------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_the_api_rotates_renames_and_refuses_hostile_values(client: Any) -> None:
+    from tests.test_backoffice.test_backoffice_api import assert_problem, create
+
+    hook = await create(client, url_webhook(secret=SIBS_SECRET))
+    path = f"/v1/webhooks/{hook['id']}"
+    for body, where in (
+            ({"secret": OTHER_SIBS_SECRET, "secret_grace_seconds": True}, "secret_grace_seconds"),
+            ({"secret": OTHER_SIBS_SECRET, "secret_grace_seconds": 10**12},
+             "secret_grace_seconds"),
+            ({"secret": OTHER_SIBS_SECRET, "secret_grace_seconds": "1d"}, "secret_grace_seconds"),
+            ({"secret": OTHER_SIBS_SECRET, "secret_grace_seconds": -1}, "secret_grace_seconds"),
+            ({"name": "x\u202e"}, "body.name"), ({"name": "a" * 64}, "body.name"),
+            ({"name": None}, "name cannot be null"), ({"name": "n\x00"}, "body.name"),
+            ({"secret": WEAK_SIBS}, "is weak")):
+        assert_problem(await client.patch(path, json=body), 422, where)
+    rotate = f"{path}/secret:rotate"
+    for body in ({"grace_seconds": "1d"}, {"grace_seconds": -1}, {"grace_seconds": 2592001},
+                 {"bogus": 1}, {"grace_seconds": None, "x": 1}):
+        assert_problem(await client.post(rotate, json=body), 422)
+    assert (await client.get(path)).json() == hook  # nothing of the above changed it
+
+    stale = await client.post(rotate, json={}, headers={"If-Match": '"99"'})
+    assert_problem(stale, 412)
+    rotated = await client.post(rotate, headers={"If-Match": f'"{hook["version"]}"'})
+    assert rotated.status_code == 200 and rotated.headers["ETag"] == f'"{hook["version"] + 1}"'
+    got = rotated.json()
+    assert got["previous_secret_fingerprint"] == hook["secret_fingerprint"]
+    assert got["previous_secret_valid_until"] == "2026-11-29T04:00:00Z"  # a day, by default
+    assert SIBS_SECRET not in rotated.text and '"secret":' not in rotated.text
+
+    other = await create(client, url_webhook("other"))
+    assert_problem(await client.patch(f"/v1/webhooks/{other['id']}", json={"name": hook["name"]}),
+                   409, "already exists")
+    renamed = await client.patch(path, json={"name": "orders-renamed"},
+                                 headers={"If-Match": rotated.headers["ETag"]})
+    assert renamed.status_code == 200 and renamed.json()["id"] == hook["id"]
+    mail = await create(client, email_webhook())
+    assert_problem(await client.post(f"/v1/webhooks/{mail['id']}/secret:rotate"), 422,
+                   "no secret to rotate")

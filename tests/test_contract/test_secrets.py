@@ -65,6 +65,20 @@ def test_a_secret_that_does_not_fit_its_format_is_the_format_rules_business() ->
     assert weakness(b"") == "it is empty"
 
 
+def test_the_grace_bounds_are_the_contracts() -> None:
+    import json
+    import typing
+
+    from backoffice.http import bodies
+    from contract.secrets import MAX_GRACE_S
+
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "webhooks.schema.json")
+                        .read_text(encoding="utf-8"))
+    assert schema["$defs"]["secret_grace"]["maximum"] == MAX_GRACE_S
+    metadata = typing.get_args(bodies.GraceSeconds)[1]
+    assert (metadata.metadata[0].ge, metadata.metadata[1].le) == (0, MAX_GRACE_S)
+
+
 @pytest.mark.parametrize("fmt", formats.NAMES)
 def test_random_keys_are_never_weak(fmt: str) -> None:
     # Each rule fires on random bytes with a probability far below 1e-10: thousands of

@@ -286,13 +286,32 @@ def test_renamed_from_is_checked(run: Run, cfg: Path) -> None:
                 "d": hook("d", renamed_from=["Not A Name"]),
                 "e": {"type": "email", "email": "e@shop.example", "notifications": ["mbway"],
                       "secret_grace": "1d"},
-                "f": hook("f", secret_grace="31d")})
-    code, out, _ = run("validate", "--offline", "-f", str(cfg))
-    assert code == 1
+                "f": hook("f", secret_grace="31d"),
+                # hostile values: each a clear message at its place, never a traceback
+                "g": hook("g", secret_grace="1d\u202e", renamed_from=["x\u202e", 1, "y\x00"]),
+                "h": hook("h", secret_grace=True, renamed_from=[]),
+                "i": hook("i", secret_grace=2592001, renamed_from="old"),
+                "j": hook("j", secret_grace=-1, renamed_from=[f"n{i}" for i in range(17)]),
+                "k": hook("k", secret_grace="9" * 400),
+                "ok": hook("ok", secret_grace=0, renamed_from=["older"])})
+    code, out, err = run("validate", "--offline", "-f", str(cfg))
+    assert code == 1 and err == ""
     for message in ("webhooks.a.renamed_from[0]: 'a' is this webhook's own name",
                     "webhooks.b.renamed_from[0]: 'a' is a webhook this config declares",
                     "webhooks.c.renamed_from[0]: 'old' is in the renamed_from of 'b' too",
-                    "webhooks.d.renamed_from[0]:",
-                    "webhooks.e.secret_grace:",
-                    "webhooks.f.secret_grace: '31d' is too long"):
+                    "webhooks.d.renamed_from[0]: invalid webhook name 'Not A Name'",
+                    "webhooks.e.secret_grace: not allowed for a webhook of type email",
+                    "webhooks.f.secret_grace: '31d' is too long",
+                    "webhooks.g.secret_grace: '1d\\u202e' is not a duration",
+                    "webhooks.g.renamed_from[0]: invalid webhook name 'x\\u202e'",
+                    "webhooks.g.renamed_from[1]: expected text, got the number 1",
+                    "webhooks.g.renamed_from[2]: invalid webhook name 'y\\x00'",
+                    "webhooks.h.secret_grace: expected text or an integer, got the boolean",
+                    "webhooks.h.renamed_from: must list at least one old name",
+                    "webhooks.i.secret_grace: 2592001 seconds is out of range",
+                    "webhooks.i.renamed_from: expected a list",
+                    "webhooks.j.secret_grace: -1 seconds is out of range",
+                    "webhooks.j.renamed_from: lists more than 16 names",
+                    "webhooks.k.secret_grace: '999"):
         assert message in out, (message, out)
+    assert "webhooks.ok." not in out and "Traceback" not in out
