@@ -22,6 +22,7 @@ from backoffice.db.engine import Database
 from backoffice.db.meta import get_meta, set_meta
 from backoffice.db.migrations import migrate
 from backoffice.errors import SetupError
+from backoffice.rotation import public_fields
 from backoffice.sealing import Sealing
 from contract import formats
 from contract.fingerprints import url_fingerprint
@@ -119,6 +120,12 @@ class _Upgrade:
         for pk, webhook_id, fmt, sealed in wq.sealed_secrets(conn):
             secret = self.sealing.open_secret(webhook_id, sealed)
             wq.set_secret_weak(conn, pk, is_weak(fmt or formats.DEFAULT, secret))
+        # A replayed create answers as the API does now (no rotation: none can have been).
+        for merchant_id, key, response in wq.idempotency_records(conn):
+            if "secret_weak" not in response:
+                wq.set_idempotency_response(conn, merchant_id, key, {
+                    **response, **public_fields(response.get("format"), False, None, None,
+                                                None, "")})
 
 
 def _seed_demo(conn: Connection, now: str) -> None:

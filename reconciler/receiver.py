@@ -37,12 +37,12 @@ Printer = Callable[[str], None]
 MAX_BODY = 1 << 20  # a notification is a few hundred bytes; refuse anything absurd
 
 
-def check_secret(fmt: str, secret: str) -> DeliveryFormat:
+def check_secret(fmt: str, secret: str, what: str = "the listen secret") -> DeliveryFormat:
     """The format called ``fmt``, refusing a secret that cannot fit it (never quoted)."""
     delivery = formats.get(fmt)
     problem = delivery.secret_problem(secret)
     if problem is not None:
-        raise ReconcilerError(f"the listen secret does not fit --format {fmt}: {problem}")
+        raise ReconcilerError(f"{what} does not fit --format {fmt}: {problem}")
     return delivery
 
 
@@ -113,7 +113,7 @@ def create_receiver(
     delivery = check_secret(fmt, secret)
     keys = [secret]
     if previous is not None and previous != secret:
-        check_secret(fmt, previous)
+        check_secret(fmt, previous, "the previous secret")
         keys.append(previous)
 
     def rejected(request: Request, why: str, status: int = 400) -> Response:

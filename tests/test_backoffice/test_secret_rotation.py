@@ -257,7 +257,8 @@ def test_upgrading_a_version_4_database_marks_the_weak_secrets(db_url: str,
     from backoffice.db import tables as t
 
     with Backoffice.open(db_url, data_dir=db_path.parent) as office:
-        strong = office.webhooks.create_webhook("demo", url_webhook("strong", secret=SIBS_SECRET))
+        strong = office.webhooks.create_webhook("demo", url_webhook("strong", secret=SIBS_SECRET),
+                                                idempotency_key="k-1")
         weak = office.webhooks.create_webhook("demo", url_webhook("weak", secret=OTHER_WHSEC,
                                                                   format="standard-webhooks"))
         mail = office.webhooks.create_webhook("demo", email_webhook())
@@ -267,6 +268,13 @@ def test_upgrading_a_version_4_database_marks_the_weak_secrets(db_url: str,
                 conn.exec_driver_sql(f"ALTER TABLE webhooks DROP COLUMN {column}")
             conn.exec_driver_sql("DELETE FROM schema_version")
             conn.exec_driver_sql("INSERT INTO schema_version (version) VALUES (4)")
+            from backoffice.db import webhook_queries as wq
+
+            for merchant, key, response in wq.idempotency_records(conn):  # version 4's shape
+                old = {k: v for k, v in response.items() if k not in (
+                    "secret_weak", "previous_secret_fingerprint", "previous_secret_valid_until",
+                    "delivery_secret")}
+                wq.set_idempotency_response(conn, merchant, key, old)
     with Backoffice.open(db_url, data_dir=db_path.parent) as office:
         with office.db.read() as conn:
             columns = {c["name"] for c in inspect(conn).get_columns("webhooks")}
@@ -279,6 +287,9 @@ def test_upgrading_a_version_4_database_marks_the_weak_secrets(db_url: str,
         assert got[mail["name"]]["secret_weak"] is False and got["weak"]["version"] == 1
         assert got["strong"]["previous_secret_fingerprint"] is None
         assert office.webhooks.webhook_secret("demo", strong["id"]) == SIBS_SECRET
+        replay = office.webhooks.create_webhook(  # answers in today's shape
+            "demo", url_webhook("strong", secret=SIBS_SECRET), idempotency_key="k-1")
+        assert replay == strong
         # and the new columns work: a rotation on the upgraded database
         rotated = office.webhooks.rotate_secret("demo", weak["id"])
         assert rotated["secret_weak"] is False and rotated["previous_secret_fingerprint"]

@@ -86,5 +86,5 @@ def test_the_previous_secret_comes_from_its_variable(monkeypatch: pytest.MonkeyP
 
 
 def test_a_previous_secret_of_another_format_is_refused() -> None:
-    with pytest.raises(ReconcilerError, match="does not fit --format sibs"):
+    with pytest.raises(ReconcilerError, match="the previous secret does not fit --format sibs"):
         create_receiver(SIBS_SECRET, previous=WHSEC, fmt="sibs", out=print, err=print)
