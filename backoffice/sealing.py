@@ -1,6 +1,7 @@
-"""What the database keeps sealed under the server key: webhook secrets and URLs with
-credentials. Sealing them (writes, the version 3 upgrade) and opening them (deliveries
-only) happen here, so every other part handles sealed bytes it cannot read."""
+"""What the database keeps sealed under the server key: webhook secrets (and, during a
+rotation's grace, the previous one) and URLs with credentials. Sealing them (writes, the
+version 3 upgrade) and opening them (deliveries only) happen here, so every other part
+handles sealed bytes it cannot read."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from contract.urls import redact_url
 def url_context(webhook_id: str) -> str:
     """The sealed URL's associated data: bound to its webhook, and never a secret's."""
     return f"{webhook_id}#url"
+
+
+def previous_context(webhook_id: str) -> str:
+    """The sealed previous secret's associated data: bound to its webhook and its place."""
+    return f"{webhook_id}#previous"
 
 
 class Sealing:
@@ -57,3 +63,13 @@ class Sealing:
         if record.secret_sealed is None:
             return None
         return self.open_secret(record.id, record.secret_sealed)
+
+    def seal_previous(self, webhook_id: str, secret: str) -> bytes:
+        return self.box.seal(secret, context=previous_context(webhook_id))
+
+    def previous_secret(self, record: WebhookRecord) -> str | None:
+        """The secret the current one replaced, for deliveries during the grace only."""
+        if record.previous_secret_sealed is None:
+            return None
+        return self.box.open(record.previous_secret_sealed,
+                             context=previous_context(record.id))

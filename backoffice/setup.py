@@ -23,8 +23,11 @@ from backoffice.db.engine import Database
 from backoffice.db.meta import get_meta, set_meta
 from backoffice.db.migrations import migrate
 from backoffice.errors import SetupError
+from backoffice.rotation import public_fields
 from backoffice.sealing import Sealing
+from contract import formats
 from contract.fingerprints import url_fingerprint
+from contract.secrets import is_weak
 from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
 
@@ -81,14 +84,19 @@ class _Upgrade:
         self.sealed = False
 
     def __call__(self, conn: Connection, step: int) -> None:
-        """Version 3 seals the URLs with credentials; version 5 names the tokens."""
+        """Version 3 seals the URLs with credentials; version 5 names the tokens; version 7
+        marks the stored secrets that are weak (``contract.secrets``), so plans can warn
+        about them."""
         if step == 5:
             _identify_tokens(conn)
-        if step != 3:
+        if step not in (3, 7):
             return
         known = get_meta(conn, "server_key_id")
         if known is not None and known != self.sealing.key_id:
             raise SetupError(_WRONG_KEY)
+        if step == 7:
+            self._mark_weak_secrets(conn)
+            return
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             # The clear URLs are overwritten, not left in the pages' free space.
@@ -110,6 +118,17 @@ class _Upgrade:
                     conn, merchant_id, key, {**response, "url_fingerprint": None})
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA secure_delete = {int(was or 0)}")
+
+    def _mark_weak_secrets(self, conn: Connection) -> None:
+        for pk, webhook_id, fmt, sealed in wq.sealed_secrets(conn):
+            secret = self.sealing.open_secret(webhook_id, sealed)
+            wq.set_secret_weak(conn, pk, is_weak(fmt or formats.DEFAULT, secret))
+        # A replayed create answers as the API does now (no rotation: none can have been).
+        for merchant_id, key, response in wq.idempotency_records(conn):
+            if "secret_weak" not in response:
+                wq.set_idempotency_response(conn, merchant_id, key, {
+                    **response, **public_fields(response.get("format"), False, None, None,
+                                                None, "")})
 
 
 def _identify_tokens(conn: Connection) -> None:

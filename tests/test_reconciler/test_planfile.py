@@ -17,6 +17,7 @@ from reconciler.plan.planfile import InvalidPlanFile, check_stale, compare, load
 from reconciler.render.json_ import render_json
 from tests.support.plan_samples import (
     FORBIDDEN,
+    NOW,
     OTHER_SECRET_VALUE,
     SECRET_VALUE,
     config,
@@ -31,13 +32,14 @@ from tests.support.plan_samples import (
 def saved_path(tmp_path: Path) -> Path:
     cfg, actual = representative()
     path = tmp_path / "plan.json"
-    save(build_plan(cfg, actual), path)
+    save(build_plan(cfg, actual, now=NOW), path)
     return path
 
 
 def test_save_writes_the_json_rendering_atomically(tmp_path: Path, saved_path: Path) -> None:
     cfg, actual = representative()
-    assert saved_path.read_text(encoding="utf-8") == render_json(build_plan(cfg, actual))
+    assert saved_path.read_text(encoding="utf-8") == render_json(
+        build_plan(cfg, actual, now=NOW))
     assert stat.S_IMODE(saved_path.stat().st_mode) == 0o600
     assert os.listdir(tmp_path) == ["plan.json"]  # no temp file left behind
     text = saved_path.read_text(encoding="utf-8")
@@ -61,7 +63,7 @@ def test_save_into_a_missing_directory_is_a_plan_error(tmp_path: Path) -> None:
 def test_load_round_trip(saved_path: Path) -> None:
     saved = load(saved_path)
     cfg, actual = representative()
-    plan = build_plan(cfg, actual)
+    plan = build_plan(cfg, actual, now=NOW)
     assert saved.path == saved_path and saved.owner == plan.owner
     assert saved.config_digest == plan.config_digest and saved.safe is False
     assert [(c.action, c.name) for c in saved.changes] == [
@@ -113,8 +115,8 @@ def test_load_foreign_json(tmp_path: Path, content: str) -> None:
 @pytest.mark.parametrize("version", ["1", "3"])
 def test_load_other_format_version(saved_path: Path, version: str) -> None:
     data = json.loads(saved_path.read_text())
-    data["format_version"] = version  # "1": made before backoffices, drift, environments
-    saved_path.write_text(json.dumps(data))
+    data["format_version"] = version  # "1": made before backoffices, drift, environments,
+    saved_path.write_text(json.dumps(data))  # renames and grace periods
     with pytest.raises(InvalidPlanFile, match=f"format_version '{version}' is not supported "
                        r"\(this webhooks reads '2'\).*make the plan again"):
         load(saved_path)

@@ -14,13 +14,13 @@ import pytest
 from reconciler import providers
 from reconciler.cli import main
 from tests.support.config import DATA, REPO, write
-from tests.support.secrets import SIBS_SECRET, WHSEC
+from tests.support.secrets import SIBS_SECRET, WHSEC, strong_sibs
 
 SECRETS = {
     "ORDERS_WEBHOOK_SECRET": SIBS_SECRET,
-    "LISBON_WEBHOOK_SECRET": base64.b64encode(bytes(range(1, 33))).decode(),
-    "PORTO_WEBHOOK_SECRET": base64.b64encode(bytes(range(2, 34))).decode(),
-    "TERMINAL_10002_WEBHOOK_SECRET": base64.b64encode(bytes(range(3, 35))).decode(),
+    "LISBON_WEBHOOK_SECRET": strong_sibs(1),
+    "PORTO_WEBHOOK_SECRET": strong_sibs(2),
+    "TERMINAL_10002_WEBHOOK_SECRET": strong_sibs(3),
     "BILLING_WEBHOOK_SECRET": WHSEC,
 }
 EXAMPLES = sorted((REPO / "examples").glob("*/webhooks.yaml"))
