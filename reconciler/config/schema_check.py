@@ -177,7 +177,7 @@ def _explain(error: ValidationError, doc: object, catalog: Catalog | None) -> It
             yield Finding(path, "must list at least one notification type")
     elif keyword == "maxItems":
         yield Finding(path, f"lists more than {error.validator_value} names")
-    elif keyword in ("minimum", "maximum"):
+    elif keyword in ("minimum", "maximum") and field == "secret_grace":
         yield Finding(path, f"{value!r} seconds is out of range: {GRACE_RULE}")
     elif keyword == "uniqueItems":
         seen: list[object] = []  # items may be unhashable (a mapping in a list)
