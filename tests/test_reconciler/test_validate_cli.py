@@ -40,7 +40,7 @@ def test_the_sample_is_valid_with_no_environment(capsys, monkeypatch):
     # Offline, the local receiver's loopback URL is a warning (a backoffice that refuses
     # private targets refuses it; the embedded one, which the sample is for, takes it).
     assert (code, err) == (0, "")
-    assert out == (f"{sample}:47:10: warning: webhooks.local-receiver.url: 127.0.0.1 is "
+    assert out == (f"{sample}:51:10: warning: webhooks.local-receiver.url: 127.0.0.1 is "
                    "loopback: a backoffice that refuses private targets (webhooks serve "
                    "without --allow-private-targets) refuses this URL; the embedded one "
                    f"accepts it\n{sample}: valid (5 webhooks, 1 warning)\n")
@@ -123,7 +123,7 @@ def test_json_output(capsys, tmp_path):
         "errors": 0,
         "warnings": 1,
         "problems": [{
-            "file": str(REPO / "webhooks.yaml"), "line": 47, "col": 10, "severity": "warning",
+            "file": str(REPO / "webhooks.yaml"), "line": 51, "col": 10, "severity": "warning",
             "path": ["webhooks", "local-receiver", "url"],
             "message": "webhooks.local-receiver.url: 127.0.0.1 is loopback: a backoffice that "
                        "refuses private targets (webhooks serve without "
