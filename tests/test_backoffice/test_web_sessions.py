@@ -150,10 +150,10 @@ def test_a_database_at_version_4_gains_the_sessions_table(
         with upgraded.db.read() as conn:
             assert "web_sessions" in inspect(conn).get_table_names()
             versions = conn.execute(select(func.max(t.schema_version.c.version))).scalar()
-            assert versions == t.SCHEMA_VERSION == 8
+            assert versions == t.SCHEMA_VERSION == 9
             steps = [v for (v,) in conn.execute(text("SELECT version FROM schema_version "
                                                      "ORDER BY version"))]
-            assert steps == [4, 5, 6, 7, 8]
+            assert steps == [4, 5, 6, 7, 8, 9]
         sessions = sessions_of(upgraded, clock)
         sid, _ = sessions.start(manage)
         assert sessions.resume(sid) is not None
