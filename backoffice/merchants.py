@@ -17,7 +17,7 @@ from backoffice import catalog, rules
 from backoffice.clock import Clock, iso
 from backoffice.db import merchant_queries as q
 from backoffice.db.engine import Database
-from backoffice.errors import Conflict, NotFound
+from backoffice.errors import Conflict, Invalid, NotFound
 from backoffice.sealing import Sealing
 from contract.fingerprints import Fingerprints
 
@@ -25,6 +25,26 @@ from contract.fingerprints import Fingerprints
 def require_merchant(conn: Connection, merchant_id: str) -> None:
     if not q.merchant_exists(conn, merchant_id):
         raise NotFound(f"no merchant {merchant_id!r}")
+
+
+def check_application(conn: Connection, merchant_id: str, kind: str, ref: str | None) -> None:
+    if ref is None:
+        return
+    if kind == "store" and not q.store_exists(conn, merchant_id, ref):
+        known = [code for code, _ in q.stores(conn, merchant_id)]
+        raise Invalid(f"application names an unknown store {ref!r}"
+                      + _known("stores", known))
+    if kind == "terminal" and q.terminal_store(conn, merchant_id, ref) is None:
+        known = [tid for tid, _ in q.terminals(conn, merchant_id)]
+        raise Invalid(f"application names an unknown terminal {ref!r}"
+                      + _known("terminals", known))
+
+
+def _known(what: str, known: list[str]) -> str:
+    if not known:
+        return f" (this merchant has no {what})"
+    shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+    return f"; known {what}: {shown}"
 
 
 class Merchants:

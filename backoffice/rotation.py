@@ -1,155 +1,112 @@
-"""Rotating the server key while servers keep serving (``webhooks backoffice rotate-key``).
+"""A secret's rotation: the previous secret stays valid for a grace period.
 
-The key file is a ring (``backoffice.crypto``): its first key seals, every key opens, and
-a running server re-reads it when it changes. A rotation goes through these steps, each
-safe to repeat, so an interrupted rotation is finished by running it again:
+When a webhook's secret changes (a PATCH with a new secret, or ``secret:rotate``), the
+secret it replaces is kept, sealed, until the grace ends (the backoffice's clock: now +
+the grace asked for, ``contract.secrets.DEFAULT_GRACE_S`` by default). Meanwhile:
 
-1. **Add.** A new random key goes first in ``server.key``, the old ones after it
-   (written whole, then renamed into place). From now on every server seals with the new
-   key (a server looks at the file before each seal) and opens with both.
-2. **Record.** The database records the new key's id (``meta.server_key_id``, which a
-   server opening the database checks) and that a rotation runs (``key_rotation``).
-3. **Grace.** A wait (5 s by default, the database's busy timeout) for writes begun
-   under the old key to commit.
-4. **Re-seal.** Every value of every sealed column (``sealing.SEALED_COLUMNS``) not
-   sealed with the new key is opened and sealed again with it, a batch of rows per
-   transaction, each swapped only if unchanged since read (a server's concurrent write
-   wins, and is already sealed with the new key). Passes repeat until one finds nothing
-   left to re-seal.
-5. **Retire.** ``server.key`` is rewritten with the new key alone, and the rotation's
-   mark is removed. Nothing in the database names an old key any more.
+- a format that proves several keys at once (Standard Webhooks: signatures side by side
+  in ``webhook-signature``) signs every delivery with both, so a receiver holding either
+  secret verifies it;
+- a format with one key at a time (SIBS: the body is encrypted) keeps encrypting with
+  the previous secret, which the receiver holds, until a test-fire with the new one is
+  acknowledged (the receiver decrypted it and echoed its id) or the grace ends; then it
+  uses the new one. Test-fires always use the new one.
 
-A step 1 found done (the file holds more than one key) or a rotation mark means an
-interrupted rotation: it is finished, with the key already first in the file, rather
-than a new key being made. On SQLite the re-sealing overwrites the old ciphertexts in
-place (``secure_delete``) and the WAL is checkpointed at the end; on PostgreSQL old row
-versions remain until ``VACUUM`` reclaims them.
+A format change drops the previous secret (a receiver must change its code for a new
+format anyway), and so does a grace of 0. After the grace the API stops showing the
+previous secret's fingerprint, deliveries stop using it, and the worker forgets it.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Any
 
-from backoffice.crypto import read_key_file, write_key_file
-from backoffice.db import sealed_queries as sq
-from backoffice.db.meta import delete_meta, get_meta, set_meta
-from backoffice.errors import SetupError
-from backoffice.facade import Backoffice
-from backoffice.sealing import SEALED_COLUMNS, SealedColumn
+from backoffice.clock import iso
+from backoffice.db.webhook_queries import WebhookRecord
+from backoffice.sealing import Sealing
+from contract import formats
 
-GRACE_S: Final = 5.0
-BATCH: Final = 200
-MAX_PASSES: Final = 10
-ROTATION_MARK: Final = "key_rotation"
-Progress = Callable[[str], None]
+NO_PREVIOUS: dict[str, Any] = {
+    "previous_secret_sealed": None, "previous_secret_fingerprint": None,
+    "previous_secret_until": None, "secret_acknowledged": None,
+}
 
 
-@dataclass
-class Rotated:
-    """What a rotation did."""
-
-    key_id: str  # the key that seals now
-    retired: tuple[str, ...]  # the ids of the keys dropped from the ring
-    resumed: bool  # it finished a rotation that had been interrupted
-    resealed: dict[str, int] = field(default_factory=dict)  # column -> values re-sealed
-    values: dict[str, int] = field(default_factory=dict)  # column -> values it holds
+def in_grace(until: str | None, now: str) -> bool:
+    """Whether a previous secret valid until ``until`` is valid at ``now`` (both ISO)."""
+    return until is not None and until > now
 
 
-def rotate(office: Backoffice, *, grace_s: float = GRACE_S, batch: int = BATCH,
-           progress: Progress | None = None) -> Rotated:
-    """Rotate the server key of ``office`` (opened on its key file); see the module."""
-    note = progress or (lambda _: None)
-    ring = office.sealing.box.ring
-    if ring.path is None:
-        raise SetupError(
-            "the server key comes from WEBHOOKS_SERVER_KEY, not a key file: rotate-key "
-            "rewrites server.key in the data directory, which running servers follow; "
-            "unset WEBHOOKS_SERVER_KEY and put the key in server.key (mode 0600)")
-    before, _ = read_key_file(ring.path)
-    with office.db.exclusive() as conn:
-        marked = get_meta(conn, ROTATION_MARK)
-    resumed = len(before) > 1 or marked is not None
-    if not resumed:
-        _write(ring.path, [secrets.token_bytes(32), *before])
-        note("added")
-    ring.refresh()
-    new_id = ring.primary_id
-    retired = tuple(i for i in ring.ids if i != new_id)
-    with office.db.exclusive() as conn:
-        set_meta(conn, "server_key_id", new_id)
-        set_meta(conn, ROTATION_MARK, new_id)
-    note("recorded")
-    time.sleep(grace_s)
-    done = Rotated(new_id, retired, resumed)
-    for _ in range(MAX_PASSES):
-        if _pass(office, done, batch, note) == 0:
-            break
-    else:
-        raise SetupError(
-            "values sealed with an old key kept appearing while re-sealing: a server does "
-            "not follow server.key (one given WEBHOOKS_SERVER_KEY, or on another machine "
-            "with its own copy); give every server this server.key, then run rotate-key "
-            "again to finish")
-    for column in SEALED_COLUMNS:
-        with office.db.read() as conn:
-            done.values[column.name] = sq.count_values(conn, column.table, column.column)
-    _write(ring.path, [ring.primary_key()])
-    ring.refresh()
-    note("retired")
-    with office.db.exclusive() as conn:
-        set_meta(conn, "server_key_id", new_id)
-        delete_meta(conn, ROTATION_MARK)
-    office.db.checkpoint()
-    return done
+def rotated(sealing: Sealing, record: WebhookRecord, *, secret: str, fingerprint: str,
+            new_format: str | None, grace_s: int, moment: datetime) -> dict[str, Any]:
+    """The columns that install ``secret`` in place of the record's, keeping the
+    replaced one valid for ``grace_s`` seconds (none: for a grace of 0, a format change,
+    or a webhook that had no secret)."""
+    values: dict[str, Any] = {
+        "secret_sealed": sealing.seal_secret(record.id, secret),
+        "secret_fingerprint": fingerprint, "secret_weak": False, **NO_PREVIOUS,
+    }
+    current = sealing.webhook_secret(record)
+    if current is None or grace_s <= 0 or new_format != record.format:
+        return values
+    values.update(
+        previous_secret_sealed=sealing.seal_previous(record.id, current),
+        previous_secret_fingerprint=record.secret_fingerprint,
+        previous_secret_until=iso(moment + timedelta(seconds=grace_s)),
+        secret_acknowledged=False,
+    )
+    return values
 
 
-def _write(path: Path, keys: list[bytes]) -> None:
-    try:
-        write_key_file(path, keys)
-    except OSError as exc:
-        raise SetupError(f"cannot write the key file {path}: {exc.strerror or exc}") from None
+def delivery_secret(fmt: str | None, grace: bool, acknowledged: bool | None) -> str | None:
+    """Which secret deliveries use now: ``current``, ``previous`` or ``both`` (None for
+    an e-mail webhook)."""
+    if fmt is None:
+        return None
+    if not grace:
+        return "current"
+    found = formats.REGISTRY.get(fmt)
+    if found is not None and found.several_keys:
+        return "both"
+    return "current" if acknowledged else "previous"
 
 
-def _pass(office: Backoffice, done: Rotated, batch: int, note: Progress) -> int:
-    """One pass over every sealed column; how many values it re-sealed."""
-    resealed = 0
-    for column in SEALED_COLUMNS:
-        after = None
-        while True:
-            count, after = _batch(office, column, after, batch)
-            resealed += count
-            done.resealed[column.name] = done.resealed.get(column.name, 0) + count
-            note(f"batch {column.name}")
-            if after is None:
-                break
-    return resealed
+def public_fields(fmt: str | None, weak: bool | None, previous_fingerprint: str | None,
+                  until: str | None, acknowledged: bool | None, now: str) -> dict[str, Any]:
+    """What the API shows of a rotation: the previous fingerprint and its end while it
+    is valid, and which secret deliveries use."""
+    grace = previous_fingerprint is not None and in_grace(until, now)
+    return {
+        "secret_weak": bool(weak),
+        "previous_secret_fingerprint": previous_fingerprint if grace else None,
+        "previous_secret_valid_until": until if grace else None,
+        "delivery_secret": delivery_secret(fmt, grace, acknowledged),
+    }
 
 
-def _batch(office: Backoffice, column: SealedColumn, after: object,
-           batch: int) -> tuple[int, object]:
-    """Re-seal one batch of the column in one transaction: (re-sealed, the last key read,
-    or None when the column is done)."""
-    box = office.sealing.box
-    count = 0
-    with office.db.write() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:  # the old ciphertexts are overwritten, not left in free pages
-            was = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
-            conn.exec_driver_sql("PRAGMA secure_delete = ON")
-        rows = sq.sealed_values(conn, column.table, column.key, column.context_from,
-                                column.column, after=after, limit=batch)
-        for key, context_value, blob in rows:
-            if box.current(blob):
-                continue
-            context = column.context(context_value)
-            new = box.seal(box.open(blob, context=context), context=context)
-            if sq.swap_sealed(conn, column.table, column.key, column.column, key, blob, new):
-                count += 1
-        if sqlite:
-            conn.exec_driver_sql(f"PRAGMA secure_delete = {int(was or 0)}")
-    return count, (rows[-1][0] if len(rows) == batch else None)
+def delivery_keys(sealing: Sealing, record: WebhookRecord, now: str, *,
+                  test: bool) -> tuple[str | None, tuple[str, ...]]:
+    """The key a delivery uses now and the others it proves too (``encode``'s ``also``).
+
+    A test-fire uses the current key (a sibs test that is acknowledged proves the
+    receiver holds it); other deliveries follow ``delivery_secret``."""
+    current = sealing.webhook_secret(record)
+    if current is None or not in_grace(record.previous_secret_until, now):
+        return current, ()
+    previous = sealing.previous_secret(record)
+    found = formats.REGISTRY.get(record.format or formats.DEFAULT)
+    if previous is None or found is None:
+        return current, ()
+    if found.several_keys:
+        return current, (previous,)
+    if test or record.secret_acknowledged:
+        return current, ()
+    return previous, ()
+
+
+def awaits_acknowledgement(record: WebhookRecord, now: str) -> bool:
+    """Whether a test-fire acknowledged now would switch sibs deliveries to the new key."""
+    found = formats.REGISTRY.get(record.format or formats.DEFAULT)
+    return (in_grace(record.previous_secret_until, now) and not record.secret_acknowledged
+            and found is not None and not found.several_keys)

@@ -14,6 +14,7 @@ from backoffice.applied import parse as applied_record
 from backoffice.errors import Invalid
 from contract import formats
 from contract import rules as contract
+from contract import secrets as secret_rules
 from contract.addresses import literal_target_problem
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.rules import MAX_DESCRIPTION, MAX_EMAIL
@@ -34,8 +35,9 @@ CREATE_FIELDS: Final = frozenset({
     "format", "enabled", "description", "labels", "applied",
 })
 CREATE_REQUIRED: Final = ("name", "type", "application", "notifications")
-IMMUTABLE_FIELDS: Final = ("name", "type")
-PATCH_FIELDS: Final = CREATE_FIELDS - set(IMMUTABLE_FIELDS)
+IMMUTABLE_FIELDS: Final = ("type",)
+# A PATCH may rename (``name``), and say how long a replaced secret stays valid.
+PATCH_FIELDS: Final = (CREATE_FIELDS - set(IMMUTABLE_FIELDS)) | {"secret_grace_seconds"}
 
 
 def check_fields(body: object, allowed: frozenset[str], *, required: tuple[str, ...] = (),
@@ -125,6 +127,15 @@ def secret(value: object) -> str:
     return value
 
 
+def grace_seconds(field: str, value: object) -> int:
+    """A grace period in whole seconds, 0 to ``MAX_GRACE_S``."""
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 0 <= value <= secret_rules.MAX_GRACE_S:
+        raise Invalid(f"{field} must be whole seconds from 0 to {secret_rules.MAX_GRACE_S} "
+                      "(30 days)")
+    return value
+
+
 def delivery_format(value: object) -> str:
     if not isinstance(value, str) or value not in formats.REGISTRY:
         raise Invalid(f"format must be {' or '.join(repr(n) for n in formats.NAMES)}")
@@ -181,8 +192,9 @@ def parse_fields(body: Mapping[str, Any], *, allow_http_loopback: bool,
         "application": application, "notifications": notifications, "secret": secret,
         "format": delivery_format, "enabled": enabled, "description": description,
         "labels": labels, "applied": applied_record,
+        "secret_grace_seconds": lambda v: grace_seconds("secret_grace_seconds", v),
     }
-    nullable = {"url", "email", "support_email", "format", "secret"}
+    nullable = {"url", "email", "support_email", "format", "secret", "secret_grace_seconds"}
     parsed: dict[str, Any] = {}
     for key, value in body.items():
         if value is None:
@@ -192,3 +204,23 @@ def parse_fields(body: Mapping[str, Any], *, allow_http_loopback: bool,
         else:
             parsed[key] = parsers[key](value)
     return parsed
+
+
+def check_shape(state: Mapping[str, Any], *, secret_given: bool) -> None:
+    """Type-dependent fields: url webhooks have url and format, e-mail ones email only."""
+    if state["type"] == "url":
+        if state.get("url") is None:
+            raise Invalid("url is required for a url webhook")
+        if state.get("email") is not None:
+            raise Invalid("email is only for email webhooks; a url webhook takes url")
+        if state.get("format") is None:
+            raise Invalid("format cannot be null for a url webhook: use sibs or standard-webhooks")
+    else:
+        if state.get("email") is None:
+            raise Invalid("email is required for an email webhook")
+        if state.get("url") is not None:
+            raise Invalid("url is only for url webhooks; an email webhook takes email")
+        if state.get("format") is not None:
+            raise Invalid("format is only for url webhooks: an email webhook sends e-mails")
+        if secret_given:
+            raise Invalid("secret is only for url webhooks: an email webhook has no secret")

@@ -1,7 +1,8 @@
-"""What the database keeps sealed under the server key: webhook secrets, URLs with
-credentials (userinfo or a query string) and each merchant's fingerprint key. Sealing
-them (writes, the upgrades) and opening them (deliveries, fingerprints) happen here, so
-every other part handles sealed bytes it cannot read.
+"""What the database keeps sealed under the server key: webhook secrets (and, during a
+rotation's grace, the previous one), URLs with credentials (userinfo or a query string)
+and each merchant's fingerprint key. Sealing them (writes, the upgrades) and opening them
+(deliveries, fingerprints) happen here, so every other part handles sealed bytes it
+cannot read.
 
 ``SEALED_COLUMNS`` lists every sealed column with the associated data its values are
 bound to: ``webhooks backoffice rotate-key`` re-seals exactly these, and a test holds
@@ -33,6 +34,11 @@ def url_context(webhook_id: str) -> str:
     return f"{webhook_id}#url"
 
 
+def previous_context(webhook_id: str) -> str:
+    """The sealed previous secret's associated data: bound to its webhook and its place."""
+    return f"{webhook_id}#previous"
+
+
 def fingerprint_key_context(merchant_id: str) -> str:
     """A fingerprint key's associated data: bound to its merchant (a merchant id never
     holds '#', so it is never a webhook's)."""
@@ -58,6 +64,7 @@ class SealedColumn:
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn(t.webhooks, "secret_sealed", "pk", "id", lambda webhook_id: webhook_id),
     SealedColumn(t.webhooks, "url_sealed", "pk", "id", url_context),
+    SealedColumn(t.webhooks, "previous_secret_sealed", "pk", "id", previous_context),
     SealedColumn(t.merchants, "fingerprint_key_sealed", "id", "id", fingerprint_key_context),
 )
 
@@ -136,3 +143,13 @@ class Sealing:
         with self._lock:
             self._fingerprints[merchant_id] = (sealed, opened)
         return opened
+
+    def seal_previous(self, webhook_id: str, secret: str) -> bytes:
+        return self.box.seal(secret, context=previous_context(webhook_id))
+
+    def previous_secret(self, record: WebhookRecord) -> str | None:
+        """The secret the current one replaced, for deliveries during the grace only."""
+        if record.previous_secret_sealed is None:
+            return None
+        return self.box.open(record.previous_secret_sealed,
+                             context=previous_context(record.id))

@@ -21,6 +21,11 @@ does (an upgrade always goes to the current version in one transaction):
   recomputed (the body held the secret): it is emptied, and such a record is replayed
   on its key alone.
 
+Version 7 added a secret's rotation and ``secret_weak``: every stored secret is marked
+weak or not (``contract.secrets``, so plans can warn about it), and each idempotency
+record gets the fields the API now shows (no rotation: none can have been). It runs after
+version 6's rewrite and reads nothing version 6 leaves for later.
+
 On SQLite the rewritten rows are overwritten in place (``secure_delete``), and the
 caller empties the WAL afterwards, so no clear URL is left in the file.
 """
@@ -38,11 +43,15 @@ from backoffice.db import token_queries as tq
 from backoffice.db import webhook_queries as wq
 from backoffice.db.meta import get_meta
 from backoffice.errors import SetupError
+from backoffice.rotation import public_fields
 from backoffice.sealing import Sealing, url_context
+from contract import formats
+from contract.secrets import is_weak
 from contract.urls import has_credentials, redact_url
 
 TOKEN_STEP: Final = 5
 FINGERPRINT_STEP: Final = 6
+ROTATION_STEP: Final = 7
 BATCH: Final = 500
 WRONG_KEY: Final = ("the server key does not match the one this database's "
                     "secrets were sealed with: restore the original server.key "
@@ -73,12 +82,15 @@ class Upgrade:
     def __call__(self, conn: Connection, step: int) -> None:
         if step == TOKEN_STEP:
             _identify_tokens(conn)
-        if step != FINGERPRINT_STEP:
+        if step not in (FINGERPRINT_STEP, ROTATION_STEP):
             return
         known = get_meta(conn, "server_key_id")
         if (known is not None and known not in self.sealing.box.ring.ids
                 and wq.any_sealed_secret(conn)):
             raise SetupError(WRONG_KEY)
+        if step == ROTATION_STEP:
+            self._mark_weak_secrets(conn)
+            return
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             # The clear values are overwritten, not left in the pages' free space.
@@ -113,6 +125,17 @@ class Upgrade:
                 if values:
                     wq.set_columns(conn, pk, values)
             after = batch[-1][0]
+
+    def _mark_weak_secrets(self, conn: Connection) -> None:
+        for pk, webhook_id, fmt, sealed in wq.sealed_secrets(conn):
+            secret = self.sealing.open_secret(webhook_id, sealed)
+            wq.set_secret_weak(conn, pk, is_weak(fmt or formats.DEFAULT, secret))
+        # A replayed create answers as the API does now (no rotation: none can have been).
+        for merchant_id, key, response in wq.idempotency_records(conn):
+            if "secret_weak" not in response:
+                wq.set_idempotency_response(conn, merchant_id, key, {
+                    **response, **public_fields(response.get("format"), False, None, None,
+                                                None, "")})
 
     def _idempotency(self, conn: Connection) -> None:
         for merchant_id, key, response in wq.idempotency_records(conn):

@@ -11,13 +11,13 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from backoffice import applied, audit, auth, cursors, rules
+from backoffice import applied, audit, auth, cursors, rotation, rules
 from backoffice.clock import Clock, iso
 from backoffice.db import merchant_queries as mq
 from backoffice.db import webhook_queries as q
@@ -30,21 +30,25 @@ from backoffice.errors import (
     NotFound,
     PreconditionFailed,
 )
-from backoffice.merchants import require_merchant
+from backoffice.merchants import check_application, require_merchant
 from backoffice.sealing import Sealing
-from backoffice.webhook_pages import PageCache, public_rows
+from backoffice.webhook_pages import PageCache, covering, list_filters, public, public_rows
 from contract import formats
 from contract.fingerprints import Fingerprints
 from contract.formats import secret_problem as _secret_problem
+from contract.secrets import DEFAULT_GRACE_S, is_weak, weak_problem
 from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
 
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
-MAX_PAGE: Final = 1000
-# Stored columns -> the field they hold, as the audit log names what changed.
+# Stored columns -> the field they hold, as the audit log names what changed ("": a
+# column kept along with another, not a field of its own).
 _FIELD_OF: Final = {"secret_sealed": "secret", "secret_fingerprint": "secret",
                     "url_sealed": "url", "url_fingerprint": "url",
-                    "app_kind": "application", "app_ref": "application"}
+                    "app_kind": "application", "app_ref": "application",
+                    "secret_weak": "", "previous_secret_sealed": "",
+                    "previous_secret_fingerprint": "", "previous_secret_until": "",
+                    "secret_acknowledged": ""}
 
 
 @dataclass(frozen=True)
@@ -73,44 +77,6 @@ def _request_hash(given: Mapping[str, Any], fingerprints: Fingerprints) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def public(record: WebhookRecord) -> dict[str, Any]:
-    """A webhook as the API returns it: never the secret, only its fingerprint; the URL
-    with any credentials redacted, and their fingerprint."""
-    return {
-        "id": record.id, "name": record.name, "type": record.type,
-        "url": record.url, "url_fingerprint": record.url_fingerprint,
-        "email": record.email, "application": record.application,
-        "notifications": list(record.notifications), "support_email": record.support_email,
-        "format": record.format, "enabled": record.enabled, "description": record.description,
-        "secret_fingerprint": record.secret_fingerprint, "labels": dict(record.labels),
-        "version": record.version,
-        "created_at": record.created_at, "updated_at": record.updated_at,
-        "applied": applied.public(record.applied_digest, record.applied_revision,
-                                  record.applied_owner, record.applied_at,
-                                  record.applied_state),
-    }
-
-
-def _check_shape(state: Mapping[str, Any], *, secret_given: bool) -> None:
-    """Type-dependent fields: url webhooks have url and format, e-mail ones email only."""
-    if state["type"] == "url":
-        if state.get("url") is None:
-            raise Invalid("url is required for a url webhook")
-        if state.get("email") is not None:
-            raise Invalid("email is only for email webhooks; a url webhook takes url")
-        if state.get("format") is None:
-            raise Invalid("format cannot be null for a url webhook: use sibs or standard-webhooks")
-    else:
-        if state.get("email") is None:
-            raise Invalid("email is required for an email webhook")
-        if state.get("url") is not None:
-            raise Invalid("url is only for url webhooks; an email webhook takes email")
-        if state.get("format") is not None:
-            raise Invalid("format is only for url webhooks: an email webhook sends e-mails")
-        if secret_given:
-            raise Invalid("secret is only for url webhooks: an email webhook has no secret")
-
-
 class Webhooks:
     """The merchants' webhooks: list, get, create, update, delete."""
 
@@ -136,27 +102,29 @@ class Webhooks:
                       webhook: str | None = None, limit: int = 100,
                       cursor: str | None = None) -> Page:
         """The Webhooks list with the Backoffice's four filters, page by page."""
-        filters = _filters(notification, type, webhook, limit, cursor)
+        filters = list_filters(notification, type, webhook, limit, cursor)
         with self.db.read() as conn:
-            covering = _covering(conn, merchant_id, credential)
-            rows = q.list_webhooks(conn, merchant_id, covering=covering, **filters)
+            covers = covering(conn, merchant_id, credential)
+            rows = q.list_webhooks(conn, merchant_id, covering=covers, **filters)
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page(public_rows(rows), cursors.encode("v1", rows[-1][0]) if more else None)
+        return Page(public_rows(rows, iso(self.clock())),
+                    cursors.encode("v1", rows[-1][0]) if more else None)
 
     def list_json(self, merchant_id: str, *, credential: str | None = None,
                   notification: str | None = None, type: str | None = None,
                   webhook: str | None = None, limit: int = 100,
                   cursor: str | None = None) -> bytes:
         """The page ``list_webhooks`` returns, as the API's JSON bytes (``PageCache``)."""
-        filters = _filters(notification, type, webhook, limit, cursor)
+        filters = list_filters(notification, type, webhook, limit, cursor)
         with self.db.read() as conn:
-            covering = _covering(conn, merchant_id, credential)
-            versions = q.list_versions(conn, merchant_id, covering=covering, **filters)
+            covers = covering(conn, merchant_id, credential)
+            versions = q.list_versions(conn, merchant_id, covering=covers, **filters)
             more = len(versions) > limit
             versions = versions[:limit]
             return self.pages.page(conn, merchant_id, versions,
-                                   cursors.encode("v1", versions[-1][0]) if more else None)
+                                   cursors.encode("v1", versions[-1][0]) if more else None,
+                                   now=iso(self.clock()))
 
     def list_versions(self, merchant_id: str, *, credential: str | None = None,
                       notification: str | None = None, type: str | None = None,
@@ -165,10 +133,10 @@ class Webhooks:
                                                           str | None]:
         """The page ``list_webhooks`` returns as (pk, id, version) rows, and its next
         cursor: for a caller that keeps what it made of each version (the web pages)."""
-        filters = _filters(notification, type, webhook, limit, cursor)
+        filters = list_filters(notification, type, webhook, limit, cursor)
         with self.db.read() as conn:
-            covering = _covering(conn, merchant_id, credential)
-            versions = q.list_versions(conn, merchant_id, covering=covering, **filters)
+            covers = covering(conn, merchant_id, credential)
+            versions = q.list_versions(conn, merchant_id, covering=covers, **filters)
         more = len(versions) > limit
         rows = [(int(pk), str(id_), int(version)) for pk, id_, version in versions[:limit]]
         return rows, cursors.encode("v1", rows[-1][0]) if more else None
@@ -178,13 +146,14 @@ class Webhooks:
         ``list_webhooks`` shows them."""
         with self.db.read() as conn:
             rows = q.page_rows(conn, merchant_id, pks)
-        return {int(row[0]): body for row, body in zip(rows, public_rows(rows), strict=True)}
+        return {int(row[0]): body for row, body in zip(rows, public_rows(rows, iso(self.clock())),
+                                                         strict=True)}
 
     def get_webhook(self, merchant_id: str, webhook_id: str) -> dict[str, Any]:
-        return public(self._get(merchant_id, id=webhook_id))
+        return public(self._get(merchant_id, id=webhook_id), iso(self.clock()))
 
     def find_webhook_by_name(self, merchant_id: str, name: str) -> dict[str, Any]:
-        return public(self._get(merchant_id, name=name))
+        return public(self._get(merchant_id, name=name), iso(self.clock()))
 
     def _get(self, merchant_id: str, *, id: str | None = None,
              name: str | None = None) -> WebhookRecord:
@@ -219,12 +188,14 @@ class Webhooks:
         last_applied = state.pop("applied", None)
         if state["type"] == "url" and state.get("format") is None:
             state["format"] = "sibs"
-        _check_shape(state, secret_given=secret is not None)
+        rules.check_shape(state, secret_given=secret is not None)
         if state["type"] == "url":
             if secret is None:
                 secret = formats.get(state["format"]).generate_secret()
             elif problem := _secret_problem(state["format"], secret):
                 raise Invalid(f"secret does not fit format {state['format']}: {problem}")
+            elif problem := weak_problem(state["format"], secret):
+                raise Invalid(f"secret is refused: {problem}")
         entry = (actor, [*given, *(["secret"] if secret is not None else [])])
         try:
             return self._create(merchant_id, state, secret, idempotency_key, given, entry,
@@ -254,7 +225,7 @@ class Webhooks:
                     return seen[1]
             require_merchant(conn, merchant_id)
             kind, ref = state["application"]
-            _check_application(conn, merchant_id, kind, ref)
+            check_application(conn, merchant_id, kind, ref)
             taken = q.get_webhook(conn, merchant_id, name=state["name"])
             if taken is not None:
                 raise NameTaken(f"a webhook named {state['name']!r} already exists "
@@ -271,15 +242,16 @@ class Webhooks:
                 "secret_sealed": (None if secret is None
                                   else self.sealing.seal_secret(webhook_id, secret)),
                 "secret_fingerprint": None if secret is None else fingerprints.secret(secret),
+                "secret_weak": None if secret is None else False, **rotation.NO_PREVIOUS,
                 "version": 1, "created_at": now, "updated_at": now,
                 **dict.fromkeys(applied.COLUMNS),
             }
             if last_applied is not None:
                 created = WebhookRecord(pk=0, notifications=state["notifications"], **values)
-                values.update(applied.columns(last_applied, public(created), now))
+                values.update(applied.columns(last_applied, public(created, now), now))
             pk = q.insert_webhook(conn, values, state["notifications"])
             record = WebhookRecord(pk=pk, notifications=state["notifications"], **values)
-            result = public(record)
+            result = public(record, now)
             if key is not None:
                 q.purge_idempotency(conn, iso(moment - IDEMPOTENCY_TTL))
                 q.put_idempotency(conn, merchant_id, key, request_hash, result, now)
@@ -291,29 +263,55 @@ class Webhooks:
     def update_webhook(self, merchant_id: str, webhook_id: str, patch: Mapping[str, Any], *,
                        if_match: int | None = None,
                        actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
-        """Change some fields; ``if_match`` guards against lost updates (412)."""
+        """Change some fields; ``if_match`` guards against lost updates (412).
+
+        A new ``name`` renames the webhook (it keeps its id, secret and deliveries); a new
+        ``secret`` keeps the replaced one valid for ``secret_grace_seconds`` (``rotation``).
+        """
         rules.check_fields(patch, rules.PATCH_FIELDS, immutable=rules.IMMUTABLE_FIELDS)
         given = rules.parse_fields(patch, allow_http_loopback=self.allow_http_loopback,
                                    allow_private_targets=self.allow_private_targets)
         if "secret" in given and given["secret"] is None:
             raise Invalid("secret cannot be null: omit it to keep the current secret")
+        grace = given.pop("secret_grace_seconds", None)
+        if grace is not None and "secret" not in given:
+            raise Invalid("secret_grace_seconds goes with a new secret: it says how long "
+                          "the one it replaces stays valid")
+        new_name = given.pop("name", None)
+        try:
+            return self._update(merchant_id, webhook_id, given, new_name,
+                                DEFAULT_GRACE_S if grace is None else grace, if_match, actor)
+        except IntegrityError:  # a concurrent rename took the name first (PostgreSQL)
+            raise NameTaken(f"a webhook named {new_name!r} already exists") from None
+
+    def _update(self, merchant_id: str, webhook_id: str, given: dict[str, Any],
+                new_name: str | None, grace_s: int, if_match: int | None,
+                actor: auth.Actor) -> dict[str, Any]:
+        moment = self.clock()
+        now = iso(moment)
         with self.db.write() as conn:
             record = _for_write(conn, merchant_id, webhook_id, if_match)
-            before = public(record)
+            before = public(record, now)
             before["application"] = (record.app_kind, record.app_ref)
             before["notifications"] = record.notifications
             secret = given.pop("secret", None)
             last_applied = given.pop("applied", None)
             state = {**before, **given}
-            _check_shape(state, secret_given=secret is not None)
+            rules.check_shape(state, secret_given=secret is not None)
             if "application" in given and given["application"] != before["application"]:
-                _check_application(conn, merchant_id, *given["application"])
+                check_application(conn, merchant_id, *given["application"])
             values: dict[str, Any] = {}
             fingerprints = (self.sealing.fingerprints(conn, merchant_id)
                             if secret is not None or "url" in given else None)
+            if new_name is not None and new_name != record.name:
+                taken = q.get_webhook(conn, merchant_id, name=new_name)
+                if taken is not None:
+                    raise NameTaken(f"a webhook named {new_name!r} already exists "
+                                    f"(id {taken.id})")
+                values["name"] = new_name
             if state["type"] == "url":
                 values.update(self._secret_values(record, state["format"], secret,
-                                                  fingerprints))
+                                                  fingerprints, grace_s, moment))
             if "url" in given:
                 assert fingerprints is not None
                 values.update(self._url_change(record, given["url"], fingerprints))
@@ -326,16 +324,15 @@ class Webhooks:
                 values.update(app_kind=kind, app_ref=ref)
             notifications_changed = state["notifications"] != record.notifications
             if not values and not notifications_changed and last_applied is None:
-                return public(record)  # nothing changed: the version stays
-            moment = self.clock()
-            now = iso(moment)
-            changed = [_FIELD_OF.get(column, column) for column in values]
+                return public(record, now)  # nothing changed: the version stays
+            changed = [field for column in values
+                       if (field := _FIELD_OF.get(column, column))]
             values.update(version=record.version + 1, updated_at=now)
             if last_applied is not None:  # recorded over the webhook as this write leaves it
                 after = record._replace(
                     **{k: v for k, v in values.items() if k in WebhookRecord._fields},
                     notifications=state["notifications"])
-                values.update(applied.columns(last_applied, public(after), now))
+                values.update(applied.columns(last_applied, public(after, now), now))
             if not q.update_webhook(
                     conn, record.pk, record.version, values,
                     state["notifications"] if notifications_changed else None):
@@ -347,7 +344,30 @@ class Webhooks:
                          target_id=webhook_id, target_name=record.name,
                          fields=[*changed, *(["notifications"] if notifications_changed
                                              else [])])
-            return public(updated)
+            return public(updated, now)
+
+    def rotate_secret(self, merchant_id: str, webhook_id: str, *,
+                      grace_seconds: int | None = None,
+                      if_match: int | None = None,
+                      actor: auth.Actor = auth.LOCAL_OPERATOR) -> dict[str, Any]:
+        """Replace a URL webhook's secret with a new generated one, keeping the old one
+        valid for the grace (``rotation``); the webhook afterwards (its new fingerprint)."""
+        record = self._get(merchant_id, id=webhook_id)
+        if record.type != "url" or record.format is None:
+            raise Invalid("an e-mail webhook has no secret to rotate")
+        body: dict[str, Any] = {"secret": formats.get(record.format).generate_secret()}
+        if grace_seconds is not None:
+            body["secret_grace_seconds"] = grace_seconds
+        # The version read here: a format changed in between fails with 412, not a
+        # secret of the wrong format.
+        return self.update_webhook(merchant_id, webhook_id, body,
+                                   if_match=record.version if if_match is None else if_match,
+                                   actor=actor)
+
+    def forget_expired_secrets(self) -> int:
+        """Drop the previous secrets whose grace has ended (the worker calls this)."""
+        with self.db.write() as conn:
+            return q.forget_expired_secrets(conn, iso(self.clock()))
 
     def _url_change(self, record: WebhookRecord, url: str | None,
                     fingerprints: Fingerprints) -> dict[str, Any]:
@@ -360,22 +380,29 @@ class Webhooks:
         return {} if same else self.sealing.url_values(record.id, url, fingerprints)
 
     def _secret_values(self, record: WebhookRecord, fmt: str, secret: str | None,
-                       fingerprints: Fingerprints | None) -> dict[str, Any]:
-        """Seal a new secret; on a format change alone, check the kept secret still fits."""
+                       fingerprints: Fingerprints | None, grace_s: int,
+                       moment: datetime) -> dict[str, Any]:
+        """Seal a new secret, keeping the replaced one for the grace; on a format change
+        alone, check the kept secret still fits (and end any grace: the previous secret
+        is of the old format)."""
         if secret is not None:
             assert fingerprints is not None
             if problem := _secret_problem(fmt, secret):
                 raise Invalid(f"secret does not fit format {fmt}: {problem}")
             fingerprint = fingerprints.secret(secret)
-            if fingerprint == record.secret_fingerprint:
-                return {}
-            return {"secret_sealed": self.sealing.seal_secret(record.id, secret),
-                    "secret_fingerprint": fingerprint}
+            if fingerprint == record.secret_fingerprint and fmt == record.format:
+                return {}  # the secret it has: not a new one, so not judged again
+            if problem := weak_problem(fmt, secret):
+                raise Invalid(f"secret is refused: {problem}")
+            return rotation.rotated(self.sealing, record, secret=secret,
+                                    fingerprint=fingerprint, new_format=fmt,
+                                    grace_s=grace_s, moment=moment)
         if fmt != record.format and record.secret_sealed is not None:
             kept = self.sealing.open_secret(record.id, record.secret_sealed)
             if _secret_problem(fmt, kept):
                 raise Invalid(f"the current secret does not fit format {fmt}: "
                               "send a new secret together with the format change")
+            return {**rotation.NO_PREVIOUS, "secret_weak": is_weak(fmt, kept)}
         return {}
 
     def delete_webhook(self, merchant_id: str, webhook_id: str, *,
@@ -388,49 +415,6 @@ class Webhooks:
                                          "read it again and retry")
             audit.record(conn, actor, merchant_id, audit.WEBHOOK_DELETE, at=self.clock(),
                          status=204, target_id=webhook_id, target_name=record.name)
-
-
-def _filters(notification: str | None, type: str | None, webhook: str | None, limit: int,
-             cursor: str | None) -> dict[str, Any]:
-    """The list's arguments checked, as the list queries take them (one row past the page)."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise Invalid(f"limit must be between 1 and {MAX_PAGE}")
-    after = cursors.decode("v1", cursor, start="the first page") if cursor is not None else 0
-    if notification is not None:
-        notification = rules.notification_type("notification", notification)
-    if type is not None:
-        type = rules.webhook_type(type)
-    if webhook is not None and len(webhook) > rules.MAX_SEARCH:
-        raise Invalid(f"webhook is too long (at most {rules.MAX_SEARCH} characters)")
-    return {"after_pk": after, "limit": limit + 1, "notification": notification,
-            "type": type, "text": webhook or None}
-
-
-def _covering(conn: Connection, merchant_id: str,
-              credential: str | None) -> tuple[str, str] | None:
-    """The merchant must exist; a credential filter becomes (its terminal, that store)."""
-    require_merchant(conn, merchant_id)
-    if credential is None:
-        return None
-    terminal_id = mq.credential_terminal(conn, merchant_id, credential)
-    store_code = None if terminal_id is None else mq.terminal_store(conn, merchant_id,
-                                                                     terminal_id)
-    if terminal_id is None or store_code is None:
-        raise Invalid(f"credential {credential[:64]!r} is not one of this merchant's")
-    return (terminal_id, store_code)
-
-
-def _check_application(conn: Connection, merchant_id: str, kind: str, ref: str | None) -> None:
-    if ref is None:
-        return
-    if kind == "store" and not mq.store_exists(conn, merchant_id, ref):
-        known = [code for code, _ in mq.stores(conn, merchant_id)]
-        raise Invalid(f"application names an unknown store {ref!r}"
-                      + _known("stores", known))
-    if kind == "terminal" and mq.terminal_store(conn, merchant_id, ref) is None:
-        known = [tid for tid, _ in mq.terminals(conn, merchant_id)]
-        raise Invalid(f"application names an unknown terminal {ref!r}"
-                      + _known("terminals", known))
 
 
 def _for_write(conn: Connection, merchant_id: str, webhook_id: str,
@@ -450,10 +434,3 @@ def _missing(webhook_id: str | None, name: str | None) -> str:
     if webhook_id is not None:
         return f"no webhook with id {webhook_id[:64]!r}"
     return f"no webhook named {str(name)[:64]!r}"
-
-
-def _known(what: str, known: list[str]) -> str:
-    if not known:
-        return f" (this merchant has no {what})"
-    shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
-    return f"; known {what}: {shown}"

@@ -225,13 +225,18 @@ def deliveries(ctx: click.Context, name: str | None, status: str | None, since: 
 @click.option("--secret-env", metavar="NAME", default=None,
               help="Read the secret from this environment variable "
               "(default: WEBHOOKS_LISTEN_SECRET).")
+@click.option("--previous-secret-env", "previous_env", metavar="NAME", default=None,
+              help="During a rotation: read the secret being replaced from this variable "
+              "(default: WEBHOOKS_LISTEN_PREVIOUS_SECRET, when set); deliveries that open "
+              "with either secret are accepted.")
 @click.option("--format", "fmt", type=click.Choice(formats.NAMES),
               default=None, help="How deliveries are protected (default: standard-webhooks "
               "for a whsec_ secret, else sibs).")
 @click.option("--path", default="/hooks", show_default=True, help="The URL path to receive on.")
 @click.pass_context
 def listen(ctx: click.Context, host: str, port: int, secret: str | None,
-           secret_env: str | None, fmt: str | None, path: str) -> int:
+           secret_env: str | None, previous_env: str | None, fmt: str | None,
+           path: str) -> int:
     """A local receiver that decrypts or verifies deliveries, prints and acknowledges them.
 
     \b
@@ -240,15 +245,17 @@ def listen(ctx: click.Context, host: str, port: int, secret: str | None,
     decrypted and acknowledged with the SIBS answer; standard-webhooks ones are
     verified and answered 204. One that fails gets 400 and a line on stderr.
     The secret is never printed (only its fingerprint, as `webhooks show` prints it).
+    During a secret's rotation, give the previous secret too: both are tried.
 
     \b
-    Example:
+    Examples:
       WEBHOOKS_LISTEN_SECRET=$ORDERS_WEBHOOK_SECRET webhooks listen --port 9999
+      WEBHOOKS_LISTEN_SECRET=$NEW WEBHOOKS_LISTEN_PREVIOUS_SECRET=$OLD webhooks listen
     """
     from reconciler.commands import listen as command
 
     return command.run(globals_of(ctx), host=host, port=port, secret=secret,
-                       secret_env=secret_env, fmt=fmt, path=path)
+                       secret_env=secret_env, fmt=fmt, path=path, previous_env=previous_env)
 
 
 COMMANDS: tuple[click.Command, ...] = (list_, show, test, emit, deliveries, listen)

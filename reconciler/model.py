@@ -10,6 +10,7 @@ from contract import formats
 from contract import labels as contract_labels
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.fingerprints import Fingerprints
+from contract.secrets import DEFAULT_GRACE_S
 from reconciler.errors import Problem, ProviderError
 
 WebhookType = Literal["url", "email"]
@@ -53,6 +54,9 @@ class WebhookSpec:
     description: str = ""
     prevent_destroy: bool = False
     test_on_apply: bool = False
+    # How long the secret a change replaces stays valid, in seconds (``secret_grace``).
+    secret_grace: int = DEFAULT_GRACE_S
+    renamed_from: tuple[str, ...] = ()  # the names it had before (``renamed_from``)
     line: int = 0  # where the webhook's block starts in the config, for messages
     # The url as written when it holds ${env:}/${file:} references: then ``url`` is
     # sensitive, shown as a fingerprint and redacted (see reconciler.plan.diff).
@@ -141,6 +145,13 @@ class RemoteWebhook:
     # Set when the URL has credentials (a user part or a query string): the backoffice
     # then returns ``url`` redacted, and this fingerprint of the whole URL in its place.
     url_fingerprint: str | None = None
+    # The stored secret is weak (stored before weak secrets were refused): plans warn.
+    secret_weak: bool = False
+    # During a rotation's grace: the replaced secret's fingerprint, when it stops being
+    # valid, and which secret deliveries use ("current", "previous" or "both").
+    previous_secret_fingerprint: str | None = None
+    previous_secret_valid_until: str | None = None
+    delivery_secret: str | None = None
     # The last-applied record (``applied`` in the API; ``reconciler.plan.drift`` reads it):
     # digest, revision, owner, at, and ``state``, the webhook as the last apply left it.
     applied: dict[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
@@ -168,6 +179,10 @@ class RemoteWebhook:
                 created_at=str(d.get("created_at") or ""),
                 updated_at=str(d.get("updated_at") or ""),
                 url_fingerprint=d.get("url_fingerprint") or None,
+                secret_weak=d.get("secret_weak") is True,
+                previous_secret_fingerprint=d.get("previous_secret_fingerprint") or None,
+                previous_secret_valid_until=d.get("previous_secret_valid_until") or None,
+                delivery_secret=d.get("delivery_secret") or None,
                 applied=_applied(d.get("applied")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -10,8 +10,13 @@ acknowledge.
 Each notification is one summary line (what it is, from paymentMethod and paymentType;
 status; amount; the MULTIBANCO entity/reference, the mandate, the token masked), then its
 JSON with the token values and MB WAY alias masked: a payment token is never printed
-whole. A delivery that does not decrypt or verify gets 400 and one line on the error
-stream.
+whole.
+
+During a rotation of the webhook's secret it holds two: the new one and the previous
+one (still valid for the grace period), and accepts a delivery that opens with either:
+sibs deliveries come encrypted with one of them, Standard Webhooks ones signed with both.
+
+A delivery that does not decrypt or verify gets 400 and one line on the error stream.
 The secret is never printed: not in lines, not in errors, not even as a fingerprint
 (published fingerprints are keyed per merchant, a key a local receiver does not hold).
 """
@@ -19,7 +24,7 @@ The secret is never printed: not in lines, not in errors, not even as a fingerpr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,12 +42,12 @@ Printer = Callable[[str], None]
 MAX_BODY = 1 << 20  # a notification is a few hundred bytes; refuse anything absurd
 
 
-def check_secret(fmt: str, secret: str) -> DeliveryFormat:
+def check_secret(fmt: str, secret: str, what: str = "the listen secret") -> DeliveryFormat:
     """The format called ``fmt``, refusing a secret that cannot fit it (never quoted)."""
     delivery = formats.get(fmt)
     problem = delivery.secret_problem(secret)
     if problem is not None:
-        raise ReconcilerError(f"the listen secret does not fit --format {fmt}: {problem}")
+        raise ReconcilerError(f"{what} does not fit --format {fmt}: {problem}")
     return delivery
 
 
@@ -75,6 +80,20 @@ def header_line(notification: Mapping[str, Any], when: datetime) -> str:
     return printable("  ".join(p for p in parts if p))
 
 
+def decode_with_any(delivery: DeliveryFormat, headers: Mapping[str, str], body: bytes,
+                    secrets: Sequence[str]) -> tuple[dict[str, Any], int]:
+    """The notification, decoded with the first of ``secrets`` that opens it, and that
+    secret's place in the list; the first secret's FormatError when none does."""
+    first: FormatError | None = None
+    for index, secret in enumerate(secrets):
+        try:
+            return delivery.decode(headers, body, secret), index
+        except FormatError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
+
+
 def create_receiver(
     secret: str,
     *,
@@ -83,14 +102,25 @@ def create_receiver(
     out: Printer,
     err: Printer,
     clock: Callable[[], datetime] = datetime.now,
+    previous: str | None = None,
 ) -> Starlette:
-    """The receiver as an ASGI app: POST deliveries to ``path``; GET it to check it is up."""
+    """The receiver as an ASGI app: POST deliveries to ``path``; GET it to check it is up.
+
+    ``previous``: the secret ``secret`` replaced, during a rotation's grace: a delivery
+    that opens with it is accepted too (and marked so).
+    """
     delivery = check_secret(fmt, secret)
+    keys = [secret]
+    if previous is not None and previous != secret:
+        check_secret(fmt, previous, "the previous secret")
+        keys.append(previous)
 
     def rejected(request: Request, why: str, status: int = 400) -> Response:
         client = request.client.host if request.client else "?"
         # The formats never quote the secret; this only makes sure of it.
-        text = printable(why.replace(secret, "(secret)")) or "invalid delivery"
+        for key in keys:
+            why = why.replace(key, "(secret)")
+        text = printable(why) or "invalid delivery"
         err(f"{clock().strftime('%H:%M:%S')}  rejected a delivery from {client}: {text}")
         # 413: the rest of the body is never read, so the connection cannot be reused.
         headers = {"Connection": "close"} if status == 413 else None
@@ -109,10 +139,12 @@ def create_receiver(
         if body is None:
             return rejected(request, f"body is too large (over {MAX_BODY} bytes)", 413)
         try:
-            notification = delivery.decode(request.headers, body, secret)
+            notification, used = decode_with_any(delivery, request.headers, body, keys)
         except FormatError as exc:
-            return rejected(request, f"not a valid {fmt} delivery: {exc}")
-        out(header_line(notification, clock()))
+            tried = " (tried both secrets)" if len(keys) > 1 else ""
+            return rejected(request, f"not a valid {fmt} delivery{tried}: {exc}")
+        line = header_line(notification, clock())
+        out(line + ("  (previous secret)" if used else ""))
         pretty = json.dumps(kinds.masked(notification), indent=2, ensure_ascii=False)
         out("\n".join(printable(line) for line in pretty.splitlines()))
         status, answer = delivery.reply(notification)

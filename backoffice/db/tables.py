@@ -17,9 +17,11 @@ gave tokens a public id, a name, an expiry, their last use and their revocation 
 upgrade gives existing tokens ids and names), and added the audit log.
 Version 6 added ``merchants.fingerprint_key_sealed`` (each merchant's fingerprint key,
 sealed), recomputed every stored fingerprint under it and sealed the URLs whose query
-string was stored in clear (``backoffice.upgrades``).
-Version 8 added ``web_sessions`` (the web pages' sign-ins; step 7 changes nothing here).
-Version 9 added the ``applied_*`` columns: the last-applied record of ``webhooks apply``
+string was stored in clear (``backoffice.upgrades``). Version 7 added a secret's rotation
+(the previous secret, sealed, valid until a moment; whether a test-fire acknowledged the
+new one) and ``secret_weak`` (``NEW_COLUMNS``; the upgrade marks the stored secrets that
+are weak). Version 8 added ``web_sessions`` (the web pages' sign-ins). Version 9 added
+the ``applied_*`` columns: the last-applied record of ``webhooks apply``
 (``backoffice/applied.py``).
 """
 
@@ -144,6 +146,15 @@ webhooks = Table(
     # version 3: the whole URL, sealed, when it carries credentials; and its fingerprint
     Column("url_sealed", LargeBinary),
     Column("url_fingerprint", String(32)),
+    # version 7: the secret replaced last, sealed (bound to "<id>#previous"), valid until
+    # previous_secret_until; secret_acknowledged: a test-fire with the current secret was
+    # acknowledged (sibs deliveries then use it before the grace ends); secret_weak: the
+    # stored secret breaks contract.secrets' rule (one stored before the rule existed).
+    Column("previous_secret_sealed", LargeBinary),
+    Column("previous_secret_fingerprint", String(32)),
+    Column("previous_secret_until", Timestamp),
+    Column("secret_acknowledged", Boolean),
+    Column("secret_weak", Boolean),
     # version 9: the last-applied record (backoffice/applied.py): what the last `webhooks
     # apply` asked for (a digest, the config's git revision, its owner), when, and the
     # webhook as that apply left it (JSON; the secret only as its fingerprint)
@@ -307,6 +318,9 @@ NEW_COLUMNS: Final[dict[int, tuple[Column[Any], ...]]] = {
     5: (tokens.c.id, tokens.c.name, tokens.c.expires_at, tokens.c.last_used_at,
         tokens.c.revoked_at),
     6: (merchants.c.fingerprint_key_sealed,),
+    7: (webhooks.c.previous_secret_sealed, webhooks.c.previous_secret_fingerprint,
+        webhooks.c.previous_secret_until, webhooks.c.secret_acknowledged,
+        webhooks.c.secret_weak),
     9: (webhooks.c.applied_digest, webhooks.c.applied_revision, webhooks.c.applied_owner,
         webhooks.c.applied_at, webhooks.c.applied_state),
 }

@@ -42,6 +42,11 @@ class WebhookRecord(NamedTuple):
     secret_fingerprint: str | None
     url_sealed: bytes | None
     url_fingerprint: str | None
+    previous_secret_sealed: bytes | None
+    previous_secret_fingerprint: str | None
+    previous_secret_until: str | None
+    secret_acknowledged: bool | None
+    secret_weak: bool | None
     applied_digest: str | None
     applied_revision: str | None
     applied_owner: str | None
@@ -74,8 +79,9 @@ _SELECT_RECORDS = select(*_RECORD_COLUMNS, _NOTIFICATIONS)
 PAGE_COLUMNS: Final = ("pk", "id", "name", "type", "url", "url_fingerprint", "email",
                        "app_kind", "app_ref", "support_email", "format", "enabled",
                        "description", "secret_fingerprint", "labels", "version", "created_at",
-                       "updated_at", "applied_digest", "applied_revision", "applied_owner",
-                       "applied_at", "applied_state")
+                       "updated_at", "secret_weak", "previous_secret_fingerprint",
+                       "previous_secret_until", "secret_acknowledged", "applied_digest",
+                       "applied_revision", "applied_owner", "applied_at", "applied_state")
 _SELECT_PAGE = select(*[t.webhooks.c[name] for name in PAGE_COLUMNS], _NOTIFICATIONS)
 
 
@@ -219,15 +225,19 @@ def any_sealed_secret(conn: Connection) -> bool:
     return conn.execute(query).first() is not None
 
 
-# The columns of a webhook before version 9 (no last-applied record): what an upgrade
-# step before 9 may read, since the later steps' columns are not there yet.
-_UPGRADE_COLUMNS = [c for c in _RECORD_COLUMNS if not c.name.startswith("applied_")]
+# The columns of a webhook at version 6 (no rotation columns of step 7, no last-applied
+# record of step 9): what the step 6 rewrite may read, since the later steps' columns are
+# not there yet.
+_LATER_COLUMNS = {c.name for step, added in t.NEW_COLUMNS.items() if step > 6
+                  for c in added if c.table is t.webhooks}
+_UPGRADE_COLUMNS = [c for c in _RECORD_COLUMNS if c.name not in _LATER_COLUMNS]
 
 
 def webhook_for_upgrade(conn: Connection, merchant_id: str,
                         webhook_id: str) -> WebhookRecord | None:
-    """``get_webhook`` by id for a data rewrite of an upgrade step before 9: reads no
-    ``applied_*`` column (they are made by a later step) and leaves them None."""
+    """``get_webhook`` by id for the data rewrite of upgrade step 6: reads no column made
+    by a later step (step 7's rotation columns, step 9's ``applied_*``) and leaves them
+    None."""
     query = select(*_UPGRADE_COLUMNS, _NOTIFICATIONS).where(
         _w.merchant_id == merchant_id, _w.id == webhook_id)
     row = conn.execute(query).first()
@@ -253,6 +263,45 @@ def url_webhooks(conn: Connection, after_pk: int,
 def set_columns(conn: Connection, pk: int, values: dict[str, Any]) -> None:
     """Rewrite some of a webhook's columns in place (an upgrade; the version stays)."""
     conn.execute(update(t.webhooks).where(t.webhooks.c.pk == pk).values(**values))
+
+
+# --- a secret's rotation (version 7) ------------------------------------------------------
+
+
+def sealed_secrets(conn: Connection) -> list[tuple[int, str, str | None, bytes]]:
+    """(pk, id, format, sealed secret) of every webhook that has a secret."""
+    w = t.webhooks.c
+    query = select(w.pk, w.id, w.format, w.secret_sealed).where(w.secret_sealed.is_not(None))
+    return [(int(r.pk), str(r.id), r.format, bytes(r.secret_sealed)) for r in conn.execute(query)]
+
+
+def set_secret_weak(conn: Connection, pk: int, weak: bool) -> None:
+    """Record whether a stored secret is weak (a migration; the version stays)."""
+    conn.execute(update(t.webhooks).where(t.webhooks.c.pk == pk).values(secret_weak=weak))
+
+
+def acknowledge_secret(conn: Connection, pk: int, fingerprint: str, now: str) -> bool:
+    """Record that a test-fire with the current secret (``fingerprint``) was acknowledged
+    during its rotation's grace: a new version, so every worker reads the webhook again.
+    False when the secret changed meanwhile, the grace is over or it was recorded already."""
+    w = t.webhooks.c
+    result = conn.execute(
+        update(t.webhooks)
+        .where(w.pk == pk, w.secret_fingerprint == fingerprint,
+               w.previous_secret_until > now, w.secret_acknowledged.is_not(True))
+        .values(secret_acknowledged=True, version=w.version + 1, updated_at=now))
+    return result.rowcount == 1
+
+
+def forget_expired_secrets(conn: Connection, now: str) -> int:
+    """Drop the previous secrets whose grace ended by ``now`` (nothing uses them any more;
+    the API stopped showing them when it ended); how many."""
+    w = t.webhooks.c
+    result = conn.execute(
+        update(t.webhooks).where(w.previous_secret_until <= now)
+        .values(previous_secret_sealed=None, previous_secret_fingerprint=None,
+                previous_secret_until=None, secret_acknowledged=None))
+    return int(result.rowcount)
 
 
 # --- idempotency ----------------------------------------------------------------------
@@ -290,10 +339,14 @@ def idempotency_records(conn: Connection) -> list[tuple[str, str, dict[str, Any]
 
 
 def set_idempotency_response(conn: Connection, merchant_id: str, key: str,
-                             response: dict[str, Any], request_hash: str) -> None:
+                             response: dict[str, Any], request_hash: str | None = None) -> None:
+    """Rewrite a stored answer (an upgrade); its request hash too when given."""
     c = t.idempotency.c
+    values: dict[str, Any] = {"response": response}
+    if request_hash is not None:
+        values["request_hash"] = request_hash
     conn.execute(update(t.idempotency).where(c.merchant_id == merchant_id, c.key == key)
-                 .values(response=response, request_hash=request_hash))
+                 .values(**values))
 
 
 def delete_idempotency(conn: Connection, merchant_id: str, key: str) -> None:

@@ -7,7 +7,8 @@ the scheduling (per-webhook and total slots, merchants in turn), the leases kept
 while an attempt runs and the group commits of outcomes live in ``scheduler`` and
 ``recorder``. A worker that dies mid-attempt leaves a lease that expires, and the
 delivery is tried again. Secrets are opened at attempt time from the record
-(``Sealing.webhook_secret``) and live only in memory. The engine gets the database, the
+(``rotation.delivery_keys``: during a rotation's grace, which secrets a delivery uses)
+and live only in memory. The engine gets the database, the
 sealing, the clock and its settings when it is built, and knows no other part of the
 backoffice.
 """
@@ -25,13 +26,18 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from backoffice import audit, auth, rules
-from backoffice.clock import Clock
+from backoffice import audit, auth, rotation, rules
+from backoffice.clock import Clock, iso
 from backoffice.db import delivery_queries as dq
 from backoffice.db import merchant_queries as mq
 from backoffice.db.delivery_queries import ClaimedDelivery, DeliveryRow
 from backoffice.db.engine import Database
-from backoffice.db.webhook_queries import WebhookRecord, get_webhook
+from backoffice.db.webhook_queries import (
+    WebhookRecord,
+    acknowledge_secret,
+    forget_expired_secrets,
+    get_webhook,
+)
 from backoffice.delivery import notification, recorder, summaries
 from backoffice.delivery.mail import Mailer, MailError, SmtpAccess, notification_email
 from backoffice.delivery.recorder import Finished
@@ -229,10 +235,12 @@ class Deliveries:
                          fields=[name for name, given in (("notification", notification_type),
                                                           ("scenario", scenario)) if given],
                          note=f"{chosen.name}, delivery {row['id']}")
-        secret = self.sealing.webhook_secret(record)
-        outcome, request = self._attempt_url(record, secret, payload)
+        secret, also = rotation.delivery_keys(self.sealing, record, iso(started), test=True)
+        outcome, request = self._attempt_url(record, secret, payload, also)
         self._record(row["id"], delivery_pk, claim, 0, outcome, test=True,
                      final=False, now=None, webhook_id=record.id)
+        if outcome.delivered and rotation.awaits_acknowledgement(record, iso(started)):
+            self._acknowledged(record)
         return {
             "delivered": outcome.delivered,
             "reason": outcome.reason,
@@ -245,6 +253,17 @@ class Deliveries:
                          "duration_ms": outcome.duration_ms, "error": outcome.error},
             "delivery_id": row["id"],
         }
+
+    def _acknowledged(self, record: WebhookRecord) -> None:
+        """A sibs test-fire with the new secret was acknowledged during its rotation's
+        grace: deliveries use the new secret from now on."""
+        assert record.secret_fingerprint is not None
+        with self.db.write() as conn:
+            switched = acknowledge_secret(conn, record.pk, record.secret_fingerprint,
+                                          iso(self._clock()))
+        if switched:
+            log.info("webhook %s: the new secret was acknowledged; deliveries use it now",
+                     record.id)
 
     @staticmethod
     def _test_scenario(record: WebhookRecord, wanted: str | None,
@@ -269,8 +288,10 @@ class Deliveries:
     # --- attempts --------------------------------------------------------------------
 
     def _attempt_url(self, record: WebhookRecord, secret: str | None,
-                     payload: dict[str, Any]) -> tuple[Outcome, dict[str, Any]]:
-        """One POST in the webhook's format: (outcome, the request as the test shows it)."""
+                     payload: dict[str, Any],
+                     also: tuple[str, ...] = ()) -> tuple[Outcome, dict[str, Any]]:
+        """One POST in the webhook's format, with ``secret`` (and proving ``also`` too,
+        for a format that can): (outcome, the request as the test shows it)."""
         url = self.sealing.delivery_url(record) or ""
         notification_id = str(payload["notificationID"])
         request: dict[str, Any] = {"method": "POST", "url": redact_url(url), "headers": {},
@@ -285,7 +306,8 @@ class Deliveries:
         try:
             headers, body = delivery.encode(
                 payload, secret, message_id="msg_" + notification_id,
-                timestamp=int(time.time()))  # a receiver checks it against its clock
+                timestamp=int(time.time()),  # a receiver checks it against its clock
+                also=also)
         except formats.FormatError as exc:
             return Outcome(False, str(exc), error=str(exc)), request
 
@@ -324,8 +346,9 @@ class Deliveries:
             reason = "the webhook was disabled before this delivery"
             return Outcome(False, reason, error=reason), True
         if record.type == "url":
-            secret = self.sealing.webhook_secret(record)
-            outcome, _ = self._attempt_url(record, secret, item.payload)
+            secret, also = rotation.delivery_keys(self.sealing, record, iso(self._clock()),
+                                                  test=False)
+            outcome, _ = self._attempt_url(record, secret, item.payload, also)
             return outcome, False
         return self._attempt_email(record, item.payload), False
 
@@ -340,6 +363,11 @@ class Deliveries:
                                                      self.settings.retry_schedule)
         recorder.report(done, kept, next_attempt)
         self.tally.note(done, kept, next_attempt)
+
+    def forget_expired_secrets(self, *, now: datetime | None = None) -> int:
+        """Drop the previous secrets whose rotation's grace has ended; how many."""
+        with self.db.write() as conn:
+            return forget_expired_secrets(conn, iso(self._clock(now)))
 
     # --- support summaries -----------------------------------------------------------
 

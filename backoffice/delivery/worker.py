@@ -5,7 +5,8 @@ claims due deliveries as slots free up, sends each on a pool thread and records 
 outcomes in group commits; it wakes when an attempt ends, when an emit signals new work
 (``Deliveries.work_available``) and every ``interval_s`` (retries coming due, other
 processes' emits). The summary thread sends the support summaries when their interval
-has passed, so a slow mail relay never holds up deliveries. ``stop`` starts nothing
+has passed, so a slow mail relay never holds up deliveries, and forgets the previous
+secrets of rotations whose grace has ended (every ``FORGET_EVERY_S``). ``stop`` starts nothing
 new, lets the attempts in flight finish (each bounded by the delivery timeout) and
 commits their outcomes.
 """
@@ -23,6 +24,7 @@ from backoffice.errors import BackofficeError
 
 log = logging.getLogger("backoffice.delivery")
 BATCH: Final = 100  # deliveries attempted by one run_once
+FORGET_EVERY_S: Final = 60.0  # how often ended graces' previous secrets are dropped
 
 
 class DeliveryWorker:
@@ -81,13 +83,18 @@ class DeliveryWorker:
         """Due deliveries (synchronously), then the summaries if due; returns attempts."""
         attempted = self.deliveries.deliver_due(limit=BATCH)
         self.deliveries.send_support_summaries()
+        self.deliveries.forget_expired_secrets()
         self.rounds += 1
         return attempted
 
     def _summaries(self) -> None:
+        forgot = float("-inf")
         while not self._stopping.is_set():
             try:
                 self.deliveries.send_support_summaries()
+                if time.monotonic() - forgot >= FORGET_EVERY_S:
+                    forgot = time.monotonic()
+                    self.deliveries.forget_expired_secrets()
             except BackofficeError as exc:  # a busy database: the next round retries
                 log.warning("support summaries skipped: %s", exc.detail)
             except Exception as exc:  # a bug must not kill the worker; never quote it

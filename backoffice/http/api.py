@@ -112,6 +112,9 @@ def _if_match_version(office: Backoffice, principal: Principal, webhook_id: str,
                              "name: it changed since it was read; read it again and retry")
 
 
+# What routers in other modules of this package share with this one.
+if_match_version = _if_match_version
+
 router = APIRouter(route_class=StrictJSONRoute)  # a key twice in a JSON body: 400
 
 
@@ -315,6 +318,9 @@ def create_app(backoffice: Backoffice, *, max_body_bytes: int = MAX_BODY_BYTES,
     install_problem_handlers(app, on_refusal=audit_api.record_refusal)
     app.include_router(router)
     app.include_router(secrets_api.router)
+    from backoffice.http.secret_routes import router as secret_router  # it imports this module
+
+    app.include_router(secret_router)
     app.include_router(tokens_api.router)
     app.include_router(audit_api.router)
     app.include_router(identity.router)

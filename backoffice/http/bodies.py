@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from backoffice import rules
 from contract import catalogue, fingerprints, formats
+from contract import secrets as secret_rules
 
 if TYPE_CHECKING:
     NotificationCode = str
@@ -37,6 +38,10 @@ LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9./-]{0,62}
 LabelValue = Annotated[str, StringConstraints(max_length=rules.MAX_LABEL_VALUE)]
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=rules.MAX_LABELS)]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+GraceSeconds = Annotated[int, Field(
+    ge=0, le=secret_rules.MAX_GRACE_S,
+    description="How long the replaced secret stays valid, in seconds (default "
+                f"{secret_rules.DEFAULT_GRACE_S}: a day; 0: not at all)")]
 
 
 class _Request(BaseModel):
@@ -108,13 +113,20 @@ class WebhookCreate(_Request):
 
 
 class WebhookPatch(_Request):
-    """Any subset of the changeable fields; ``labels`` replaces the whole map."""
+    """Any subset of the changeable fields; ``labels`` replaces the whole map. A new
+    ``name`` renames the webhook: it keeps its id, secret and delivery history."""
 
+    name: Name | None = Field(default=None, description="Unique per merchant.")
     url: Url | None = None
     email: Email | None = None
     application: Application | None = None
     notifications: Notifications | None = None
-    secret: Secret | None = Field(default=None, description="Write-only; omit to keep it.")
+    secret: Secret | None = Field(
+        default=None, description="Write-only; omit to keep it. The secret it replaces "
+        "stays valid for secret_grace_seconds (Standard Webhooks deliveries carry both "
+        "signatures; sibs ones keep the old key until a test-fire with the new one is "
+        "acknowledged).")
+    secret_grace_seconds: GraceSeconds | None = None
     support_email: Email | None = None
     format: DeliveryFormat | None = None
     enabled: bool | None = None
@@ -123,6 +135,13 @@ class WebhookPatch(_Request):
     applied: AppliedIn | None = Field(
         default=None, description="Sent by `webhooks apply`: recorded as the last-applied "
                                   "record (the version changes even if nothing else does)")
+
+
+class RotateRequest(_Request):
+    """A secret rotation: the new secret is generated; the old one stays valid for
+    ``grace_seconds``."""
+
+    grace_seconds: GraceSeconds | None = None
 
 
 class Webhook(BaseModel):
@@ -156,6 +175,18 @@ class Webhook(BaseModel):
     version: int = Field(ge=1)
     created_at: Timestamp
     updated_at: Timestamp
+    secret_weak: bool = Field(
+        description="The stored secret is weak (typed text, repeats or a pattern; one "
+                    "stored before such secrets were refused): rotate it")
+    previous_secret_fingerprint: str | None = Field(
+        pattern=f"^{fingerprints.PATTERN}$",
+        description="During a rotation's grace: the replaced secret's fingerprint")
+    previous_secret_valid_until: Timestamp | None = Field(
+        description="When the replaced secret stops being valid (null: no grace running)")
+    delivery_secret: Literal["current", "previous", "both"] | None = Field(
+        description="Which secret deliveries use now: both (Standard Webhooks signs with "
+                    "each during the grace), previous (sibs, until a test-fire with the new "
+                    "one is acknowledged or the grace ends) or current; null for e-mail")
     applied: Applied | None = Field(
         default=None, description="The last-applied record; null until an apply writes it")
 

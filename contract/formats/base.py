@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 Headers = dict[str, str]
@@ -26,6 +26,10 @@ class DeliveryFormat(Protocol):
 
     name: str  # what configs, the API and ``--format`` write
     description: str  # one line for help texts and docs
+    # Whether one delivery can prove several keys at once (signatures side by side), so
+    # that during a secret's rotation a receiver holding either key accepts it. False:
+    # one key at a time (an encrypted body), and the sender picks which.
+    several_keys: bool
 
     def secret_problem(self, secret: str, subject: str = "the secret") -> str | None:
         """Why ``secret`` cannot be this format's key, naming it only as ``subject``."""
@@ -33,12 +37,17 @@ class DeliveryFormat(Protocol):
     def generate_secret(self) -> str:
         """A fresh random secret in this format's spelling."""
 
+    def key_bytes(self, secret: str) -> bytes:
+        """The key a secret that fits this format stands for (what its strength is
+        judged on: ``contract.secrets``)."""
+
     def owns_secret(self, secret: str) -> bool:
         """Whether a secret is spelled for this format (to guess ``listen``'s format)."""
 
     def encode(self, notification: Mapping[str, Any], secret: str, *, message_id: str,
-               timestamp: int) -> tuple[Headers, bytes]:
-        """The request a receiver gets: (headers, body)."""
+               timestamp: int, also: Sequence[str] = ()) -> tuple[Headers, bytes]:
+        """The request a receiver gets: (headers, body). ``also``: more keys the delivery
+        proves too, when ``several_keys`` (ignored otherwise)."""
 
     def acknowledged(self, status: int, body: bytes, notification_id: str) -> tuple[bool, str]:
         """Whether the receiver's answer acknowledges the delivery, and why (not)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from contract.formats.base import (
@@ -138,6 +138,7 @@ class Sibs:
     """The registry's face of this module."""
 
     name = NAME
+    several_keys = False  # one key encrypts the body
     description = ("AES-256-GCM encrypted body, IV and tag in headers; the receiver "
                    "echoes the notificationID (the SIBS gateway's format)")
 
@@ -147,11 +148,14 @@ class Sibs:
     def generate_secret(self) -> str:
         return generate_secret()
 
+    def key_bytes(self, secret: str) -> bytes:
+        return key(secret)
+
     def owns_secret(self, secret: str) -> bool:
         return not secret.startswith("whsec_")
 
     def encode(self, notification: Mapping[str, Any], secret: str, *, message_id: str,
-               timestamp: int) -> tuple[Headers, bytes]:
+               timestamp: int, also: Sequence[str] = ()) -> tuple[Headers, bytes]:
         return encode(notification, secret)
 
     def acknowledged(self, status: int, body: bytes, notification_id: str) -> tuple[bool, str]:

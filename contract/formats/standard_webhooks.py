@@ -4,7 +4,8 @@ The body is the specification's envelope around the notification: ``type`` (its 
 ``mbway.purchase``: see ``contract.kinds``), ``timestamp`` (ISO-8601, the moment it was
 sent) and ``data`` (the notification, the same JSON a sibs webhook decrypts).
 ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` (``v1,`` + base64
-HMAC-SHA256 of ``id.timestamp.body``) travel in headers. The secret is ``whsec_`` + the
+HMAC-SHA256 of ``id.timestamp.body``; during a secret's rotation, one such signature per
+valid secret, space-separated) travel in headers. The secret is ``whsec_`` + the
 standard base64 of 24 to 64 bytes. Any 2xx acknowledges: unlike ``sibs``, an answer
 cannot prove the receiver holds the secret.
 """
@@ -16,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -72,14 +73,20 @@ def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 
 def sign(notification: Mapping[str, Any], secret: str, *, msg_id: str,
-         timestamp: int) -> tuple[Headers, bytes]:
-    """Sign a notification as a Standard Webhooks message: (headers, JSON body)."""
+         timestamp: int, also: Sequence[str] = ()) -> tuple[Headers, bytes]:
+    """Sign a notification as a Standard Webhooks message: (headers, JSON body).
+
+    ``also``: more secrets to sign with (a rotation's previous secret): the spec lets
+    ``webhook-signature`` carry several space-separated signatures, and a receiver
+    accepts the message when any one of them verifies with its secret.
+    """
     body = to_json_bytes(notification)
+    signatures = [signature(key, msg_id, timestamp, body) for key in (secret, *also)]
     headers = {
         "Content-Type": CONTENT_TYPE,
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(dict.fromkeys(signatures)),
     }
     return headers, body
 
@@ -131,6 +138,7 @@ class StandardWebhooks:
     """The registry's face of this module."""
 
     name = NAME
+    several_keys = True  # webhook-signature takes several space-separated signatures
     description = ("the Standard Webhooks specification v1: a JSON body signed with "
                    "HMAC-SHA256; any 2xx acknowledges")
 
@@ -140,13 +148,16 @@ class StandardWebhooks:
     def generate_secret(self) -> str:
         return generate_secret()
 
+    def key_bytes(self, secret: str) -> bytes:
+        return key(secret)
+
     def owns_secret(self, secret: str) -> bool:
         return secret.startswith(PREFIX)
 
     def encode(self, notification: Mapping[str, Any], secret: str, *, message_id: str,
-               timestamp: int) -> tuple[Headers, bytes]:
+               timestamp: int, also: Sequence[str] = ()) -> tuple[Headers, bytes]:
         return sign(envelope(notification, timestamp), secret, msg_id=message_id,
-                    timestamp=timestamp)
+                    timestamp=timestamp, also=also)
 
     def acknowledged(self, status: int, body: bytes, notification_id: str) -> tuple[bool, str]:
         return acknowledged(status)

@@ -11,7 +11,15 @@ from types import FrameType
 
 import click
 
-from reconciler.apply import ApplyReport, ApplyTestResult, ChangeResult, apply_plan, test_changed
+from reconciler.apply import (
+    ApplyReport,
+    ApplyTestResult,
+    ChangeResult,
+    apply_plan,
+    generated_note,
+    generated_secrets,
+    test_changed,
+)
 from reconciler.commands import Globals
 from reconciler.config import load_config
 from reconciler.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Aborted, StalePlan
@@ -48,6 +56,7 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
         )
     to_err = fmt == "json"  # keep stdout for the JSON report
     tests: list[ApplyTestResult] = []
+    generated: list[str] = []
 
     target = choose(g, config_file).target  # a backoffice not named clearly: stop here
     if saved is not None:  # before the backoffice is even opened (an embedded one created)
@@ -84,6 +93,7 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
         if interactive:
             _confirm()
         report = await _apply(plan, provider, parallelism, g.color, to_err)
+        generated.extend(generated_secrets(plan, report))
         if not report.interrupted:
             tests.extend(await _test(plan, report, provider, test_after, g.color, to_err))
         return report
@@ -92,7 +102,7 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
     if report is None:
         if fmt == "json":
             click.echo(json.dumps({"ok": True, "summary": "No changes.", "results": [],
-                                   "tests": []}))
+                                   "tests": [], "generated_secrets": []}))
         return EXIT_OK
     untested = [t for t in tests if not t.delivered]
     summary = report.summary_line()
@@ -100,11 +110,14 @@ def run(g: Globals, planfile_path: Path | None, config_file: Path, *, auto_appro
         summary += (f" {len(untested)} of {len(tests)} test-fires NOT delivered: "
                     f"{', '.join(t.name for t in untested)}.")
     if fmt == "json":
-        data = {**report.data, "tests": [t.data for t in tests]}
+        data = {**report.data, "tests": [t.data for t in tests],
+                "generated_secrets": generated}
         if untested:
             data["ok"] = False
             data["summary"] = summary
         click.echo(json.dumps(data, indent=2))
+    if note := generated_note(generated):
+        click.echo(note, err=to_err)
     click.echo(summary, err=to_err)
     for failure in report.failed:
         click.echo(f"  failed: {failure.name}: {failure.message}", err=True)

@@ -17,6 +17,8 @@ from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
 from reconciler.receiver import create_receiver
 
 DEFAULT_SECRET_ENV = "WEBHOOKS_LISTEN_SECRET"
+# During a rotation: the secret the current one replaced, still valid for the grace.
+DEFAULT_PREVIOUS_ENV = "WEBHOOKS_LISTEN_PREVIOUS_SECRET"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -32,6 +34,16 @@ def resolve_secret(secret: str | None, secret_env: str | None) -> str:
             "secret: source), or name another variable with --secret-env"
         )
     return value.strip()
+
+
+def resolve_previous(previous_env: str | None) -> str | None:
+    """The previous secret from the variable ``--previous-secret-env`` names (default
+    WEBHOOKS_LISTEN_PREVIOUS_SECRET); None when unset or empty, unless it was named."""
+    name = previous_env or DEFAULT_PREVIOUS_ENV
+    value = (os.environ.get(name) or "").strip()
+    if not value and previous_env is not None:
+        raise ReconcilerError(f"--previous-secret-env names {name}, which is not set")
+    return value or None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -54,8 +66,9 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str | None,
-        fmt: str | None, path: str) -> int:
+        fmt: str | None, path: str, previous_env: str | None = None) -> int:
     value = resolve_secret(secret, secret_env)
+    prior = resolve_previous(previous_env)
     chosen = formats.guess(value).name if fmt is None else fmt
     if not path.startswith("/"):
         path = "/" + path
@@ -63,7 +76,8 @@ def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str
     def err(line: str) -> None:
         click.echo(click.style(line, fg="red") if g.color else line, err=True)
 
-    app = create_receiver(value, fmt=chosen, path=path, out=click.echo, err=err)
+    app = create_receiver(value, fmt=chosen, path=path, out=click.echo, err=err,
+                          previous=prior)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -73,9 +87,11 @@ def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str
     if not is_loopback_host(host):
         click.echo(f"warning: listening on {host}, beyond this machine: anyone who can reach "
                    "it can post to it", err=True)
+    also = (f"; previous secret from {previous_env or DEFAULT_PREVIOUS_ENV}"
+            if prior else "")
     click.echo(
         f"Listening for {chosen} deliveries on http://{shown_host}:{bound_port}{path} "
-        f"(secret from {'--secret' if secret else secret_env or DEFAULT_SECRET_ENV}). "
+        f"(secret from {'--secret' if secret else secret_env or DEFAULT_SECRET_ENV}{also}). "
         "Ctrl-C to stop.", err=True,
     )
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",

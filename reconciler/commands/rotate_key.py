@@ -1,6 +1,6 @@
 """`webhooks backoffice rotate-key`: put a new server key in ``server.key``, re-seal every
 sealed value under it and retire the old one, while servers keep serving
-(``backoffice.rotation``). Interrupted, it is finished by running it again.
+(``backoffice.key_rotation``). Interrupted, it is finished by running it again.
 
 The database password comes from ``WEBHOOKS_DB_URL``, ``PGPASSWORD`` or
 ``--db-password-file``, never from a flag. No key and no password is ever printed: the
@@ -20,7 +20,7 @@ from reconciler.providers.errors import backoffice_errors
 
 
 def run(g: Globals, *, db_url: str, grace_s: float) -> int:
-    from backoffice.rotation import rotate
+    from backoffice.key_rotation import rotate
 
     try:
         path = sqlite_file(parse_url(db_url))

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from contract import formats, rules
+from contract import secrets as secret_rules
 from contract.addresses import literal_target
 from contract.catalogue import NOTIFICATION_TYPES
+from contract.times import parse_duration
 from contract.urls import url_problem
 from reconciler.config.findings import Finding, did_you_mean
 from reconciler.config.reference_places import has_reference
@@ -36,6 +38,8 @@ WEBHOOK_FIELDS = (
     "description",
     "prevent_destroy",
     "test_on_apply",
+    "secret_grace",
+    "renamed_from",
 )
 DEFAULT_FIELDS = (
     "application",
@@ -44,8 +48,9 @@ DEFAULT_FIELDS = (
     "format",
     "enabled",
     "test_on_apply",
+    "secret_grace",
 )
-URL_ONLY_FIELDS = ("url", "secret", "format", "test_on_apply")
+URL_ONLY_FIELDS = ("url", "secret", "format", "test_on_apply", "secret_grace")
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,13 @@ class Checker:
         # Values with problems stay: the problem is reported once, here, not per webhook.
         merged = {k: v for k, v in raw.items() if k in DEFAULT_FIELDS}
         merged.update(self.shared(("defaults",), raw))
+        self.grace(("defaults",), raw)
         return merged
+
+    def grace(self, parent: YamlPath, raw: dict[str, Any]) -> None:
+        """``secret_grace`` is a duration of at most 30 days (the schema checked its form)."""
+        if self.usable(parent, "secret_grace", raw):
+            self.error((*parent, "secret_grace"), grace_problem(raw["secret_grace"]))
 
     def webhook(self, name: str, raw: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         """Check one webhook; return its fields with defaults merged and references resolved."""
@@ -125,6 +136,8 @@ class Checker:
             if key not in merged:
                 self.error(path, f"missing required key {key!r} ({where})", at_key=True)
         merged.update(self.shared(path, raw))
+        self.grace(path, raw)
+        merged["secret_grace"] = grace_seconds(merged.get("secret_grace"))
         for key in ("url", "email", "description"):
             value = self.text(path, key, raw)
             referenced = key == "url" and isinstance(raw.get(key), str) \
@@ -194,8 +207,59 @@ def email_problem(address: str) -> str | None:
 
 
 def secret_problem(secret: str, delivery_format: str, source: str) -> str | None:
-    """Why ``secret`` does not suit ``delivery_format``, or None; names only the source."""
-    return formats.secret_problem(delivery_format, secret, f"the secret from {source}")
+    """Why ``secret`` does not suit ``delivery_format`` or is weak (the backoffice refuses
+    both: ``contract.secrets``), or None; names only the source."""
+    return secret_rules.secret_problem(delivery_format, secret, f"the secret from {source}")
+
+
+def grace_problem(value: object) -> str | None:
+    """Why ``value`` is not a grace period (0 s to 30 days), or None."""
+    if not isinstance(value, str):
+        return None  # seconds as a number: the schema bounds them
+    try:
+        seconds = parse_duration(value).total_seconds()
+    except ValueError as exc:
+        return str(exc)
+    if seconds > secret_rules.MAX_GRACE_S:
+        return f"{value.strip()[:30]!r} is too long: {secret_rules.GRACE_RULE}"
+    return None
+
+
+def grace_seconds(value: object) -> int:
+    """The grace in whole seconds (the default when absent or not a valid duration,
+    which was reported already)."""
+    if isinstance(value, str) and grace_problem(value) is None:
+        return int(parse_duration(value).total_seconds())
+    if isinstance(value, int) and not isinstance(value, bool) \
+            and 0 <= value <= secret_rules.MAX_GRACE_S:
+        return value
+    return secret_rules.DEFAULT_GRACE_S
+
+
+def rename_findings(webhooks: Mapping[str, object]) -> Iterator[Finding]:
+    """``renamed_from``: never the webhook itself nor another declared webhook (so no
+    cycle either), and each old name at most once in the whole config."""
+    claimed: dict[str, str] = {}
+    for name, raw in webhooks.items():
+        olds = raw.get("renamed_from") if isinstance(raw, dict) else None
+        if not isinstance(olds, list):
+            continue
+        for index, old in enumerate(olds):
+            path: YamlPath = ("webhooks", name, "renamed_from", index)
+            if not isinstance(old, str):
+                continue
+            if old == name:
+                yield Finding(path, f"{old!r} is this webhook's own name: renamed_from lists "
+                                    "the names it had before")
+            elif old in webhooks:
+                yield Finding(path, f"{old!r} is a webhook this config declares: a webhook "
+                                    "cannot be renamed from one that still exists (remove "
+                                    f"the {old!r} block, or this entry)")
+            elif old in claimed and claimed[old] != name:
+                yield Finding(path, f"{old!r} is in the renamed_from of {claimed[old]!r} too: "
+                                    "an old name can become one new name only")
+            else:
+                claimed[old] = name
 
 
 def application_problem(application: str, catalog: Catalog) -> str | None:

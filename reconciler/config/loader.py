@@ -21,7 +21,7 @@ from typing import Any
 
 from contract import formats
 from reconciler.config import environments
-from reconciler.config.checks import Checker, Context
+from reconciler.config.checks import Checker, Context, rename_findings
 from reconciler.config.findings import Finding
 from reconciler.config.reference_places import reference_findings
 from reconciler.config.references import SecretsMode
@@ -359,9 +359,11 @@ def _check_layer(layer: environments.Overlay, context: Context, explained: set[Y
     defaults = checker.defaults(raw_defaults if isinstance(raw_defaults, dict) else {})
     webhooks: dict[str, dict[str, Any]] = {}
     hooks = layer.doc.get("webhooks")
-    for name, raw in (hooks if isinstance(hooks, dict) else {}).items():
+    declared = hooks if isinstance(hooks, dict) else {}
+    for name, raw in declared.items():
         if isinstance(raw, dict):
             webhooks[name] = checker.webhook(name, raw, defaults)
+    found.extend(f for f in rename_findings(declared) if f.path[:3] not in bad)
     for finding in found:
         placed = layer.locate(finding)
         if placed not in seen:
@@ -401,6 +403,8 @@ def _spec(name: str, fields: dict[str, Any], line: int) -> WebhookSpec:
         description=fields.get("description", ""),
         prevent_destroy=fields.get("prevent_destroy", False),
         test_on_apply=fields.get("test_on_apply", False) if url_only else False,
+        secret_grace=fields["secret_grace"],
+        renamed_from=tuple(fields.get("renamed_from", ())),
         line=line,
         url_source=fields.get("url_source"),
     )

@@ -20,6 +20,7 @@ import reconciler
 from contract import formats
 from contract.catalogue import NOTIFICATION_TYPES
 from contract.rules import NAME_RULE, WEBHOOK_TYPES, is_name
+from contract.secrets import GRACE_RULE
 from contract.urls import url_problem
 from reconciler.config.findings import Finding, did_you_mean
 from reconciler.config.yamlnodes import YamlPath
@@ -170,7 +171,14 @@ def _explain(error: ValidationError, doc: object, catalog: Catalog | None) -> It
     elif keyword == "pattern":
         yield _explain_pattern(error, path, value)
     elif keyword == "minItems":
-        yield Finding(path, "must list at least one notification type")
+        if field == "renamed_from":
+            yield Finding(path, "must list at least one old name (or leave renamed_from out)")
+        else:
+            yield Finding(path, "must list at least one notification type")
+    elif keyword == "maxItems":
+        yield Finding(path, f"lists more than {error.validator_value} names")
+    elif keyword in ("minimum", "maximum") and field == "secret_grace":
+        yield Finding(path, f"{value!r} seconds is out of range: {GRACE_RULE}")
     elif keyword == "uniqueItems":
         seen: list[object] = []  # items may be unhashable (a mapping in a list)
         for index, item in enumerate(value):
@@ -252,6 +260,11 @@ def _explain_pattern(error: ValidationError, path: YamlPath, value: object) -> F
         return Finding(path, f"invalid owner {value!r}: use {NAME_RULE}")
     if field == "url" and isinstance(value, str):  # never quoted: it may hold a password
         return Finding(path, url_problem(value) or "must be an absolute https:// URL")
+    if field == "secret_grace":
+        return Finding(path, f"{value!r} is not a duration: write seconds, or parts such as "
+                             f"12h or 1d12h; {GRACE_RULE}")
+    if len(path) >= 2 and path[-2] == "renamed_from":
+        return Finding(path, f"invalid webhook name {value!r} in renamed_from: use {NAME_RULE}")
     if field == "secret":
         assert isinstance(value, str)
         what = (

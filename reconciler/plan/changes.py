@@ -1,6 +1,7 @@
-"""What a plan is made of: changes to webhooks (``Create``, ``Update``, ``Replace``,
-``Delete``) with their field changes and preconditions, what was left alone, conflicts,
-the reasons a plan is unsafe, and the ``Plan`` that holds them all.
+"""What a plan is made of: changes to webhooks (``Create``, ``Update`` (a rename too),
+``Replace``, ``Delete``) with their field changes and preconditions, what was left
+alone, conflicts, the reasons a plan is unsafe, its warnings (``notices``), and the
+``Plan`` that holds them all.
 
 Secrets never enter a plan's public parts: values are held as ``SafeValue``s (secret
 fingerprints; URLs with credentials as a redacted form plus a fingerprint). Only
@@ -19,13 +20,15 @@ from contract.urls import has_credentials
 from reconciler.errors import UnsafePlan
 from reconciler.model import RemoteWebhook, WebhookSpec
 from reconciler.plan.normalize import CredentialUrl
+from reconciler.plan.notices import PlanWarning
 from reconciler.plan.review import Drift, PlanContext
 from reconciler.target import Target
 
 # "2": plans name their backoffice ("backoffice"), URLs from references are sensitive,
 # drift, origins, environments and --skip-secrets are said, and fingerprints are keyed
 # with the merchant's fingerprint key (HMAC-SHA256); a plan file of version "1" published
-# unkeyed ones, which apply cannot compare.
+# unkeyed ones, which apply cannot compare. Also renames (``renamed_from``, a ``name``
+# field change), a secret change's grace, and the plan's ``warnings``.
 FORMAT_VERSION = "2"
 
 
@@ -88,7 +91,12 @@ def json_value(value: SafeValue) -> Any:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One field's change; ``added``/``removed`` list set items (notifications)."""
+    """One field's change; ``added``/``removed`` list set items (notifications).
+
+    A secret replaced by an update has a grace: the old secret stays valid for
+    ``grace_seconds`` after apply, until about ``previous_valid_until`` (the plan's
+    estimate; the backoffice's clock decides at apply).
+    """
 
     field: str
     before: SafeValue
@@ -96,6 +104,8 @@ class FieldChange:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     origin: str | None = None  # where the change comes from (review.ORIGINS); None: unknown
+    grace_seconds: int | None = None
+    previous_valid_until: str | None = None
 
     @property
     def sensitive(self) -> bool:
@@ -113,6 +123,9 @@ class FieldChange:
             out["removed"] = list(self.removed)
         if self.origin is not None:
             out["origin"] = self.origin
+        if self.grace_seconds is not None:
+            out["grace"] = {"seconds": self.grace_seconds,
+                            "previous_valid_until": self.previous_valid_until}
         return out
 
 
@@ -149,6 +162,7 @@ class Change:
     adopted_from: str | None = None  # its owner label, None when it had none
     protected: bool = False  # prevent_destroy blocks this change
     origin: str | None = None  # create/delete: whose change it is (review.ORIGINS)
+    renamed_from: str | None = None  # an update that renames the webhook from this name
     # The real values, for apply only: never rendered, never in .data or repr.
     spec: WebhookSpec | None = field(default=None, repr=False, compare=False)
     remote: RemoteWebhook | None = field(default=None, repr=False, compare=False)
@@ -178,6 +192,7 @@ class Change:
             "adopt": self.adopt,
             "adopted_from": self.adopted_from,
             "protected": self.protected,
+            "renamed_from": self.renamed_from,
             "before": view_data(self.before),
             "after": view_data(self.after),
             "fields": [f.data for f in self.fields],
@@ -322,6 +337,7 @@ class Plan:
     backoffice: Target | None = None  # what the plan was made against (None: not said)
     context: PlanContext = field(default_factory=PlanContext)
     drift: tuple[Drift, ...] = ()  # changed outside the config since the last apply
+    warnings: tuple[PlanWarning, ...] = ()  # shown, never blocking (``notices``)
 
     @property
     def has_changes(self) -> bool:
@@ -363,9 +379,11 @@ class Plan:
         if not self.changes and not self.conflicts:
             noun = "webhook" if s.unchanged == 1 else "webhooks"
             return f"No changes. The backoffice matches the config ({s.unchanged} {noun}).{tail}"
+        renames = sum(1 for c in self.changes if c.renamed_from is not None)
+        named = f" ({renames} rename{'s' if renames != 1 else ''})" if renames else ""
         line = (
-            f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, "
-            f"{s.delete} to delete; {s.unchanged} unchanged"
+            f"Plan: {s.create} to create, {s.update} to update{named}, {s.replace} to "
+            f"replace, {s.delete} to delete; {s.unchanged} unchanged"
         )
         if s.conflicts:
             line += f"; {s.conflicts} conflict{'s' if s.conflicts != 1 else ''}"
@@ -396,4 +414,5 @@ class Plan:
             "unsafe": [r.data for r in self.reasons],
             **self.context.data,
             "drift": [d.data for d in self.drift],
+            "warnings": [w.data for w in self.warnings],
         }

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast
 
 from contract.fingerprints import Fingerprints
+from contract.times import iso_seconds
 from contract.urls import has_credentials
 from reconciler.errors import PlanError
 from reconciler.model import (
@@ -55,8 +57,13 @@ from reconciler.plan.normalize import (
     desired_state,
     normalize_url,
 )
+from reconciler.plan.notices import PlanWarning, weak_secret
+from reconciler.plan.renames import find_old, looks_renamed
 from reconciler.plan.safety import unsafe_reasons
 from reconciler.target import Target
+
+FORMAT = FIELDS.index("format")
+SECRET = FIELDS.index("secret")
 
 
 class DesiredState(Protocol):
@@ -102,8 +109,12 @@ def referenced_url(spec: WebhookSpec, fingerprints: Fingerprints) -> Sensitive |
 def _field_changes(
     before: State, after: State, *, secret_source: str | None = None,
     url_shown: Sensitive | None = None,
+    grace: tuple[int, str | None] | None = None,
 ) -> tuple[FieldChange, ...]:
-    """Explain a differing pair, field by field (the states are flat, so no deep diff)."""
+    """Explain a differing pair, field by field (the states are flat, so no deep diff).
+
+    ``grace``: (seconds, the estimated end) of a replaced secret, for an update.
+    """
     out = []
     for name, old, new in zip(FIELDS, before, after, strict=True):
         if old == new:
@@ -115,6 +126,7 @@ def _field_changes(
             added = tuple(sorted(set(new) - set(old)))
             removed = tuple(sorted(set(old) - set(new)))
         shown = url_shown if name == "url" and url_shown is not None else None
+        seconds, until = grace if name == "secret" and grace is not None else (None, None)
         out.append(
             FieldChange(
                 name,
@@ -122,9 +134,22 @@ def _field_changes(
                 shown if shown is not None else safe_value(name, new, source=secret_source),
                 added,
                 removed,
+                grace_seconds=seconds,
+                previous_valid_until=until,
             )
         )
     return tuple(out)
+
+
+def _grace(spec: WebhookSpec, have: State, want: State,
+           now: datetime) -> tuple[int, str | None] | None:
+    """The grace of the secret an update replaces: none unless one is replaced; 0 when
+    the format changes too (the old secret cannot serve the new format)."""
+    if have[SECRET] is None or have[SECRET] == want[SECRET]:
+        return None
+    seconds = spec.secret_grace if have[FORMAT] == want[FORMAT] else 0
+    until = iso_seconds(now + timedelta(seconds=seconds)) if seconds > 0 else None
+    return seconds, until
 
 
 def _secret_source(spec: WebhookSpec) -> str | None:
@@ -167,6 +192,7 @@ def build_plan(
     force: bool = False,
     backoffice: Target | None = None,
     thresholds: SafetyThresholds = DEFAULT_THRESHOLDS,
+    now: datetime | None = None,
 ) -> Plan:
     """Diff the config against the backoffice's webhooks into an ordered, checked Plan;
     ``backoffice`` names where ``actual`` was read (plans and plan files carry it).
@@ -176,7 +202,8 @@ def build_plan(
 
     A config webhook whose name a webhook of this owner holds without its owner label (a
     stripped label, told by the last-applied record) is planned as this owner's: the plan
-    restores the labels."""
+    restores the labels. ``now``: the moment a replaced secret's grace is estimated from
+    (default: now)."""
     owner = desired.owner
     wanted = desired.webhooks
     remotes = _index(actual)
@@ -184,14 +211,33 @@ def build_plan(
     if scope:
         _check_targets(scope, set(wanted) | set(remotes))
     options = PlanOptions(scope, adopt, force)
+    moment = now or datetime.now(UTC)
 
     changes: list[Change] = []
     conflicts: list[ConflictItem] = []
+    warnings: list[PlanWarning] = []
+    renamed: set[str] = set()  # old names a rename takes over: not deleted
     unchanged = 0
     for name, spec in wanted.items():
-        if scope and name not in scope:
+        if scope and name not in scope and not scope.intersection(spec.renamed_from):
             continue
         remote = remotes.get(name)
+        old = find_old(spec, remotes, remote) if spec.renamed_from else None
+        if old is not None:
+            renamed.add(old.name)
+            if not _is_ours(old, owner) and not adopt and not reclaimable(old, owner):
+                managed_by = old.labels.get(LABEL_MANAGED_BY)
+                conflicts.append(ConflictItem(old.name, old.id, old.owner, managed_by))
+            else:
+                rename = _compare(spec, old, owner, fingerprints, moment, rename=True)
+                assert rename is not None  # a rename is always a change
+                changes.append(rename)
+                if old.secret_weak and not _sends_secret(spec, old, fingerprints):
+                    warnings.append(weak_secret(name))
+            continue
+        if remote is not None and remote.secret_weak and _is_ours(remote, owner) \
+                and not _sends_secret(spec, remote, fingerprints):
+            warnings.append(weak_secret(name))
         if remote is None:
             state = desired_state(spec, owner, fingerprints)
             changes.append(
@@ -208,7 +254,7 @@ def build_plan(
         elif not _is_ours(remote, owner) and not adopt and not reclaimable(remote, owner):
             managed_by = remote.labels.get(LABEL_MANAGED_BY)
             conflicts.append(ConflictItem(name, remote.id, remote.owner, managed_by))
-        elif (change := _compare(spec, remote, owner, fingerprints)) is None:
+        elif (change := _compare(spec, remote, owner, fingerprints, moment)) is None:
             unchanged += 1
         else:
             changes.append(change)
@@ -220,7 +266,8 @@ def build_plan(
         ours = _is_ours(remote, owner)
         if ours:
             managed += 1
-        if remote.name in wanted or (scope and remote.name not in scope):
+        if remote.name in wanted or remote.name in renamed or (
+                scope and remote.name not in scope):
             continue
         if ours:
             changes.append(
@@ -241,6 +288,7 @@ def build_plan(
 
     changes.sort(key=lambda c: (ACTION_ORDER[c.action], c.name))
     conflicts.sort(key=lambda c: c.name)
+    warnings = looks_renamed(changes, owner) + sorted(warnings, key=lambda w: w.names)
     # The threshold's base is every webhook of this owner, also when --target narrows
     # the plan: a share of the whole is what tells a slip from a clean-up.
     reasons = unsafe_reasons(changes, conflicts, managed, force, thresholds)
@@ -256,6 +304,7 @@ def build_plan(
         managed=managed,
         options=options,
         backoffice=backoffice,
+        warnings=tuple(warnings),
     )
 
 
@@ -264,16 +313,25 @@ def _is_ours(remote: RemoteWebhook, owner: str) -> bool:
     return labels.get(LABEL_OWNER) == owner and labels.get(LABEL_MANAGED_BY) == MANAGER
 
 
+def _sends_secret(spec: WebhookSpec, remote: RemoteWebhook,
+                  fingerprints: Fingerprints) -> bool:
+    """Whether applying ``spec`` sends a secret other than the one ``remote`` has."""
+    fingerprint = spec.secret.fingerprint(fingerprints) if spec.secret is not None else None
+    return fingerprint is not None and fingerprint != remote.secret_fingerprint
+
+
 def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str,
-             fingerprints: Fingerprints) -> Change | None:
-    """None when the pair is in sync, else the Update or Replace that syncs it.
+             fingerprints: Fingerprints, now: datetime, *,
+             rename: bool = False) -> Change | None:
+    """None when the pair is in sync, else the Update or Replace that syncs it; with
+    ``rename``, the Update that renames ``remote`` to the spec's name (changes or not).
 
     The in-sync case is the hot path: two tuples built and compared, nothing else.
     """
     have = actual_state(remote, fingerprints)
     want = desired_state(spec, owner, fingerprints,
                          current_secret=remote.secret_fingerprint or None)
-    if want == have:
+    if want == have and not rename:
         return None
     kind: type[Change] = Update if want[TYPE] == have[TYPE] else Replace
     if kind is Replace:  # a new webhook: the backoffice generates a secret unless given one
@@ -281,15 +339,20 @@ def _compare(spec: WebhookSpec, remote: RemoteWebhook, owner: str,
     ours = _is_ours(remote, owner) or reclaimable(remote, owner)
     source = _secret_source(spec)
     shown = referenced_url(spec, fingerprints)
+    fields = _field_changes(have, want, secret_source=source, url_shown=shown,
+                            grace=_grace(spec, have, want, now) if kind is Update else None)
+    if rename:
+        fields = (FieldChange("name", remote.name, spec.name), *fields)
     return kind(
-        remote.name,  # the identity both sides were matched on
+        spec.name,  # the identity both sides were matched on (the new name of a rename)
         _view(have),
         _view(want, secret_source=source, url_shown=shown),
-        _field_changes(have, want, secret_source=source, url_shown=shown),
+        fields,
         Precondition(remote.id, remote.version),
         adopt=not ours,
         adopted_from=None if ours else remote.owner,
         protected=kind is Replace and (spec.prevent_destroy or remote.prevent_destroy),
+        renamed_from=remote.name if rename else None,
         spec=spec,
         remote=remote,
     )

@@ -131,6 +131,11 @@ def annotate(plan: Plan, fingerprints: Fingerprints, *,
             base_spec, owner, fingerprints, current_secret=remote.secret_fingerprint or None)
         fields = []
         for fc in change.fields:
+            if fc.field not in FIELDS:  # a rename's name: only the config asks for one
+                origin = "config" if not has_base else (
+                    "base" if base_spec is not None else "pull_request")
+                fields.append(dataclasses.replace(fc, origin=origin))
+                continue
             i = FIELDS.index(fc.field)
             if applied is None:
                 origin = "config"

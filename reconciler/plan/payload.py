@@ -48,8 +48,13 @@ def update_patch(change: Change, owner: str) -> dict[str, Any]:
         if name in changed:
             value = getattr(spec, name)
             patch[name] = sorted(set(value)) if name == "notifications" else value
+    if "name" in changed:
+        patch["name"] = spec.name  # a rename: the webhook keeps its id, secret and history
     if "secret" in changed and spec.secret is not None and spec.secret.value is not None:
         patch["secret"] = spec.secret.value
+        # how long the secret it replaces stays valid (0 when the format changes too)
+        grace = next(f.grace_seconds for f in change.fields if f.field == "secret")
+        patch["secret_grace_seconds"] = spec.secret_grace if grace is None else grace
     if changed & LABEL_FIELDS:
         patch["labels"] = desired_labels(owner, spec.prevent_destroy, existing=remote.labels)
     return patch
@@ -78,4 +83,5 @@ def matches_spec(change: Change, owner: str, remote_now: Any,
         return False
     fingerprint = remote_now.secret_fingerprint or None
     want = desired_state(spec, owner, fingerprints, current_secret=fingerprint)
-    return bool(want == actual_state(remote_now, fingerprints))
+    return bool(remote_now.name == spec.name
+                and want == actual_state(remote_now, fingerprints))

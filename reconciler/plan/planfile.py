@@ -70,6 +70,12 @@ class SavedChange:
         return self.precondition.get("version")
 
     @property
+    def renamed_from(self) -> str | None:
+        """The name the webhook has in the backoffice until a rename applies."""
+        old = self.data.get("renamed_from")
+        return old if isinstance(old, str) else None
+
+    @property
     def secret_fingerprint(self) -> str | None:
         """The fingerprint of the config's secret this change sends, or None if it sends none.
 
@@ -238,7 +244,7 @@ def check_stale(saved: SavedPlan, actual: Iterable[RemoteWebhook],
     remotes = {r.name: r for r in actual}
     reasons = []
     for change in saved.changes:
-        remote = remotes.get(change.name)
+        remote = remotes.get(change.renamed_from or change.name)
         if change.absent:
             if remote is not None:
                 reasons.append(
@@ -293,9 +299,9 @@ def compare(saved: SavedPlan, plan: Plan, *, new_backoffice: bool = False) -> li
     if plan.owner != saved.owner:
         reasons.append(f'the owner is now "{plan.owner}", the plan was for "{saved.owner}"')
     secrets = not saved.options.skip_secrets and not new_backoffice
-    before = {c.name: comparable(c.data, secrets=secrets) for c in saved.changes}
+    before = {c.name: comparable(_stable(c.data), secrets=secrets) for c in saved.changes}
     now = {c.name: data for c in plan.changes
-           if (data := comparable(c.data, secrets=secrets)) is not None}
+           if (data := comparable(_stable(c.data), secrets=secrets)) is not None}
     if new_backoffice:  # a URL with credentials is compared by its redaction alone
         before = {name: _unkeyed(data) for name, data in before.items()}
         now = {name: _unkeyed(data) for name, data in now.items()}
@@ -321,6 +327,18 @@ def compare(saved: SavedPlan, plan: Plan, *, new_backoffice: bool = False) -> li
 def _a(action: str) -> str:
     """``an update``, ``a create``: the action as a noun with its article."""
     return f"{'an' if action[:1] in 'aeiou' else 'a'} {action}"
+
+
+def _stable(change: dict[str, Any]) -> dict[str, Any]:
+    """A change's data without what depends on when the plan was made: the estimated
+    end of a replaced secret's grace (its length is kept, and compared)."""
+    fields = []
+    for item in change.get("fields") or []:
+        grace = item.get("grace")
+        if isinstance(grace, dict):
+            item = {**item, "grace": {**grace, "previous_valid_until": None}}
+        fields.append(item)
+    return {**change, "fields": fields}
 
 
 def _differing(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -104,6 +104,13 @@ class Provider(Protocol):
 
     async def delete(self, webhook_id: str, *, if_match: int | None) -> None: ...
 
+    async def rotate_secret(self, webhook_id: str, *, grace_seconds: int | None,
+                            if_match: int | None) -> RemoteWebhook:
+        """Replace a URL webhook's secret with a new generated one; the old one stays
+        valid for ``grace_seconds`` (the backoffice's default when None). The webhook
+        afterwards (its new fingerprint; never the secret)."""
+        ...
+
     async def test(self, webhook_id: str, notification: str | None = None,
                    scenario: str | None = None) -> dict[str, Any]:
         """Test-fire a URL webhook now (a scenario, or a type's default one); the

@@ -146,6 +146,14 @@ class EmbeddedProvider:
         with self._write(f"delete {webhook_id}", audit.WEBHOOK_DELETE, webhook_id):
             self.office.webhooks.delete_webhook(self.merchant_id, webhook_id, if_match=if_match)
 
+    async def rotate_secret(self, webhook_id: str, *, grace_seconds: int | None,
+                            if_match: int | None) -> RemoteWebhook:
+        with self._write(f"rotate the secret of {webhook_id}", audit.WEBHOOK_UPDATE,
+                         webhook_id):
+            data = self.office.webhooks.rotate_secret(
+                self.merchant_id, webhook_id, grace_seconds=grace_seconds, if_match=if_match)
+        return RemoteWebhook.from_api(data)
+
     async def test(self, webhook_id: str, notification: str | None = None,
                    scenario: str | None = None) -> dict[str, Any]:
         with self._write(f"the test-fire of {webhook_id}", audit.WEBHOOK_TEST, webhook_id):

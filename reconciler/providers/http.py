@@ -156,6 +156,17 @@ class HttpProvider:
         headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
         await self._request("DELETE", f"/v1/webhooks/{_seg(webhook_id)}", headers=headers)
 
+    async def rotate_secret(self, webhook_id: str, *, grace_seconds: int | None,
+                            if_match: int | None) -> RemoteWebhook:
+        # Repeated only under If-Match: a retry after a lost answer then meets the new
+        # version (412) instead of rotating twice.
+        headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
+        body = {"grace_seconds": grace_seconds} if grace_seconds is not None else {}
+        response = await self._request(
+            "POST", f"/v1/webhooks/{_seg(webhook_id)}/secret:rotate", json=body,
+            headers=headers, repeatable=if_match is not None)
+        return RemoteWebhook.from_api(_object(response, "webhook"))
+
     async def test(self, webhook_id: str, notification: str | None = None,
                    scenario: str | None = None) -> dict[str, Any]:
         body = {key: value for key, value in (("notification", notification),

@@ -85,8 +85,7 @@ def render_text(details: Details) -> str:
     if w.type == "url":
         note = FORMAT_NOTES.get(w.format)
         items.append(("format", f"{w.format} ({note})" if note else w.format))
-        shown = w.secret_fingerprint or "-"
-        items.append(("secret", f"{shown} (fingerprint; the secret is never shown)"))
+        items += _secret_lines(w)
     items += [
         ("enabled", "yes" if w.enabled else "no"),
         ("description", w.description or "-"),
@@ -115,6 +114,32 @@ def _last_applied(w: RemoteWebhook) -> str:
     if record.get("revision"):
         parts.append(f"config at {str(record['revision'])[:12]}")
     return ", ".join(parts)
+
+
+DELIVERY_SECRET = {
+    "both": "both: each delivery carries a signature with each secret",
+    "previous": ("the previous one, until a test-fire with the new one is acknowledged "
+                 "(`webhooks test NAME`) or the grace ends"),
+    "current": "the current one",
+}
+
+
+def _secret_lines(w: RemoteWebhook) -> list[tuple[str, str]]:
+    """The secret's fingerprint; during a rotation the previous one's too, until when,
+    and which one deliveries use. Never a secret."""
+    shown = w.secret_fingerprint or "-"
+    note = "fingerprint; the secret is never shown"
+    if w.secret_weak:
+        note += (f"; WEAK (stored before weak secrets were refused): replace it with "
+                 f"`webhooks secret rotate {w.name}` or a strong one in the config")
+    lines = [("secret", f"{shown} ({note})")]
+    if w.previous_secret_fingerprint is not None:
+        until = w.previous_secret_valid_until or "?"
+        lines.append(("previous secret", f"{w.previous_secret_fingerprint} (valid until "
+                      f"{until}: the receiver may use either until then)"))
+        used = DELIVERY_SECRET.get(w.delivery_secret or "", w.delivery_secret or "?")
+        lines.append(("deliveries use", used.replace("NAME", w.name)))
+    return lines
 
 
 def _management(w: RemoteWebhook) -> str:

@@ -67,6 +67,10 @@ def webhook_data(webhook: RemoteWebhook) -> dict[str, Any]:
         "version": webhook.version,
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
+        "secret_weak": webhook.secret_weak,
+        "previous_secret_fingerprint": webhook.previous_secret_fingerprint,
+        "previous_secret_valid_until": webhook.previous_secret_valid_until,
+        "delivery_secret": webhook.delivery_secret,
     }
 
 

@@ -18,8 +18,9 @@ from reconciler.render.common import (
     by_owner,
     format_value,
     secret_text,
+    title,
     verb,
-    view_items,
+    view_texts,
 )
 from reconciler.render.terminal import printable
 
@@ -98,6 +99,10 @@ def _warnings(plan: Plan) -> list[str]:
         lines += ["> [!WARNING]", "> **Allowed by `--force`:**", ">"]
         lines += [f"> - {_text(r.message)}." for r in forced]
         lines.append("")
+    if plan.warnings:
+        lines += ["> [!WARNING]", "> **Worth a look before apply:**", ">"]
+        lines += [f"> - {_text(w.message)}." for w in plan.warnings]
+        lines.append("")
     return lines
 
 
@@ -119,16 +124,16 @@ def _row(change: Change) -> str:
         what += f" ({review.short_origin(change.origin)})"
     if change.protected:
         what += " — **blocked by prevent_destroy**"
-    return f"| {action} | `{change.name}` | {kind} | {_code(change.target)} | {what} |"
+    return f"| {action} | {_code(title(change))} | {kind} | {_code(change.target)} | {what} |"
 
 
 def _details(change: Change, plan: Plan) -> str:
-    lines = [f"  {change.name} ({change.type})"]
+    lines = [f"  {title(change)} ({change.type})"]
     if note := review.origin_note(change.origin, plan):
         lines[0] += f"  # {note}"
     if change.action in (Action.CREATE, Action.DELETE):
         mark = "+" if change.action is Action.CREATE else "-"
-        lines += [f"{mark} {k}: {format_value(v)}" for k, v in view_items(change)]
+        lines += [f"{mark} {k}: {text}" for k, text in view_texts(change)]
     for fc in change.fields:
         if fc.field == "notifications":
             assert isinstance(fc.before, tuple) and isinstance(fc.after, tuple)
@@ -142,7 +147,7 @@ def _details(change: Change, plan: Plan) -> str:
             and fc.before.redacted == fc.after.redacted
         ):
             text = (
-                secret_text(fc)
+                secret_text(fc, change.name)
                 if fc.field == "secret"
                 else (f"{format_value(fc.after)} {SENSITIVE_CHANGED}")
             )
@@ -156,7 +161,7 @@ def _details(change: Change, plan: Plan) -> str:
         lines.append(f"  {review.SKIPPED}")
     code = "\n".join(lines)
     fence = "`" * max(3, _longest_backtick_run(code) + 1)
-    summary = f"<code>{SYMBOLS[change.action]} {verb(change)}</code> <b>{change.name}</b>"
+    summary = f"<code>{SYMBOLS[change.action]} {verb(change)}</code> <b>{title(change)}</b>"
     if change.protected:
         summary += " (blocked by prevent_destroy)"
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{code}\n{fence}\n\n</details>\n"

@@ -8,14 +8,24 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.plan import Action, Change, Plan, UnsafeReason
+from reconciler.plan.notices import PlanWarning
 from reconciler.render import review
-from reconciler.render.common import SYMBOLS, by_owner, describe, format_value, verb, view_items
+from reconciler.render.common import (
+    SYMBOLS,
+    by_owner,
+    describe,
+    format_value,
+    title,
+    verb,
+    view_texts,
+)
 from reconciler.render.terminal import printable
 
 STYLES: dict[str, str] = {
     "create": "green",
     "update": "yellow",
     "adopt": "cyan",
+    "rename": "yellow",
     "replace": "magenta",
     "delete": "red",
 }
@@ -53,6 +63,8 @@ def render_text(plan: Plan, *, color: bool) -> str:
                              "bold red", hints=True))
     if forced:
         sections.append(_box("Warning: allowed by --force", forced, "bold yellow", hints=False))
+    if plan.warnings:
+        sections.append(_warnings(plan.warnings))
     sections.append(Text(plan.summary_line() + "\n", style="bold"))
     out = Text("\n").join(sections)
     if not color:
@@ -85,7 +97,7 @@ def _change(change: Change, plan: Plan) -> Text:
     style = STYLES[name]
     symbol = SYMBOLS[change.action]
     out.append(f"  {symbol} {name} ", style=style)
-    out.append(change.name, style=f"bold {style}")
+    out.append(title(change), style=f"bold {style}")
     out.append(f" ({_type(change)})")
     if change.adopt:
         whose = f'owned by "{change.adopted_from}"' if change.adopted_from else "unmanaged"
@@ -96,10 +108,10 @@ def _change(change: Change, plan: Plan) -> Text:
         out.append(f"  # {note}", style="dim")
     out.append("\n")
     if change.action in (Action.CREATE, Action.DELETE):
-        items = [(k, format_value(v)) for k, v in view_items(change)]
+        items = view_texts(change)
         mark = "+" if change.action is Action.CREATE else "-"
     else:
-        items = [(fc.field, describe(fc)) for fc in change.fields]
+        items = [(fc.field, describe(fc, change.name)) for fc in change.fields]
         mark = "~"
     notes = [review.origin_note(fc.origin, plan) for fc in change.fields] if mark == "~" else []
     width = max((len(k) for k, _ in items), default=0) + 1
@@ -121,10 +133,22 @@ def _type(change: Change) -> str:
     return change.type
 
 
-def _box(title: str, reasons: list[UnsafeReason], style: str, *, hints: bool) -> Text:
+def _warnings(warnings: tuple[PlanWarning, ...]) -> Text:
+    out = Text()
+    style = "bold yellow"
+    out.append("╷\n│ ", style=style)
+    out.append("Warning: worth a look before apply\n", style=style)
+    for warning in warnings:
+        out.append("│\n│ ", style=style)
+        out.append(f"- {warning.message}.\n")
+    out.append("╵\n", style=style)
+    return out
+
+
+def _box(heading: str, reasons: list[UnsafeReason], style: str, *, hints: bool) -> Text:
     out = Text()
     out.append("╷\n│ ", style=style)
-    out.append(title + "\n", style=style)
+    out.append(heading + "\n", style=style)
     for reason in reasons:
         out.append("│\n│ ", style=style)
         out.append(f"- {reason.message}.\n")

@@ -15,17 +15,17 @@ from backoffice.facade import Backoffice
 from backoffice.web.sessions import WebSessions
 from tests.support.backoffice import email_webhook, loopback_resolver, url_webhook
 from tests.support.receivers import Receiver
-from tests.support.secrets import SIBS_SECRET
+from tests.support.secrets import OTHER_SIBS_SECRET, SIBS_SECRET
 
 URL_PASSWORD = "Pw-copy-5e1f0c9a"
 
 
 def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
     """Seed ``db_url`` so that every table has rows: the demo merchant and another, tokens
-    (one expiring and used, one revoked), webhooks (a sealed secret, a URL with
-    credentials, an e-mail one), an idempotency record, notifications, deliveries and
-    their attempts (one delivered, one failed), the audit log (a refusal among them), and
-    a web session.
+    (one expiring and used, one revoked), webhooks (a sealed secret, one in rotation with
+    its previous secret sealed too, a URL with credentials, an e-mail one), an idempotency
+    record, notifications, deliveries and their attempts (one delivered, one failed), the
+    audit log (a refusal among them), and a web session.
     Returns what the tests need again: the tokens and the webhooks' ids."""
     office = Backoffice.open(db_url, delivery=DeliverySettings(resolver=loopback_resolver,
                                                                timeout_s=2.0),
@@ -52,6 +52,8 @@ def fill(db_url: str, receiver: Receiver) -> dict[str, str]:
         creds = office.webhooks.create_webhook(
             "demo", url_webhook("with-creds", url=with_password, secret=SIBS_SECRET,
                                 notifications=["mbway"]))
+        # a rotation under way: the previous secret sealed beside the current one
+        office.webhooks.update_webhook("demo", creds["id"], {"secret": OTHER_SIBS_SECRET})
         office.webhooks.create_webhook("demo", email_webhook("lisbon-mail"))
         office.webhooks.create_webhook(
             "demo", url_webhook("broken", url="http://127.0.0.1:9/nobody",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,16 @@ from reconciler import plan as planner
 from reconciler.model import Config, RemoteWebhook, Secret, WebhookSpec
 from reconciler.plan import Plan
 from reconciler.plan.normalize import desired_labels
+from tests.support.secrets import strong_sibs, strong_whsec
 
 OWNER = "payments-team"
 DIGEST = "sha256:" + "ab" * 32
+# The moment plans are made at in tests whose output must not change (a replaced
+# secret's grace is estimated from it).
+NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 # Values that must never appear in any output; tests search every rendering for them.
-SECRET_VALUE = base64.b64encode(b"orders-backend-secret-0123456789").decode()
-OTHER_SECRET_VALUE = base64.b64encode(b"refunds-hook-secret-rotated-2026").decode()
+SECRET_VALUE = strong_sibs(1401)
+OTHER_SECRET_VALUE = strong_whsec(1402)
 URL_PASSWORD = "hunter2-url-password"
 OLD_URL_PASSWORD = "old-url-password-1"
 FORBIDDEN = (SECRET_VALUE, OTHER_SECRET_VALUE, URL_PASSWORD, OLD_URL_PASSWORD)
@@ -118,7 +122,11 @@ def representative() -> tuple[Config, list[RemoteWebhook]]:
                     application="terminal:10001")
     same = [spec(f"steady-{i}", notifications=("mbway", "xpay")) for i in range(3)]
     shared = spec("shared-alerts", type="email", email="alerts@shop.example")
-    cfg = config(orders, lisbon, refunds, porto, terminal, shared, *same)
+    # a rename (with a field change), and a create that looks like stale-hook renamed
+    billing = spec("billing-v2", url="https://hooks.shop.example/billing",
+                   renamed_from=("billing",), description="Billing, second edition")
+    alerts = spec("stale-alerts", type="email", email="stale@shop.example")
+    cfg = config(orders, lisbon, refunds, porto, terminal, shared, billing, alerts, *same)
 
     actual = [
         remote_for(
@@ -132,7 +140,9 @@ def representative() -> tuple[Config, list[RemoteWebhook]]:
             spec("terminal-10001", application="terminal:10001",
                  url="https://pos.shop.example/10001"),
         ),
-        *[remote_for(s) for s in same],
+        remote_for(same[0], secret_weak=True),  # stored before weak secrets were refused
+        *[remote_for(s) for s in same[1:]],
+        remote_for(replace(billing, name="billing", description="Billing")),
         remote_for(spec("old-hook", prevent_destroy=True)),
         remote_for(spec("stale-hook", type="email", email="stale@shop.example")),
         remote_for(spec("manual-hook"), owner=None),

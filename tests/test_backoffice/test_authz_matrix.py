@@ -75,6 +75,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         MANAGE, 201, 201, lambda n: {"name": f"authz-{n}", "scope": "read"}),
     ("DELETE", "/v1/tokens/{token_id}"): Operation(MANAGE, 200, 404),
     ("GET", "/v1/audit"): Operation(READ, 200, 200),
+    ("POST", "/v1/webhooks/{webhook_id}/secret:rotate"): Operation(
+        MANAGE, 200, 404, lambda _: {"grace_seconds": 60}),
 }
 CALLERS = ("none", "malformed", "unknown", "expired", "revoked", "read", "reveal", "manage",
            "other")

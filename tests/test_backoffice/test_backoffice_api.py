@@ -203,7 +203,7 @@ async def test_patch_without_if_match(client: httpx.AsyncClient) -> None:
                                               "support_email": "ops@shop.example"})
     assert response.status_code == 200
     assert response.json()["labels"] == {"owner": "payments-team"}
-    assert_problem(await client.patch(path, json={"name": "new"}), 422, "body.name")
+    assert_problem(await client.patch(path, json={"name": "Not A Name"}), 422, "body.name")
     assert_problem(await client.patch(path, json={"format": "standard-webhooks"}), 422,
                    "send a new secret together with the format change")
 

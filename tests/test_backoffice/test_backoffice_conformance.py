@@ -41,6 +41,7 @@ OPERATIONS = {
     "POST /v1/deliveries/{delivery_id}/resend", "POST /v1/webhooks/{webhook_id}/recover",
     "POST /v1/webhooks/{webhook_id}/secret/reveal", "GET /v1/tokens", "POST /v1/tokens",
     "DELETE /v1/tokens/{token_id}", "GET /v1/audit",
+    "POST /v1/webhooks/{webhook_id}/secret:rotate",
 }
 
 

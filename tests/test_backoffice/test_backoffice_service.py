@@ -25,7 +25,15 @@ from backoffice.errors import (
 from contract import catalogue, formats
 from contract.formats import secret_problem
 from tests.support.backoffice import Clock, email_webhook, url_webhook
-from tests.support.secrets import CRED_10001, CRED_10002, CRED_20001, SIBS_SECRET, WHSEC
+from tests.support.secrets import (
+    CRED_10001,
+    CRED_10002,
+    CRED_20001,
+    OTHER_SIBS_SECRET,
+    SIBS_SECRET,
+    WEAK_SIBS,
+    WHSEC,
+)
 
 
 def test_demo_merchant_is_seeded_with_its_catalogue(office: Backoffice) -> None:
@@ -57,6 +65,8 @@ def test_create_fills_defaults_and_generates_a_sibs_secret(office: Backoffice) -
         "notifications": ["mbway", "xpay"], "support_email": None, "format": "sibs",
         "enabled": True, "description": "", "secret_fingerprint": "x", "labels": {},
         "version": 1, "created_at": "2026-11-28T04:00:00Z", "updated_at": "2026-11-28T04:00:00Z",
+        "secret_weak": False, "previous_secret_fingerprint": None,
+        "previous_secret_valid_until": None, "delivery_secret": "current",
         "applied": None,
     }
     secret = office.webhooks.webhook_secret("demo", created["id"])
@@ -310,8 +320,12 @@ def test_if_match_mismatch_is_412(office: Backoffice) -> None:
 
 
 @pytest.mark.parametrize(("patch", "message"), [
-    ({"name": "renamed"}, "name cannot change"),
+    ({"name": "Not A Name"}, "name must be"),
+    ({"name": None}, "name cannot be null"),
     ({"type": "email"}, "type cannot change"),
+    ({"secret_grace_seconds": 60}, "secret_grace_seconds goes with a new secret"),
+    ({"secret": WEAK_SIBS, "secret_grace_seconds": 60}, "is weak: it decodes to printable text"),
+    ({"secret": OTHER_SIBS_SECRET, "secret_grace_seconds": 31 * 86400}, "from 0 to 2592000"),
     ({"email": "x@shop.example"}, "email is only for email webhooks"),
     ({"url": None}, "url is required"),
     ({"format": None}, "format cannot be null for a url webhook"),

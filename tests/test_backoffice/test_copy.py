@@ -94,6 +94,8 @@ def test_every_table_is_copied_whole(seeded: str, target_url: str) -> None:
               if row[t.webhooks.c.keys().index("secret_sealed")] is not None]
     assert sealed and all(isinstance(row[t.webhooks.c.keys().index("secret_sealed")], bytes)
                           for row in sealed)
+    previous = t.webhooks.c.keys().index("previous_secret_sealed")
+    assert [type(row[previous]) for row in after["webhooks"] if row[previous]] == [bytes]
 
 
 def test_a_round_trip_leaves_the_data_equal(seeded: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Rotating the server key (``backoffice.rotation``): every sealed column is in it, a
+"""Rotating the server key (``backoffice.key_rotation``): every sealed column is in it, a
 serving backoffice (``webhooks serve`` on loopback) decrypts secrets and URLs before,
 during and after it, an interrupted rotation is finished by running it again, and the
 old key opens nothing afterwards. On SQLite and on PostgreSQL."""
@@ -17,7 +17,7 @@ from backoffice import Backoffice
 from backoffice.crypto import KEY_FILE_NAME, SecretBox, read_key_file
 from backoffice.db import tables
 from backoffice.errors import SetupError
-from backoffice.rotation import rotate
+from backoffice.key_rotation import rotate
 from backoffice.sealing import SEALED_COLUMNS
 from tests.support.backoffice import url_webhook
 from tests.support.env import clean_env

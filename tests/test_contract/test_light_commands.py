@@ -1,5 +1,5 @@
-"""The light commands stay light: `validate --offline` and `listen` load neither the
-database layer nor the API framework (only the contract and what they need)."""
+"""The light commands stay light: `validate --offline`, `listen` and `secret generate` load
+neither the database layer nor the API framework (only the contract and what they need)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 from reconciler.cli import main
 try:
     main(["validate", "--offline", "-f", sys.argv[1]])
+    main(["secret", "generate", "--format", "standard-webhooks"])
 except SystemExit:
     pass
 import reconciler.commands.listen, reconciler.receiver, contract.formats
@@ -26,4 +27,5 @@ def test_validate_offline_and_listen_load_no_database_or_api_framework() -> None
                           capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert "valid (5 webhooks, 1 warning)" in done.stdout  # the loopback local receiver
+    assert "\nwhsec_" in done.stdout  # the generated secret
     assert done.stdout.strip().endswith("heavy: []"), done.stdout

@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.providers.http import HttpProvider
+from tests.support.secrets import strong_key
 
 
 def free_port() -> int:
@@ -60,6 +61,9 @@ def test_the_provider_names_an_ipv6_backoffice_with_its_brackets() -> None:
     asyncio.run(provider.aclose())
 
 
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
 def _config(folder: Path, body: str) -> Path:
     path = folder / "webhooks.yaml"
     path.write_text(f"version: 1\nowner: payments\nwebhooks:\n{body}", encoding="utf-8")
@@ -68,9 +72,11 @@ def _config(folder: Path, body: str) -> Path:
 
 def test_validate_refuses_a_sibs_secret_in_non_canonical_base64(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    canonical = base64.b64encode(bytes(range(32))).decode()
-    twin = canonical[:-2] + "9="  # decodes to the same key; the backoffice refuses it
-    assert base64.b64decode(twin) == bytes(range(32))
+    key = strong_key(31)
+    canonical = base64.b64encode(key).decode()
+    # decodes to the same key (the last character's unused bits differ); refused
+    twin = next(canonical[:-2] + c + "=" for c in ALPHABET if c != canonical[-2]
+                and base64.b64decode(canonical[:-2] + c + "=") == key)
     (tmp_path / "key").write_text(twin)
     config = _config(tmp_path, "  orders:\n    type: url\n    url: https://h.example/\n"
                                "    application: merchant\n    notifications: [mbway]\n"

@@ -26,10 +26,11 @@ from reconciler.apply import apply_plan
 from reconciler.config import read_config
 from reconciler.plan import build_plan
 from reconciler.providers.embedded import EmbeddedProvider
+from tests.support.secrets import WEAK_SIBS, WEAK_WHSEC, strong_key, strong_whsec
 
-KEY = bytes(range(32))
+KEY = strong_key(2024)
 SIBS = base64.b64encode(KEY).decode()
-WHSEC = "whsec_" + base64.b64encode(bytes(range(24))).decode()
+WHSEC = strong_whsec(2025, 24)
 # The demo merchant's stores and terminals, some near misses, and some hostile values.
 APPLICATIONS = ["merchant", "store:LIS-01", "store:POR-01", "terminal:10001", "terminal:20001",
                 "store:lis-01", "store:.x", "terminal:99999", "store:LIS-01\n", "shop:1",
@@ -55,8 +56,11 @@ URLS = _text(["https://hooks.shop.example/sibs", "http://127.0.0.1:9/hooks", "ht
               "https://0x7f.1:8443/", "https://u:p@192.168.1.1/", "https://[fe80::1]/"])
 EMAILS = _text(["ops@shop.example", "a.b+c@mail.shop.example", "x@localhost", "ops@shop",
                 "o'brien@shop.example", "a..b@shop.example", "-@-.example"])
+# Strong, malformed, and weak (contract.secrets: typed text, a pattern, repeats).
 SECRETS = st.sampled_from([SIBS, SIBS[:-2] + "9=", SIBS.rstrip("="), WHSEC,
-                           WHSEC[:-1] + "x", "whsec_" + SIBS, base64.b64encode(KEY[:16]).decode()])
+                           WHSEC[:-1] + "x", "whsec_" + SIBS, base64.b64encode(KEY[:16]).decode(),
+                           WEAK_SIBS, WEAK_WHSEC, base64.b64encode(bytes(range(32))).decode(),
+                           "whsec_" + base64.b64encode(bytes(24)).decode()])
 
 
 @st.composite

@@ -132,7 +132,7 @@ def test_validate_step_in_each_format(tmp_path: Path) -> None:
     # The sample's local receiver (loopback) is a warning offline: a backoffice that
     # refuses private targets refuses it.
     assert good.stdout == (
-        "::warning file=webhooks.yaml,line=47,col=10,title=webhooks validate::"
+        "::warning file=webhooks.yaml,line=51,col=10,title=webhooks validate::"
         "webhooks.local-receiver.url: 127.0.0.1 is loopback: a backoffice that refuses "
         "private targets (webhooks serve without --allow-private-targets) refuses this URL; "
         "the embedded one accepts it\n"

@@ -25,7 +25,7 @@ from reconciler.plan import Plan, planfile
 from reconciler.providers import Provider
 from reconciler.session import plan_config
 from tests.support.cli import Run
-from tests.support.secrets import SIBS_SECRET, assert_no_secret
+from tests.support.secrets import OTHER_SIBS_SECRET, SIBS_SECRET, assert_no_secret
 
 OWNER = "payments-team"
 
@@ -289,7 +289,7 @@ def test_the_record_and_the_drift_hold_no_secret(run: Run, tmp_path: Path,
         [orders] = office.webhooks.list_webhooks("demo").data
         record = json.dumps(orders["applied"])
         office.webhooks.update_webhook("demo", orders["id"], {
-            "secret": "HxcbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEAAAA=", "enabled": False})
+            "secret": OTHER_SIBS_SECRET, "enabled": False})  # a strong one: weak ones are refused
     assert '"secret_fingerprint": "sha256:' in record
     outputs = [run("plan", "-f", str(cfg), "--format", fmt)[1]
                for fmt in ("text", "markdown", "json")]

@@ -129,7 +129,7 @@ def test_validate_format_github(capsys, tmp_path, monkeypatch):
         "::error file=a%2Cb%3Ac/webhooks.yaml,line=10,col=5,title=webhooks validate::"
         "webhooks.orders.a%25b: unknown key 'a%25b' (allowed: type, url, email, application, "
         "notifications, secret, support_email, format, enabled, description, prevent_destroy, "
-        "test_on_apply)",
+        "test_on_apply, secret_grace, renamed_from)",
         f"{bad}: 2 errors, 1 warning",
     ]
     _, props, message = parse_workflow_command(lines[2])
@@ -254,7 +254,7 @@ def test_the_pre_commit_hook_runs_on_a_repository(tmp_path: Path) -> None:
         "ORDERS_SECRET_UNSET is not set; not checked (plan and apply need it)",
         "teams/ops/webhooks.yml:10:5: webhooks.orders.a%b: unknown key 'a%b' (allowed: type, "
         "url, email, application, notifications, secret, support_email, format, enabled, "
-        "description, prevent_destroy, test_on_apply)",
+        "description, prevent_destroy, test_on_apply, secret_grace, renamed_from)",
         "teams/ops/webhooks.yml: 1 error, 1 warning",
         "webhooks.yaml: valid (1 webhook)",
     ]

@@ -115,7 +115,8 @@ async def test_json_is_the_api_shape_without_secrets(provider: Provider) -> None
     assert set(refunds) == {
         "id", "name", "type", "url", "email", "application", "notifications", "support_email",
         "format", "enabled", "description", "secret_fingerprint", "labels", "version",
-        "created_at", "updated_at"}
+        "created_at", "updated_at", "secret_weak", "previous_secret_fingerprint",
+        "previous_secret_valid_until", "delivery_secret"}
     assert refunds["notifications"] == ["xpay"] and refunds["version"] == 1
 
 

@@ -451,6 +451,8 @@ def test_representative_plan_order_and_summary() -> None:
     assert actions(plan) == [
         ("create", "lisbon-store-mail"),
         ("create", "orders-backend"),
+        ("create", "stale-alerts"),
+        ("update", "billing-v2"),
         ("update", "porto-mail"),
         ("update", "refunds-hook"),
         ("replace", "terminal-10001"),
@@ -458,10 +460,12 @@ def test_representative_plan_order_and_summary() -> None:
         ("delete", "stale-hook"),
     ]
     s = plan.summary
-    assert (s.create, s.update, s.replace, s.delete, s.unchanged) == (2, 2, 1, 2, 3)
+    assert (s.create, s.update, s.replace, s.delete, s.unchanged) == (3, 3, 1, 2, 3)
     assert (s.unmanaged, s.foreign, s.conflicts) == (2, 1, 1)
     assert [r.kind for r in plan.unsafe] == ["conflict", "prevent_destroy"]
-    assert plan.managed == 8
+    assert [(w.kind, w.names) for w in plan.warnings] == [
+        ("rename", ("stale-hook", "stale-alerts")), ("weak_secret", ("steady-0",))]
+    assert plan.managed == 9
 
 
 def test_plan_repr_and_data_hold_no_secret() -> None:

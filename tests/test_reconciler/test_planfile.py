@@ -18,6 +18,7 @@ from reconciler.render.json_ import render_json
 from tests.support.plan_samples import (
     FINGERPRINTS,
     FORBIDDEN,
+    NOW,
     OTHER_SECRET_VALUE,
     SECRET_VALUE,
     build_plan,
@@ -34,13 +35,14 @@ from tests.support.plan_samples import (
 def saved_path(tmp_path: Path) -> Path:
     cfg, actual = representative()
     path = tmp_path / "plan.json"
-    save(build_plan(cfg, actual), path)
+    save(build_plan(cfg, actual, now=NOW), path)
     return path
 
 
 def test_save_writes_the_json_rendering_atomically(tmp_path: Path, saved_path: Path) -> None:
     cfg, actual = representative()
-    assert saved_path.read_text(encoding="utf-8") == render_json(build_plan(cfg, actual))
+    assert saved_path.read_text(encoding="utf-8") == render_json(
+        build_plan(cfg, actual, now=NOW))
     assert stat.S_IMODE(saved_path.stat().st_mode) == 0o600
     assert os.listdir(tmp_path) == ["plan.json"]  # no temp file left behind
     text = saved_path.read_text(encoding="utf-8")
@@ -64,7 +66,7 @@ def test_save_into_a_missing_directory_is_a_plan_error(tmp_path: Path) -> None:
 def test_load_round_trip(saved_path: Path) -> None:
     saved = load(saved_path)
     cfg, actual = representative()
-    plan = build_plan(cfg, actual)
+    plan = build_plan(cfg, actual, now=NOW)
     assert saved.path == saved_path and saved.owner == plan.owner
     assert saved.config_digest == plan.config_digest and saved.safe is False
     assert [(c.action, c.name) for c in saved.changes] == [

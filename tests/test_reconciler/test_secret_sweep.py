@@ -1,22 +1,26 @@
 """Known secrets pushed through every command and output; none may come out in clear.
 
-The secrets: two SIBS keys, two whsec_ secrets (each rotated once), two URL passwords
-(one a whole URL from ${env:}, one the credentials of a URL from ${file:}), two tokens in
-a URL's query string, a wrong-sized key (refused, and not echoed), a manage token, a read
+The secrets: two SIBS keys, two whsec_ secrets (each rotated once, so the first is the
+previous secret during the grace), the secrets the backoffice generated (one of them
+rotated by `secret rotate`: its current and previous secrets), two URL passwords (one a
+whole URL from ${env:}, one the credentials of a URL from ${file:}), two tokens in a
+URL's query string, a wrong-sized key (refused, and not echoed), a manage token, a read
 token, an unknown token, the server's SMTP password (WEBHOOKS_SMTP_PASSWORD), the
 merchant's fingerprint key (which the providers fetch to compare fingerprints: in no
 output, file or log, and sealed in the database), and what a config must not be able to
 read through a reference (a file read from a description, the API token itself). They
 go through validate (--strict too), plan (every format, --skip-secrets, plan files),
 apply (text and JSON; each writes a last-applied record in the database), list, show,
-import, the delivery commands (emit --wait, deliveries, deliver, recover, resend),
-`secret reveal`, `audit` and the token commands, on the embedded backoffice (the CLI
-in-process) and over HTTP (CLI processes against `webhooks --debug serve`), and then we
-read everything that was written: command output, plan and import files, the server's
+import, `secret rotate`, the delivery commands (emit --wait, deliveries, deliver,
+recover, resend), `secret reveal`, `audit` and the token commands, on the embedded
+backoffice (the CLI in-process) and over HTTP (CLI processes against `webhooks --debug
+serve`), and then we read everything that was written: command output, plan and import
+files, the server's
 log, any crash log under XDG_CACHE_HOME, and the database file with its WAL (the audit
-log among its tables). The one exception is by design: `secret reveal` prints the secret
-it was asked for, and only that, and the value appears nowhere else (not in the audit
-log's record of the reveal).
+log among its tables). Two commands print a secret by design: `secret reveal` prints the
+secret it was asked for, and only that, and the value appears nowhere else (not in the
+audit log's record of the reveal); `secret generate` prints its own fresh one, which
+appears in its output and nowhere else.
 """
 
 from __future__ import annotations
@@ -33,10 +37,11 @@ import pytest
 from backoffice.facade import Backoffice
 from reconciler.cli import main
 from tests.support.processes import Processes, free_port
+from tests.support.secrets import strong_sibs, strong_whsec
 from tests.support.serve import Server, api_env, run_cli, seed
 
-SIBS = [base64.b64encode(bytes(range(s, s + 32))).decode() for s in (101, 151)]
-WHSEC = ["whsec_" + base64.b64encode(bytes(range(s, s + 32))).decode() for s in (7, 57)]
+SIBS = [strong_sibs(s) for s in (101, 151)]
+WHSEC = [strong_whsec(s) for s in (7, 57)]
 URL_PASSWORDS = ["Pw-sweep-7c1d9e3f0a", "Pw-sweep-44b8e2d1c9"]
 QUERY_TOKENS = ["Qt-sweep-2f6a0c9e4b", "Qt-sweep-d81b37e5a0"]
 BAD_KEY = base64.b64encode(bytes(range(201, 232))).decode()  # 31 bytes: refused
@@ -129,6 +134,33 @@ def assert_clean(where: str, text: str | bytes, secrets: list[str]) -> None:
 
 def assert_no_key_bytes(where: str, data: bytes) -> None:
     assert not [k for k in RAW_KEYS if k in data], f"{where} holds a raw key"
+
+
+def held_secrets(db: Path) -> list[str]:
+    """Every secret the backoffice holds now, current and previous (read behind the API's
+    back with the server key beside the database): the generated ones included."""
+    with Backoffice.open(f"sqlite:///{db}") as office:
+        records = [office.webhooks._get("demo", id=hook["id"])
+                   for hook in office.webhooks.list_webhooks("demo").data]
+        held = [office.sealing.webhook_secret(r) for r in records]
+        held += [office.sealing.previous_secret(r) for r in records]
+    return [s for s in held if s is not None]
+
+
+def generate_secrets(outputs: list[tuple[list[str], str]]) -> list[str]:
+    """`secret generate` in each format: each prints one secret, and nothing else."""
+    made = []
+    for fmt in ("sibs", "standard-webhooks"):
+        done = subprocess.run([sys.executable, "-m", "reconciler", "secret", "generate",
+                               "--format", fmt], capture_output=True, text=True, timeout=60,
+                              check=False)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        made.append(done.stdout.strip())
+        assert done.stdout == made[-1] + "\n"
+    for secret in made:  # the only output where a secret shows is the one that made it
+        for args, out in outputs:
+            assert secret not in out, f"{' '.join(args)} shows a generated secret"
+    return made
 
 
 def crash_logs(cache: Path) -> list[Path]:
@@ -245,9 +277,18 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
             out, err = capfd.readouterr()
             assert got == 0, out + err
             outputs.append((["resend"], out + err))
+    # A secret the backoffice generated, rotated, and shown during its grace.
+    cfg = ["-f", str(work / "webhooks.yaml")]
+    for args in (["secret", "rotate", "basic-auth-hook", *cfg],
+                 ["secret", "rotate", "basic-auth-hook", "--format", "json", *cfg],
+                 ["show", "basic-auth-hook", *cfg], ["show", "std-hook", "--format", "json", *cfg],
+                 ["plan", *cfg], ["list", "--format", "json"]):
+        got = main(["--no-color", "--embedded", *args])
+        out, err = capfd.readouterr()
+        assert got == 0, f"{args}: exit {got}\n{out}\n{err}"
+        outputs.append((args, out + err))
 
     # secret reveal prints the secret asked for, alone; the audit log records the reveal.
-    cfg = ["-f", str(work / "webhooks.yaml")]
     revealed = []
     for name, want in (("sibs-hook", SIBS[1]), ("std-hook", WHSEC[1])):
         got = main(["--no-color", "--embedded", "secret", "reveal", name, *cfg])
@@ -268,25 +309,28 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     # Not vacuous: the secrets' places were shown, as fingerprints and redactions.
     assert "(sensitive value changed)" in text and "sha256:" in text
     assert "ops:***@hooks.shop.example" in text and "hooks.shop.example/in?***" in text
+    assert "previous secret: sha256:" in text
     assert "secret does not fit" in text or "32 bytes" in text
     assert "are allowed only in a webhook's secret and url" in text  # leak.yaml refused
     assert "WEBHOOKS_API_TOKEN is one of this tool's own credentials" in text
     assert not (work / "leak-plan.json").exists()
-    with Backoffice.open(f"sqlite:///{work / '.webhooks' / 'backoffice.db'}") as office:
+    held = held_secrets(data_db := work / ".webhooks" / "backoffice.db")
+    assert len(held) == 7  # 4 current (the e-mail webhook has none), 3 previous
+    generated = generate_secrets(outputs)
+    with Backoffice.open(f"sqlite:///{data_db}") as office:
         key = office.merchants.fingerprints("demo").reveal_key()
     for args, out in outputs:
-        assert_clean(" ".join(args), out, [*SECRETS, *key_forms(key)])
+        assert_clean(" ".join(args), out, [*SECRETS, *held, *generated, *key_forms(key)])
     for want, out in revealed:
-        assert_clean("secret reveal", out,
-                     [*(s for s in SECRETS if s != want), *key_forms(key)])
+        assert_clean("secret reveal", out, [s for s in [*SECRETS, *held, *generated,
+                                                         *key_forms(key)] if s != want])
     for name, written in written_files(work).items():
         assert_clean(name, written, [*SECRETS, *key_forms(key)])
     assert crash_logs(work / "cache") == []
-    data = work / ".webhooks"
-    for path in sorted(data.glob("backoffice.db*")):
+    for path in sorted(data_db.parent.glob("backoffice.db*")):
         content = path.read_bytes()
         assert_clean(path.name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, *QUERY_TOKENS,
-                                          REF_PASSWORD, UNKNOWN_TOKEN, *key_forms(key)])
+                                          REF_PASSWORD, UNKNOWN_TOKEN, *held, *key_forms(key)])
         assert_no_key_bytes(path.name, content)
         assert key not in content
 
@@ -358,6 +402,9 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
         (["emit", "--terminal", "10001", "--type", "mb-reference", "--wait"], 0, {}),
         (["emit", "--terminal", "10001", "--scenario", "multibanco-reference-generation",
           "--wait", "--format", "json"], 0, {}),
+        (["secret", "rotate", "basic-auth-hook"], 1, as_reader),
+        (["secret", "rotate", "basic-auth-hook"], 0, {}),
+        (["show", "basic-auth-hook"], 0, {}), (["show", "sibs-hook", "--format", "json"], 0, {}),
     ], work, env)
     assert "lacks the permission to manage webhooks" in output
     assert "`webhooks apply` needs a manage token" in output
@@ -403,7 +450,8 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
         # A token made and revoked over the API: shown once, in that answer only.
         made = client.post("/v1/tokens", json={"name": "sweep", "scope": "read"})
         assert made.status_code == 201
-        secrets.append(made.json()["token"])
+        api_token = made.json()["token"]
+        secrets.append(api_token)
         assert client.delete(f"/v1/tokens/{made.json()['id']}").status_code == 200
         audit_log = client.get("/v1/audit", params={"limit": 1000}).text
         assert "token.create" in audit_log and "secret.reveal" in audit_log
@@ -418,12 +466,18 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     assert server.stop() == 0
     at_rest["bo.db (after stop)"] = db.read_bytes()
     log = server.log_text()
+    held = held_secrets(db)
+    assert len(held) == 7  # 4 current (the e-mail webhook has none), 3 previous
+    secrets += held
+    secrets += generate_secrets([([f"output #{i}"], out) for i, out in enumerate(outputs)])
 
     text = "\n".join(outputs)
     assert "(sensitive value changed)" in text and "ops:***@hooks.shop.example" in text
     assert "hooks.shop.example/in?***" in text
+    assert "Rotated the secret of basic-auth-hook: sha256:" in text
     assert "POST /v1/webhooks 201" in log and "PATCH /v1/webhooks/" in log
     assert "GET /v1/fingerprint-key 200" in log  # not vacuous: the providers fetched it
+    assert "/secret:rotate 200" in log
     secrets += key_forms(key)
     for i, out in enumerate(outputs):
         assert_clean(f"output #{i}", out, secrets)
@@ -434,7 +488,7 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     for name, content in at_rest.items():
         assert_clean(name, content, [*SIBS, *WHSEC, *URL_PASSWORDS, *QUERY_TOKENS, REF_PASSWORD,
                                      BAD_KEY, UNKNOWN_TOKEN, manage, read, SMTP_PASSWORD,
-                                     secrets[-1], *key_forms(key)])
+                                     api_token, *held, *key_forms(key)])
         assert_no_key_bytes(name, content)
         assert key not in content
 

@@ -15,7 +15,7 @@ from reconciler.config import load_config, read_config
 from reconciler.config.yamlload import load_slow
 from reconciler.model import NOTIFICATION_TYPES, Catalog
 from tests.support.config import DATA, write
-from tests.support.secrets import SIBS_SECRET, WHSEC
+from tests.support.secrets import SIBS_SECRET, WEAK_SIBS, WHSEC, strong_whsec
 
 DEMO = Catalog(
     notification_types=dict(NOTIFICATION_TYPES),
@@ -357,7 +357,11 @@ def test_a_bad_default_is_reported_once_at_the_default(tmp_path):
         ("sibs", base64.urlsafe_b64encode(b"\xfb" * 32).decode(), "is not standard base64"),
         ("sibs", WHSEC, "is not standard base64"),
         ("standard-webhooks", WHSEC, None),
-        ("standard-webhooks", "whsec_" + base64.b64encode(bytes(64)).decode(), None),
+        ("standard-webhooks", strong_whsec(64, 64), None),
+        # fits the format, but weak (contract.secrets): refused all the same
+        ("standard-webhooks", "whsec_" + base64.b64encode(bytes(64)).decode(),
+         "is weak: it decodes to 64 bytes with only 1 distinct value"),
+        ("sibs", WEAK_SIBS, "is weak: it decodes to printable text"),
         ("standard-webhooks", SIBS_SECRET, "does not start with 'whsec_'"),
         ("standard-webhooks", "whsec_" + base64.b64encode(bytes(16)).decode(), "decodes to 16"),
         ("standard-webhooks", "whsec_" + base64.b64encode(bytes(65)).decode(), "decodes to 65"),
@@ -379,7 +383,7 @@ def test_secret_format_per_delivery_format(tmp_path, monkeypatch, fmt, secret, p
             assert found == []
         else:
             assert len(found) == 1 and problem in found[0] and secret not in found[0]
-            assert found[0].startswith("webhooks.yaml:10:13: webhooks.orders.secret: a ")
+            assert found[0].startswith("webhooks.yaml:10:13: webhooks.orders.secret: ")
             assert "the secret from env:ORDERS_SECRET" in found[0]
 
 

@@ -14,13 +14,13 @@ import pytest
 from reconciler import providers
 from reconciler.cli import main
 from tests.support.config import DATA, REPO, write
-from tests.support.secrets import SIBS_SECRET, WHSEC
+from tests.support.secrets import SIBS_SECRET, WHSEC, strong_sibs
 
 SECRETS = {
     "ORDERS_WEBHOOK_SECRET": SIBS_SECRET,
-    "LISBON_WEBHOOK_SECRET": base64.b64encode(bytes(range(1, 33))).decode(),
-    "PORTO_WEBHOOK_SECRET": base64.b64encode(bytes(range(2, 34))).decode(),
-    "TERMINAL_10002_WEBHOOK_SECRET": base64.b64encode(bytes(range(3, 35))).decode(),
+    "LISBON_WEBHOOK_SECRET": strong_sibs(1),
+    "PORTO_WEBHOOK_SECRET": strong_sibs(2),
+    "TERMINAL_10002_WEBHOOK_SECRET": strong_sibs(3),
     "BILLING_WEBHOOK_SECRET": WHSEC,
 }
 EXAMPLES = sorted((REPO / "examples").glob("*/webhooks.yaml"))
@@ -40,7 +40,7 @@ def test_the_sample_is_valid_with_no_environment(capsys, monkeypatch):
     # Offline, the local receiver's loopback URL is a warning (a backoffice that refuses
     # private targets refuses it; the embedded one, which the sample is for, takes it).
     assert (code, err) == (0, "")
-    assert out == (f"{sample}:47:10: warning: webhooks.local-receiver.url: 127.0.0.1 is "
+    assert out == (f"{sample}:51:10: warning: webhooks.local-receiver.url: 127.0.0.1 is "
                    "loopback: a backoffice that refuses private targets (webhooks serve "
                    "without --allow-private-targets) refuses this URL; the embedded one "
                    f"accepts it\n{sample}: valid (5 webhooks, 1 warning)\n")
@@ -123,7 +123,7 @@ def test_json_output(capsys, tmp_path):
         "errors": 0,
         "warnings": 1,
         "problems": [{
-            "file": str(REPO / "webhooks.yaml"), "line": 47, "col": 10, "severity": "warning",
+            "file": str(REPO / "webhooks.yaml"), "line": 51, "col": 10, "severity": "warning",
             "path": ["webhooks", "local-receiver", "url"],
             "message": "webhooks.local-receiver.url: 127.0.0.1 is loopback: a backoffice that "
                        "refuses private targets (webhooks serve without "
