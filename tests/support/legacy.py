@@ -23,6 +23,11 @@ def _old_redaction(url: str) -> str:
     return redact_url(base) + (question + query if question else "")
 
 
+# What the API added to a webhook's answer at version 7 (a secret's rotation, weak secrets).
+STEP_7_FIELDS = ("secret_weak", "previous_secret_fingerprint", "previous_secret_valid_until",
+                 "delivery_secret")
+
+
 def _v1(blob: bytes | None) -> bytes | None:
     """A sealed value in the format before key rings (no key id)."""
     return None if blob is None else b"\x01" + blob[9:]
@@ -30,7 +35,8 @@ def _v1(blob: bytes | None) -> bytes | None:
 
 def as_version_4(office: Backoffice) -> None:
     """Turn the office's database into what version 4 left, and close the office: no
-    token ids, audit log, web sessions or last-applied record (steps 5, 8, 9); no
+    token ids, audit log, rotation columns, web sessions or last-applied record (steps 5,
+    7, 8, 9); no
     fingerprint keys; unkeyed fingerprints (SHA-256 of secrets, PBKDF2 of URLs); query
     strings in clear (only a user part was a credential); sealed values without a key
     id; idempotency records as version 4 wrote them."""
@@ -51,7 +57,7 @@ def as_version_4(office: Backoffice) -> None:
                           url_fingerprint=legacy_url_fingerprint(url) if has_user else None)
             conn.execute(update(t.webhooks).where(w.pk == row.pk).values(**values))
         for row in conn.execute(select(i.merchant_id, i.key, i.response)).all():
-            response = dict(row.response)
+            response = {k: v for k, v in dict(row.response).items() if k not in STEP_7_FIELDS}
             url = whole.get(str(response.get("id")))
             if url is not None:
                 fixed = dict(values_of(conn, str(response["id"])))
@@ -68,14 +74,15 @@ def as_version_4(office: Backoffice) -> None:
 
 
 def _without_later_steps(conn: Any) -> None:
-    """Take away what steps 5, 8 and 9 added: the tokens' identity columns and the audit
-    log, the web sessions, the last-applied record (so the upgrade's step 6 runs, as on
-    a real version 4 database, before those columns exist)."""
+    """Take away what steps 5, 7, 8 and 9 added: the tokens' identity columns and the
+    audit log, the rotation columns and ``secret_weak``, the web sessions, the
+    last-applied record (so the upgrade's step 6 runs, as on a real version 4 database,
+    before those columns exist)."""
     for table in (*t.MIGRATIONS[5], *t.MIGRATIONS[8]):
         conn.exec_driver_sql(f"DROP TABLE {table.name}")
     for index in t.NEW_INDEXES[5]:
         conn.exec_driver_sql(f"DROP INDEX {index.name}")
-    for step in (5, 9):
+    for step in (5, 7, 9):
         for column in t.NEW_COLUMNS[step]:
             conn.exec_driver_sql(f"ALTER TABLE {column.table.name} DROP COLUMN {column.name}")
 

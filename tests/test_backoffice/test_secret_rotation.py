@@ -19,8 +19,8 @@ from standardwebhooks.webhooks import Webhook
 from backoffice import Backoffice
 from backoffice.delivery.settings import DeliverySettings
 from backoffice.errors import Invalid, NameTaken, PreconditionFailed
-from contract.fingerprints import secret_fingerprint
 from tests.support.backoffice import Clock, email_webhook, loopback_resolver, url_webhook
+from tests.support.legacy import as_version_4
 from tests.support.receivers import Receiver
 from tests.support.secrets import (
     OTHER_SIBS_SECRET,
@@ -45,6 +45,11 @@ def clocked(db_url: str, db_path: Path, clock: Clock) -> Iterator[Backoffice]:
     office.close()
 
 
+def keyed(office: Backoffice, secret: str) -> str:
+    """The secret's fingerprint as the API publishes it (the merchant's key)."""
+    return office.merchants.fingerprints("demo").secret(secret)
+
+
 def emit_and_deliver(office: Backoffice) -> None:
     office.deliveries.emit_notification("demo", {"terminal": "10001", "type": "mbway"})
     assert office.deliveries.deliver_due() == 1
@@ -61,8 +66,8 @@ def test_a_new_secret_keeps_the_old_one_valid_for_the_grace(clocked: Backoffice,
     assert created["delivery_secret"] == "current"
     changed = hooks.update_webhook("demo", created["id"], {
         "secret": OTHER_SIBS_SECRET, "secret_grace_seconds": 3600})
-    assert changed["secret_fingerprint"] == secret_fingerprint(OTHER_SIBS_SECRET)
-    assert changed["previous_secret_fingerprint"] == secret_fingerprint(SIBS_SECRET)
+    assert changed["secret_fingerprint"] == keyed(clocked, OTHER_SIBS_SECRET)
+    assert changed["previous_secret_fingerprint"] == keyed(clocked, SIBS_SECRET)
     assert changed["previous_secret_valid_until"] == "2026-11-28T05:00:00Z"  # clock + 1 h
     assert changed["delivery_secret"] == "previous"  # sibs: until a test-fire is acknowledged
     listed = hooks.list_webhooks("demo").data[0]
@@ -95,7 +100,7 @@ def test_the_default_grace_is_a_day_and_zero_or_a_new_format_means_none(
     # A second change within a grace keeps the secret it replaces (not the oldest).
     hooks.update_webhook("demo", hook["id"], {"secret": strong_sibs(8)})
     again = hooks.update_webhook("demo", hook["id"], {"secret": strong_sibs(9)})
-    assert again["previous_secret_fingerprint"] == secret_fingerprint(strong_sibs(8))
+    assert again["previous_secret_fingerprint"] == keyed(clocked, strong_sibs(8))
     moved = hooks.update_webhook("demo", hook["id"], {"format": "standard-webhooks",
                                                       "secret": WHSEC})
     assert moved["previous_secret_fingerprint"] is None  # an old-format key serves nothing
@@ -154,7 +159,7 @@ def test_sibs_keeps_the_old_key_until_a_test_fire_with_the_new_one_is_acknowledg
     switched = hooks.get_webhook("demo", hook["id"])
     assert switched["delivery_secret"] == "current"
     assert switched["version"] == rotated["version"] + 1  # workers read it again
-    assert switched["previous_secret_fingerprint"] == secret_fingerprint(SIBS_SECRET)
+    assert switched["previous_secret_fingerprint"] == keyed(clocked, SIBS_SECRET)
     emit_and_deliver(clocked)
     assert last(receiver).problem is None  # the new key from now on
 
@@ -221,7 +226,7 @@ def _store_secret(office: Backoffice, webhook_id: str, secret: str, *, weak: boo
     with office.db.write() as conn:
         conn.execute(update(t.webhooks).where(t.webhooks.c.id == webhook_id).values(
             secret_sealed=office.sealing.seal_secret(webhook_id, secret),
-            secret_fingerprint=secret_fingerprint(secret), secret_weak=weak))
+            secret_fingerprint=keyed(office, secret), secret_weak=weak))
 
 
 def test_a_rename_keeps_id_secret_and_deliveries(clocked: Backoffice,
@@ -257,32 +262,21 @@ def test_upgrading_a_version_4_database_marks_the_weak_secrets(db_url: str,
 
     from backoffice.db import tables as t
 
-    with Backoffice.open(db_url, data_dir=db_path.parent) as office:
-        strong = office.webhooks.create_webhook("demo", url_webhook("strong", secret=SIBS_SECRET),
-                                                idempotency_key="k-1")
-        weak = office.webhooks.create_webhook("demo", url_webhook("weak", secret=OTHER_WHSEC,
-                                                                  format="standard-webhooks"))
-        mail = office.webhooks.create_webhook("demo", email_webhook())
-        _store_secret(office, weak["id"], "whsec_" + "A" * 32, weak=False)  # 24 zero bytes
-        with office.db.write() as conn:  # what version 4 left: none of step 7's columns
-            for column in STEP_7:
-                conn.exec_driver_sql(f"ALTER TABLE webhooks DROP COLUMN {column}")
-            conn.exec_driver_sql("DELETE FROM schema_version")
-            conn.exec_driver_sql("INSERT INTO schema_version (version) VALUES (4)")
-            from backoffice.db import webhook_queries as wq
-
-            for merchant, key, response in wq.idempotency_records(conn):  # version 4's shape
-                old = {k: v for k, v in response.items() if k not in (
-                    "secret_weak", "previous_secret_fingerprint", "previous_secret_valid_until",
-                    "delivery_secret")}
-                wq.set_idempotency_response(conn, merchant, key, old)
+    office = Backoffice.open(db_url, data_dir=db_path.parent)
+    strong = office.webhooks.create_webhook("demo", url_webhook("strong", secret=SIBS_SECRET),
+                                            idempotency_key="k-1")
+    weak = office.webhooks.create_webhook("demo", url_webhook("weak", secret=OTHER_WHSEC,
+                                                              format="standard-webhooks"))
+    mail = office.webhooks.create_webhook("demo", email_webhook())
+    _store_secret(office, weak["id"], "whsec_" + "A" * 32, weak=False)  # 24 zero bytes
+    as_version_4(office)  # none of step 7's columns, answers in version 4's shape
     with Backoffice.open(db_url, data_dir=db_path.parent) as office:
         with office.db.read() as conn:
             columns = {c["name"] for c in inspect(conn).get_columns("webhooks")}
             versions = [r[0] for r in conn.exec_driver_sql(
                 "SELECT version FROM schema_version ORDER BY version")]
         assert set(STEP_7) <= columns
-        assert versions == [4, 5, 6, 7, 8, 9] and t.SCHEMA_VERSION == 9  # 6: nothing here
+        assert versions == [4, 5, 6, 7, 8, 9] and t.SCHEMA_VERSION == 9
         got = {h["name"]: h for h in office.webhooks.list_webhooks("demo").data}
         assert got["weak"]["secret_weak"] is True and got["strong"]["secret_weak"] is False
         assert got[mail["name"]]["secret_weak"] is False and got["weak"]["version"] == 1
@@ -290,7 +284,8 @@ def test_upgrading_a_version_4_database_marks_the_weak_secrets(db_url: str,
         assert office.webhooks.webhook_secret("demo", strong["id"]) == SIBS_SECRET
         replay = office.webhooks.create_webhook(  # answers in today's shape
             "demo", url_webhook("strong", secret=SIBS_SECRET), idempotency_key="k-1")
-        assert replay == strong
+        # the stored answer, its fingerprints keyed by step 6 and step 7's fields added
+        assert replay == got["strong"] and replay["id"] == strong["id"]
         # and the new columns work: a rotation on the upgraded database
         rotated = office.webhooks.rotate_secret("demo", weak["id"])
         assert rotated["secret_weak"] is False and rotated["previous_secret_fingerprint"]

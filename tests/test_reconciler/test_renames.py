@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import plan as planner
 from reconciler.apply import apply_plan
 from reconciler.errors import PlanError, PreconditionFailed
-from reconciler.model import Config, WebhookSpec, secret_fingerprint
-from reconciler.plan import Action, build_plan
+from reconciler.model import Config, WebhookSpec
+from reconciler.plan import Action, Plan
 from reconciler.providers import Provider
-from tests.support.plan_samples import config, remote_for, secret, spec
+from tests.support.plan_samples import build_plan, config, remote_for, secret, spec
 from tests.support.secrets import SIBS_SECRET
 
 pytestmark = pytest.mark.anyio
@@ -29,8 +30,14 @@ def cfg(*specs: WebhookSpec) -> Config:
                   "sha256:" + "cd" * 32)
 
 
+async def planned(provider: Provider, desired: Config) -> Plan:
+    """The plan of ``desired`` against the provider, with its merchant's fingerprint key."""
+    return planner.build_plan(desired, await provider.fetch(),
+                              fingerprints=await provider.fingerprints())
+
+
 async def applied(provider: Provider, desired: Config) -> None:
-    plan = build_plan(desired, await provider.fetch())
+    plan = await planned(provider, desired)
     report = await apply_plan(plan, provider)
     assert report.ok, [(r.name, r.message) for r in report.failed]
 
@@ -44,7 +51,7 @@ async def test_a_rename_keeps_id_secret_and_delivery_history(provider: Provider)
 
     renamed = replace(ORDERS, name="orders-v2", renamed_from=("orders",),
                       description="Orders, second edition")
-    plan = build_plan(cfg(renamed), await provider.fetch())
+    plan = await planned(provider, cfg(renamed))
     [change] = plan.changes
     assert (change.action, change.name, change.renamed_from) == (Action.UPDATE, "orders-v2",
                                                                  "orders")
@@ -58,7 +65,7 @@ async def test_a_rename_keeps_id_secret_and_delivery_history(provider: Provider)
     assert after.description == "Orders, second edition"
     assert await provider.deliveries(after.id) == history
     # renamed_from may stay in the config: the next plan has nothing to do.
-    assert build_plan(cfg(renamed), await provider.fetch()).changes == ()
+    assert (await planned(provider, cfg(renamed))).changes == ()
 
 
 async def test_a_rotation_keeps_the_old_secret_valid_and_never_runs_twice(
@@ -67,8 +74,9 @@ async def test_a_rotation_keeps_the_old_secret_valid_and_never_runs_twice(
     [before] = await provider.fetch()
     rotated = await provider.rotate_secret(before.id, grace_seconds=3600,
                                            if_match=before.version)
-    assert rotated.secret_fingerprint not in (None, secret_fingerprint(SIBS_SECRET))
-    assert rotated.previous_secret_fingerprint == secret_fingerprint(SIBS_SECRET)
+    old = (await provider.fingerprints()).secret(SIBS_SECRET)
+    assert rotated.secret_fingerprint not in (None, old)
+    assert rotated.previous_secret_fingerprint == old
     assert rotated.previous_secret_valid_until is not None
     assert rotated.delivery_secret == "previous" and rotated.version == before.version + 1
     with pytest.raises(PreconditionFailed):  # a retry with the old version

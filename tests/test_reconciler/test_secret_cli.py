@@ -14,7 +14,6 @@ import yaml
 
 from backoffice import Backoffice
 from contract import formats
-from contract.fingerprints import secret_fingerprint
 from contract.secrets import secret_problem
 from tests.support.cli import Run
 from tests.support.secrets import (
@@ -61,6 +60,12 @@ def stored_secret(cfg: Path, name: str) -> str:
         secret = bo.webhooks.webhook_secret("demo", found["id"])
     assert secret is not None
     return secret
+
+
+def fingerprint_of(cfg: Path, secret: str) -> str:
+    """The fingerprint the backoffice publishes for ``secret`` (keyed per merchant)."""
+    with office(cfg) as bo:
+        return bo.merchants.fingerprints("demo").secret(secret)
 
 
 # --- secret generate -----------------------------------------------------------------------
@@ -118,7 +123,8 @@ def test_a_weak_secret_the_backoffice_holds_is_a_warning_in_every_plan_format(
         with bo.db.write() as conn:
             conn.execute(update(t.webhooks).where(t.webhooks.c.id == hook_id).values(
                 secret_sealed=bo.sealing.seal_secret(hook_id, WEAK_SIBS),
-                secret_fingerprint=secret_fingerprint(WEAK_SIBS), secret_weak=True))
+                secret_fingerprint=bo.merchants.fingerprints("demo").secret(WEAK_SIBS),
+                secret_weak=True))
     text = run("plan", "-f", str(cfg))[1]
     assert "the secret of 'orders' in the backoffice is weak" in text
     assert "`webhooks secret rotate orders`" in text
@@ -162,21 +168,21 @@ def test_rotate_replaces_a_generated_secret_and_keeps_the_old_one(run: Run, cfg:
     code, out, err = run("secret", "rotate", "orders", "-f", str(cfg))
     new = stored_secret(cfg, "orders")
     assert code == 0 and new != old and new.startswith("whsec_"), err
-    assert (f"Rotated the secret of orders: {secret_fingerprint(old)} -> "
-            f"{secret_fingerprint(new)} (old valid until ") in out
+    assert (f"Rotated the secret of orders: {fingerprint_of(cfg, old)} -> "
+            f"{fingerprint_of(cfg, new)} (old valid until ") in out
     assert "`webhooks secret reveal orders`" in out and "signatures with both secrets" in out
     show = run("show", "orders", "-f", str(cfg))[1]
-    assert f"secret:          {secret_fingerprint(new)}" in show
-    assert f"previous secret: {secret_fingerprint(old)} (valid until " in show
+    assert f"secret:          {fingerprint_of(cfg, new)}" in show
+    assert f"previous secret: {fingerprint_of(cfg, old)} (valid until " in show
     assert "deliveries use:  both" in show
     # The config's grace (12h) was used, and the config still plans clean.
     data = json.loads(run("show", "orders", "-f", str(cfg), "--format", "json")[1])
-    assert data["previous_secret_fingerprint"] == secret_fingerprint(old)
+    assert data["previous_secret_fingerprint"] == fingerprint_of(cfg, old)
     assert run("plan", "-f", str(cfg), "--detailed-exitcode")[0] == 0
     rotated = json.loads(run("secret", "rotate", "orders", "--grace", "0", "--format", "json",
                              "-f", str(cfg))[1])
     assert rotated["previous_secret_fingerprint"] is None
-    assert rotated["secret_fingerprint"] == secret_fingerprint(stored_secret(cfg, "orders"))
+    assert rotated["secret_fingerprint"] == fingerprint_of(cfg, stored_secret(cfg, "orders"))
     assert not any(s in text for s in (old, new) for text in run.printed)
 
 
@@ -211,7 +217,7 @@ def test_a_changed_secret_plans_old_to_new_with_the_grace_and_show_prints_both(
                                secret="${env:ORDERS_SECRET}", secret_grace="2d")})
     assert run("apply", "-f", str(cfg), "--auto-approve")[0] == 0
     monkeypatch.setenv("ORDERS_SECRET", OTHER_WHSEC)
-    old, new = secret_fingerprint(WHSEC), secret_fingerprint(OTHER_WHSEC)
+    old, new = fingerprint_of(cfg, WHSEC), fingerprint_of(cfg, OTHER_WHSEC)
     text = run("plan", "-f", str(cfg))[1]
     assert f"~ secret: {old} -> {new} (old valid until 20" in text
     data = json.loads(run("plan", "-f", str(cfg), "--format", "json")[1])

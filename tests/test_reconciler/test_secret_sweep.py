@@ -315,7 +315,7 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
     assert "WEBHOOKS_API_TOKEN is one of this tool's own credentials" in text
     assert not (work / "leak-plan.json").exists()
     held = held_secrets(data_db := work / ".webhooks" / "backoffice.db")
-    assert len(held) == 7  # 4 current (the e-mail webhook has none), 3 previous
+    assert len(held) == 8  # 5 current (the e-mail webhook has none), 3 previous
     generated = generate_secrets(outputs)
     with Backoffice.open(f"sqlite:///{data_db}") as office:
         key = office.merchants.fingerprints("demo").reveal_key()
@@ -467,7 +467,7 @@ def test_http_outputs_server_log_crash_logs_and_database_hold_no_secret(
     at_rest["bo.db (after stop)"] = db.read_bytes()
     log = server.log_text()
     held = held_secrets(db)
-    assert len(held) == 7  # 4 current (the e-mail webhook has none), 3 previous
+    assert len(held) == 8  # 5 current (the e-mail webhook has none), 3 previous
     secrets += held
     secrets += generate_secrets([([f"output #{i}"], out) for i, out in enumerate(outputs)])
 
