@@ -222,7 +222,7 @@ def build_plan(
         if scope and name not in scope and not scope.intersection(spec.renamed_from):
             continue
         remote = remotes.get(name)
-        old = find_old(spec, remotes, remote) if spec.renamed_from else None
+        old = find_old(spec, remotes, remote, fingerprints) if spec.renamed_from else None
         if old is not None:
             renamed.add(old.name)
             if not _is_ours(old, owner) and not adopt and not reclaimable(old, owner):
@@ -288,7 +288,7 @@ def build_plan(
 
     changes.sort(key=lambda c: (ACTION_ORDER[c.action], c.name))
     conflicts.sort(key=lambda c: c.name)
-    warnings = looks_renamed(changes, owner) + sorted(warnings, key=lambda w: w.names)
+    warnings = looks_renamed(changes, owner, fingerprints) + sorted(warnings, key=lambda w: w.names)
     # The threshold's base is every webhook of this owner, also when --target narrows
     # the plan: a share of the whole is what tells a slip from a clean-up.
     reasons = unsafe_reasons(changes, conflicts, managed, force, thresholds)

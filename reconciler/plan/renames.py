@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from contract.fingerprints import Fingerprints
 from reconciler.errors import PlanError
 from reconciler.model import RemoteWebhook, WebhookSpec
 from reconciler.plan.changes import Action, Change
@@ -21,7 +22,8 @@ _TARGET = (FIELDS.index("url"), FIELDS.index("email"), FIELDS.index("application
 
 
 def find_old(spec: WebhookSpec, remotes: Mapping[str, RemoteWebhook],
-             current: RemoteWebhook | None) -> RemoteWebhook | None:
+             current: RemoteWebhook | None,
+             fingerprints: Fingerprints) -> RemoteWebhook | None:
     """The backoffice's webhook ``spec`` renames: the one of its ``renamed_from`` names
     that exists. None when none does (a new webhook, or one renamed already)."""
     found = [remotes[old] for old in spec.renamed_from if old in remotes]
@@ -40,7 +42,7 @@ def find_old(spec: WebhookSpec, remotes: Mapping[str, RemoteWebhook],
             f"{spec.name!r} lists {names} in renamed_from, and each exists in the "
             "backoffice: a webhook can be renamed from one of them only; keep the one to "
             "rename in renamed_from")
-    if actual_state(old)[TYPE] != spec.type:
+    if actual_state(old, fingerprints)[TYPE] != spec.type:
         raise PlanError(
             f"{spec.name!r} would rename {old.name!r} and change its type "
             f"({old.type} -> {spec.type}) at once, which the backoffice cannot do (a new "
@@ -49,7 +51,8 @@ def find_old(spec: WebhookSpec, remotes: Mapping[str, RemoteWebhook],
     return old
 
 
-def looks_renamed(changes: Iterable[Change], owner: str) -> list[PlanWarning]:
+def looks_renamed(changes: Iterable[Change], owner: str,
+                  fingerprints: Fingerprints) -> list[PlanWarning]:
     """A warning for each delete and create of the same type, target and application
     (the first unpaired one each): most likely a rename without ``renamed_from``."""
     creates = [c for c in changes if c.action is Action.CREATE and c.spec is not None]
@@ -58,10 +61,10 @@ def looks_renamed(changes: Iterable[Change], owner: str) -> list[PlanWarning]:
     paired: set[str] = set()
     for create in creates:
         assert create.spec is not None
-        want = desired_state(create.spec, owner)
+        want = desired_state(create.spec, owner, fingerprints)
         for delete in deletes:
             assert delete.remote is not None
-            have = actual_state(delete.remote)
+            have = actual_state(delete.remote, fingerprints)
             if delete.name in paired or have[TYPE] != want[TYPE]:
                 continue
             if all(have[i] == want[i] for i in _TARGET):
