@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from backoffice.db import tables as t
 from backoffice.upgrades import legacy_secret_fingerprint
 from reconciler.cli import main
 from reconciler.providers.embedded import EmbeddedProvider
+from tests.support.secrets import strong_sibs
 
 # A dictionary of weak words; the merchant's secret is one of them, repeated to the 32
-# bytes a sibs secret must hold (the backoffice took it: only its length is checked).
+# bytes a sibs secret must hold (stored before weak secrets were refused).
 WORDS = ["123456", "password", "qwerty", "letmein", "dragon", "monkey", "football",
          "iloveyou", "admin", "welcome", "master", "hello", "freedom", "whatever",
          "shadow", "ninja", "mustang", "baseball", "superman", "trustno1", "princess",
@@ -70,18 +73,31 @@ def test_a_weak_secret_is_not_recovered_from_the_plan_without_the_key(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "webhooks.yaml").write_text(CONFIG)
-    monkeypatch.setenv("WEAK_SECRET", as_secret(WEAK))
+    monkeypatch.setenv("WEAK_SECRET", strong_sibs(1))
     cfg = ["-f", str(tmp_path / "webhooks.yaml")]
-    # The backoffice exists (a plan against one not created yet is made with a key held
-    # in memory for that run only).
-    EmbeddedProvider.open(tmp_path / ".webhooks").office.close()
+    assert main(["--no-color", "apply", *cfg, "--auto-approve"]) == 0
+    # A weak secret is refused as a new one now: the backoffice holds one stored before
+    # that rule, which every plan replacing it publishes the fingerprint of.
+    provider = EmbeddedProvider.open(tmp_path / ".webhooks")
+    try:
+        office = provider.office
+        hook_id = office.webhooks.find_webhook_by_name("demo", "weak-hook")["id"]
+        with office.db.write() as conn:
+            conn.execute(update(t.webhooks).where(t.webhooks.c.id == hook_id).values(
+                secret_sealed=office.sealing.seal_secret(hook_id, as_secret(WEAK)),
+                secret_fingerprint=office.merchants.fingerprints("demo").secret(
+                    as_secret(WEAK)), secret_weak=True))
+    finally:
+        provider.office.close()
+    capsys.readouterr()
     assert main(["--no-color", "plan", *cfg, "--format", "json"]) == 0
     published = capsys.readouterr().out
     assert main(["--no-color", "plan", *cfg, "--out", str(tmp_path / "plan.json")]) == 0
     capsys.readouterr()
     saved = (tmp_path / "plan.json").read_text()
-    [fingerprint] = set(fingerprints_in(json.loads(published)))
-    assert set(fingerprints_in(json.loads(saved))) == {fingerprint}
+    [change] = json.loads(published)["changes"]
+    fingerprint = change["before"]["secret"]["fingerprint"]  # the weak secret's
+    assert fingerprint in set(fingerprints_in(json.loads(saved)))
 
     # The attacker's tries, with what the plan and the documentation give: nothing found.
     public_tries = [legacy_secret_fingerprint,  # the construction this issue reported
