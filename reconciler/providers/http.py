@@ -193,20 +193,7 @@ class HttpProvider:
     async def find_deliveries(self, query: DeliveryQuery, *,
                               limit: int = 50) -> list[dict[str, Any]]:
         params: dict[str, str | int] = dict(query.as_query())
-        out: list[dict[str, Any]] = []
-        while len(out) < limit:
-            params["limit"] = min(PAGE_SIZE, limit - len(out))
-            page = _object(await self._request("GET", "/v1/deliveries", params=params),
-                           "delivery log")
-            data = page.get("data")
-            if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-                raise ProviderError("the backoffice returned a malformed delivery log")
-            out.extend(data)
-            cursor = page.get("next_cursor")
-            if not cursor:
-                break
-            params["cursor"] = str(cursor)
-        return out[:limit]
+        return await self._paged("/v1/deliveries", params, limit, "delivery log")
 
     async def get_delivery(self, delivery_id: str) -> dict[str, Any]:
         response = await self._request("GET", f"/v1/deliveries/{_seg(delivery_id)}")
@@ -232,13 +219,18 @@ class HttpProvider:
 
     async def audit(self, *, since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         params: dict[str, str | int] = {} if since is None else {"since": since}
+        return await self._paged("/v1/audit", params, limit, "audit log")
+
+    async def _paged(self, path: str, params: dict[str, str | int], limit: int,
+                     what: str) -> list[dict[str, Any]]:
+        """Up to ``limit`` items of a cursor-paged list (``data``, ``next_cursor``)."""
         out: list[dict[str, Any]] = []
         while len(out) < limit:
             params["limit"] = min(PAGE_SIZE, limit - len(out))
-            page = _object(await self._request("GET", "/v1/audit", params=params), "audit log")
+            page = _object(await self._request("GET", path, params=params), what)
             data = page.get("data")
             if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-                raise ProviderError("the backoffice returned a malformed audit log")
+                raise ProviderError(f"the backoffice returned a malformed {what}")
             out.extend(data)
             cursor = page.get("next_cursor")
             if not cursor:
