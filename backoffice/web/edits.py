@@ -19,6 +19,7 @@ from backoffice.http.testfires import FireGate
 from backoffice.web.access import Form, error_page, first, serve
 from backoffice.web.render import NO_STORE, Visit, page, redirect
 from backoffice.web.views import (
+    actor_of,
     application_options,
     catalog_of,
     merchant_of,
@@ -94,7 +95,7 @@ def save(visit: Visit, form: Form) -> Response:
         return redirect(visit, f"/webhooks/{webhook['id']}?done=unchanged")
     try:
         visit.office.webhooks.update_webhook(merchant_of(visit), webhook["id"], patch,
-                                             if_match=_version(form))
+                                             if_match=_version(form), actor=actor_of(visit))
     except PreconditionFailed:
         return _edit(visit, webhook, status=412, problem=visit.t("edit.changed"))
     except Invalid as exc:
@@ -113,7 +114,7 @@ def delete(visit: Visit, form: Form) -> Response:
                     problem=visit.t("managed.confirm_needed", owner=webhook["owner"]))
     try:
         visit.office.webhooks.delete_webhook(merchant_of(visit), webhook["id"],
-                                             if_match=_version(form))
+                                             if_match=_version(form), actor=actor_of(visit))
     except PreconditionFailed:
         return page(visit, "delete.html", status=412, w=webhook,
                     problem=visit.t("edit.changed"))
@@ -140,7 +141,7 @@ async def test_fire(visit: Visit, form: Form) -> Response:
     merchant = merchant_of(visit)
     async with gate.slot(merchant):
         result = await gate.run(lambda: visit.office.deliveries.test_webhook(
-            merchant, webhook["id"], notification_type=chosen))
+            merchant, webhook["id"], notification_type=chosen, actor=actor_of(visit)))
     return page(visit, "test.html", cache=NO_STORE, w=webhook_view(webhook, type_labels(catalog)),
                 result=result, chosen=chosen or webhook["notifications"][0])
 

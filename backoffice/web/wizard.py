@@ -23,7 +23,13 @@ from backoffice.auth import MANAGE
 from backoffice.errors import BackofficeError, Invalid
 from backoffice.web.access import Form, first, serve
 from backoffice.web.render import NO_STORE, Visit, page
-from backoffice.web.views import application_label, application_options, catalog_of, merchant_of
+from backoffice.web.views import (
+    actor_of,
+    application_label,
+    application_options,
+    catalog_of,
+    merchant_of,
+)
 from contract import formats
 from contract.urls import has_credentials, redact_url
 
@@ -166,7 +172,8 @@ def create(visit: Visit, state: State) -> Response:
                      if state.get("secret") is None else None)
         body["secret"] = generated or state["secret"]
     try:
-        created = visit.office.webhooks.create_webhook(merchant_of(visit), body)
+        created = visit.office.webhooks.create_webhook(merchant_of(visit), body,
+                                                       actor=actor_of(visit))
     except Invalid as exc:  # a name taken since step 1, a store gone...
         return _render(visit, 6, state, status=exc.status, problem=exc.detail)
     except BackofficeError as exc:

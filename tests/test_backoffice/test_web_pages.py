@@ -335,6 +335,18 @@ async def test_delete_has_a_page_for_browsers_without_javascript(
     assert "The webhook was deleted." in listed.text and "No webhooks yet." in listed.text
 
 
+async def test_writes_from_the_pages_are_audited_as_the_signed_in_token(
+        web: httpx.AsyncClient, office: Backoffice) -> None:
+    token, shown = office.tokens.issue("demo", "manage", name="web-user")
+    signed = session_for(office, token)
+    made = hook(office)
+    deleted = await post(web, f"/webhooks/{made['id']}/delete", signed, {"version": "1"})
+    assert deleted.status_code == 303
+    [entry] = [e for e in office.audit.list_entries("demo")["data"]
+               if e["action"] == "webhook.delete"]
+    assert (entry["actor"], entry["actor_token_id"]) == ("web-user", shown["id"])
+
+
 # --- who may do what -----------------------------------------------------------------------
 
 async def test_a_read_session_sees_no_controls_and_the_server_refuses_them(
