@@ -7,7 +7,6 @@ import logging
 import signal
 import socket
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -19,10 +18,10 @@ from backoffice.http import tls as tls_files
 from backoffice.http.api import create_app
 from backoffice.http.testfires import DEFAULT_PER_MERCHANT
 from contract import private_files
+from contract.stopping import stop_signals_noted
 from contract.urls import is_loopback_host
 
 log = logging.getLogger("backoffice.server")
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def log_config(level: str = "info") -> dict[str, Any]:
@@ -78,7 +77,6 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     ``test_fires_per_merchant``: test-fires a merchant may have in flight (429 beyond).
     ``tls``: (certificate, key) files to serve https (checked: ``tls.files_problem``).
     """
-    settings = backoffice.deliveries.settings
     worker = None if worker_interval is None else DeliveryWorker(
         backoffice.deliveries, interval_s=worker_interval)
     app = create_app(backoffice, test_fires_per_merchant=test_fires_per_merchant, worker=worker)
@@ -89,6 +87,16 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
         **(tls_files.uvicorn_options(*tls) if tls else {}),
     )
     server = uvicorn.Server(config)
+    with stop_signals_noted(server) as received:
+        return _run(backoffice, server, worker, host=host, port=port, tls=tls, sock=sock,
+                    received=received, test_fires_per_merchant=test_fires_per_merchant)
+
+
+def _run(backoffice: Backoffice, server: uvicorn.Server, worker: DeliveryWorker | None, *,
+         host: str, port: int, tls: tuple[Path, Path] | None, sock: socket.socket | None,
+         received: list[int], test_fires_per_merchant: int) -> int:
+    """Log what is served, then serve; a stop signal from here on ends the run."""
+    settings = backoffice.deliveries.settings
     if sock is None:  # a caller that bound the socket warned before binding
         warn_if_plain_http(host, tls)
     _warn_loose_files(backoffice, tls)
@@ -105,18 +113,10 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
              settings.emits_per_minute or "unlimited",
              settings.test_fires_per_minute or "unlimited", test_fires_per_merchant)
     if worker is not None:
-        log.info("delivery worker: a round every %g s; %s; e-mail %s", worker_interval,
+        log.info("delivery worker: a round every %g s; %s; e-mail %s", worker.interval_s,
                  "private and loopback targets ALLOWED" if settings.allow_private_targets
                  else "private and loopback targets refused",
                  backoffice.deliveries.mailer.where)
-    received: list[int] = []
-
-    def note(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-
-    # uvicorn re-raises the stop signal once it has shut down; catching it here makes a
-    # requested stop a clean exit (0) rather than death by signal.
-    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
     try:
         if worker is not None:
             worker.start()
@@ -127,7 +127,5 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
         if worker is not None and not worker.stop(timeout=settings.timeout_s + 5):
             log.warning("the delivery worker did not stop in time; unfinished deliveries "
                         "are retried when their lease ends")
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     log.info("stopped%s", f" on {signal.Signals(received[0]).name}" if received else "")
     return 0

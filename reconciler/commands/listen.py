@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-from types import FrameType
 
 import click
 import uvicorn
 
 from contract import formats
+from contract.stopping import stop_signals_noted
 from contract.urls import is_loopback_host
 from reconciler.commands import Globals
 from reconciler.errors import EXIT_ERROR, EXIT_OK, ReconcilerError
@@ -19,7 +18,6 @@ from reconciler.receiver import create_receiver
 DEFAULT_SECRET_ENV = "WEBHOOKS_LISTEN_SECRET"
 # During a rotation: the secret the current one replaced, still valid for the grace.
 DEFAULT_PREVIOUS_ENV = "WEBHOOKS_LISTEN_PREVIOUS_SECRET"
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def resolve_secret(secret: str | None, secret_env: str | None) -> str:
@@ -79,6 +77,26 @@ def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str
     app = create_receiver(value, fmt=chosen, path=path, out=click.echo, err=err,
                           previous=prior)
     sock = bind(host, port)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                            server_header=False, ws="none", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    try:
+        with stop_signals_noted(server):
+            _announce(sock, host=host, path=path, fmt=chosen, secret=secret,
+                      secret_env=secret_env,
+                      previous_env=(previous_env or DEFAULT_PREVIOUS_ENV) if prior else None)
+            server.run(sockets=[sock])
+    except SystemExit:
+        return EXIT_ERROR
+    finally:
+        sock.close()
+    click.echo("Stopped.", err=True)
+    return EXIT_OK
+
+
+def _announce(sock: socket.socket, *, host: str, path: str, fmt: str, secret: str | None,
+              secret_env: str | None, previous_env: str | None) -> None:
+    """Where deliveries are awaited, and where the secrets come from (never the values)."""
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     if secret:
@@ -87,31 +105,7 @@ def run(g: Globals, *, host: str, port: int, secret: str | None, secret_env: str
     if not is_loopback_host(host):
         click.echo(f"warning: listening on {host}, beyond this machine: anyone who can reach "
                    "it can post to it", err=True)
-    also = (f"; previous secret from {previous_env or DEFAULT_PREVIOUS_ENV}"
-            if prior else "")
-    click.echo(
-        f"Listening for {chosen} deliveries on http://{shown_host}:{bound_port}{path} "
-        f"(secret from {'--secret' if secret else secret_env or DEFAULT_SECRET_ENV}{also}). "
-        "Ctrl-C to stop.", err=True,
-    )
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            server_header=False, ws="none", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    received: list[int] = []
-
-    def note(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-
-    # uvicorn re-raises the stop signal once it has shut down; noting it here makes
-    # Ctrl-C a clean stop rather than a KeyboardInterrupt.
-    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
-    try:
-        server.run(sockets=[sock])
-    except SystemExit:
-        return EXIT_ERROR
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        sock.close()
-    click.echo("Stopped.", err=True)
-    return EXIT_OK
+    source = "--secret" if secret else secret_env or DEFAULT_SECRET_ENV
+    also = "" if previous_env is None else f"; previous secret from {previous_env}"
+    click.echo(f"Listening for {fmt} deliveries on http://{shown_host}:{bound_port}{path} "
+               f"(secret from {source}{also}). Ctrl-C to stop.", err=True)

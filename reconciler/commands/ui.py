@@ -11,10 +11,8 @@ that token. When it stops, the token and the sessions signed in with it are remo
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 import click
 import uvicorn
@@ -26,6 +24,7 @@ from backoffice.db import session_queries
 from backoffice.http.api import create_app
 from backoffice.http.server import log_config
 from backoffice.web.guard import CODE_SECONDS, LoginCodes
+from contract.stopping import stop_signals_noted
 from reconciler.commands import Globals
 from reconciler.commands.listen import bind
 from reconciler.providers import embedded_data_dir
@@ -62,18 +61,8 @@ def run(g: Globals, config_file: Path, *, port: int, scope: str) -> int:
                                 access_log=False, server_header=False, lifespan="off",
                                 timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
-        stopped: list[int] = []
-
-        def note(signum: int, _frame: FrameType | None) -> None:
-            stopped.append(signum)
-            server.should_exit = True
-
-        previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with stop_signals_noted(server):
             server.run(sockets=[sock])
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         click.echo("Stopped.", err=True)
         return 0
     finally:
