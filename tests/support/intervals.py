@@ -4,7 +4,9 @@ Every POST is a sibs delivery (opened with ``receivers.open_sibs``, the AESGCM o
 the receiver notes when it arrived, waits ``delay_s``, notes when it answers (just
 before the answer is written: a sender cannot have the answer, and so cannot try again,
 before that moment) and answers with the acknowledgement, or with HTTP 500 for every
-``fail_every``-th request. ``visits`` then holds every request: notification id, start,
+``fail_every``-th request, but never twice for one delivery (notification and path): a
+delivery failed on every attempt would give up after its last retry, and the test would
+wait for it forever. ``visits`` then holds every request: notification id, start,
 end, acknowledged or not.
 """
 
@@ -38,6 +40,7 @@ class IntervalReceiver:
         self.problems: list[str] = []
         self._lock = threading.Lock()
         self._count = 0
+        self._failed: set[tuple[str, str]] = set()  # deliveries answered 500 once
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,7 +72,10 @@ class IntervalReceiver:
             return
         with self._lock:
             self._count += 1
-            fail = self.fail_every > 0 and self._count % self.fail_every == 0
+            fail = (self.fail_every > 0 and self._count % self.fail_every == 0
+                    and (nid, handler.path) not in self._failed)
+            if fail:
+                self._failed.add((nid, handler.path))
         time.sleep(self.delay_s)
         answer = {"error": "boom"} if fail else {
             "statusCode": "200", "statusMsg": "Success", "notificationID": nid}

@@ -2,12 +2,13 @@
 
 Three real servers (subprocesses on free loopback ports) share one database and deliver
 to one slow receiver that keeps, for each request, the notification id, when it arrived
-and when it answered (tests/support/intervals.py); every fifth request is answered 500,
-so retries move between servers. Every notification must be delivered, no two attempts
-of one notification may overlap in time, and none may arrive after the receiver
-acknowledged that notification. Then the same with a kill -9 in the middle of group
-commits: nothing the delivery log says is contradicted by what the receiver saw, nothing
-recorded delivered is sent again, and only what was in flight at the kill is repeated.
+and when it answered (tests/support/intervals.py); every fifth request is answered 500
+(never twice for one delivery), so retries move between servers. Every notification must
+be delivered, no two attempts of one notification may overlap in time, and none may
+arrive after the receiver acknowledged that notification. Then the same with a kill -9
+in the middle of group commits: nothing the delivery log says is contradicted by what
+the receiver saw, nothing recorded delivered is sent again, and only what was in flight
+at the kill is repeated.
 """
 
 from __future__ import annotations
@@ -40,11 +41,19 @@ SERVE_ARGS = ["--allow-private-targets", "--retry-schedule", "0.05,0.05,0.05,0.0
 WAIT = 90.0  # bound of every wait: a test that fails stops by itself
 
 
-def wait_for(what: str, predicate: Callable[[], bool], every: float = 0.05) -> None:
+def wait_for(what: str, predicate: Callable[[], bool], every: float = 0.05,
+             state: Callable[[], object] = lambda: "") -> None:
+    """Wait for ``predicate``; past ``WAIT``, fail with ``what`` and the ``state`` then."""
     deadline = time.monotonic() + WAIT
     while not predicate():
-        assert time.monotonic() < deadline, f"never happened: {what}"
+        assert time.monotonic() < deadline, f"never happened: {what} {state()}"
         time.sleep(every)
+
+
+def _statuses(base: str, token: str, hooks: list[str]) -> Counter[tuple[str, int]]:
+    """How many deliveries have each (status, attempts): what a stalled wait reports."""
+    return Counter((d["status"], d["attempts"]) for hook in hooks
+                   for d in deliveries(base, token, hook).values())
 
 
 def deliveries(base: str, token: str, webhook_id: str) -> dict[str, dict[str, Any]]:
@@ -99,7 +108,8 @@ def test_three_servers_never_overlap_attempts_of_one_delivery(
     def all_delivered() -> bool:
         return all(d["status"] == "delivered" for hook in hooks
                    for d in deliveries(servers[0].base, token, hook).values())
-    wait_for("every delivery to be delivered", all_delivered, every=0.2)
+    wait_for("every delivery to be delivered", all_delivered, every=0.2,
+             state=lambda: _statuses(servers[0].base, token, hooks))
     states = [d for hook in hooks for d in deliveries(servers[0].base, token, hook).values()]
     for server in servers:
         assert server.stop() == 0
@@ -175,7 +185,8 @@ def test_kill_9_during_group_commits_loses_no_acknowledged_outcome(
             after.update({hook: deliveries(second.base, token, hook) for hook in hooks})
             return all(d["status"] == "delivered" for rows in after.values()
                        for d in rows.values())
-        wait_for("every delivery to be delivered", all_delivered, every=0.2)
+        wait_for("every delivery to be delivered", all_delivered, every=0.2,
+                 state=lambda: _statuses(second.base, token, hooks))
         assert second.stop() == 0
     finally:
         receiver.close()
