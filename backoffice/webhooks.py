@@ -30,7 +30,7 @@ from backoffice.errors import (
     NotFound,
     PreconditionFailed,
 )
-from backoffice.merchants import check_application, require_merchant
+from backoffice.merchants import check_application
 from backoffice.sealing import Sealing
 from backoffice.webhook_pages import PageCache, covering, list_filters, public, public_rows
 from contract import formats
@@ -41,6 +41,9 @@ from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
 
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
+# Expired idempotency records are deleted by a create at most this often (one statement
+# fewer for the others); an expired record found before then is ignored and purged.
+PURGE_EVERY: Final = timedelta(minutes=1)
 # Stored columns -> the field they hold, as the audit log names what changed ("": a
 # column kept along with another, not a field of its own).
 _FIELD_OF: Final = {"secret_sealed": "secret", "secret_fingerprint": "secret",
@@ -89,6 +92,7 @@ class Webhooks:
         # False: a URL whose host is a literal private address is refused (SSRF guard).
         self.allow_private_targets = allow_private_targets
         self.pages = PageCache()
+        self._purged: datetime | None = None  # when this process last purged (clock time)
 
     def policy(self) -> dict[str, str]:
         """What this backoffice accepts beyond the rules every backoffice applies, for
@@ -217,13 +221,16 @@ class Webhooks:
             request_hash = _request_hash(given, fingerprints)
             if key is not None:
                 seen = q.get_idempotency(conn, merchant_id, key)
+                if seen is not None and seen[2] < iso(moment - IDEMPOTENCY_TTL):
+                    self._purge(conn, moment, due=True)  # expired: as if never given
+                    seen = None
                 if seen is not None:
                     if seen[0] and seen[0] != request_hash:
                         raise IdempotencyKeyReused(
                             "this Idempotency-Key was used with a different body: "
                             "use a new key for a new request")
                     return seen[1]
-            require_merchant(conn, merchant_id)
+            # The merchant exists: its fingerprint key was read above (NotFound if not).
             kind, ref = state["application"]
             check_application(conn, merchant_id, kind, ref)
             taken = q.get_webhook(conn, merchant_id, name=state["name"])
@@ -253,12 +260,20 @@ class Webhooks:
             record = WebhookRecord(pk=pk, notifications=state["notifications"], **values)
             result = public(record, now)
             if key is not None:
-                q.purge_idempotency(conn, iso(moment - IDEMPOTENCY_TTL))
+                self._purge(conn, moment)
                 q.put_idempotency(conn, merchant_id, key, request_hash, result, now)
             audit.record(conn, entry[0], merchant_id, audit.WEBHOOK_CREATE, at=moment,
                          status=201, target_id=webhook_id, target_name=state["name"],
                          fields=entry[1])
             return result
+
+    def _purge(self, conn: Connection, moment: datetime, *, due: bool = False) -> None:
+        """Delete the expired idempotency records, if ``PURGE_EVERY`` has passed (or
+        ``due``) since this process last did."""
+        if due or self._purged is None or not (
+                timedelta(0) <= moment - self._purged < PURGE_EVERY):
+            q.purge_idempotency(conn, iso(moment - IDEMPOTENCY_TTL))
+            self._purged = moment
 
     def update_webhook(self, merchant_id: str, webhook_id: str, patch: Mapping[str, Any], *,
                        if_match: int | None = None,

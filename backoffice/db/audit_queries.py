@@ -32,8 +32,11 @@ _SELECT = select(_a.pk, _a.at, _a.actor_token_id, _a.actor, _a.action, _a.target
                  _a.target_name, _a.fields, _a.outcome, _a.status, _a.note)
 
 
+_INSERT = insert(t.audit_log)  # built once; the values are bound at execution
+
+
 def insert_entry(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(insert(t.audit_log).values(**values))
+    conn.execute(_INSERT, values)
 
 
 def search(conn: Connection, merchant_id: str, *, since: str | None, before_pk: int | None,

@@ -70,9 +70,14 @@ _SELECT_CLAIMED = (
     .select_from(t.deliveries.join(t.webhooks).join(t.notifications))
 )
 
+# Built once, the values bound at execution: no per-call coercion of each value.
+_INSERT_NOTIFICATION = insert(t.notifications)
+_INSERT_DELIVERY = insert(t.deliveries)
+_INSERT_ATTEMPT = insert(t.attempts)
+
 
 def insert_notification(conn: Connection, values: dict[str, Any]) -> int:
-    result = conn.execute(insert(t.notifications).values(**values))
+    result = conn.execute(_INSERT_NOTIFICATION, values)
     pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
     assert pk is not None
     return int(pk)
@@ -101,7 +106,7 @@ def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def insert_delivery(conn: Connection, row: dict[str, Any]) -> int:
-    result = conn.execute(insert(t.deliveries).values(reported_attempts=0, **row))
+    result = conn.execute(_INSERT_DELIVERY, {"reported_attempts": 0, **row})
     pk = result.inserted_primary_key[0] if result.inserted_primary_key else None
     assert pk is not None
     return int(pk)
@@ -236,7 +241,7 @@ def finish_delivery(conn: Connection, pk: int, claim: str, values: dict[str, Any
                           .values(lease_until=None, claim=None, **values))
     if result.rowcount != 1:
         return False
-    conn.execute(insert(t.attempts).values(delivery_pk=pk, **attempt))
+    conn.execute(_INSERT_ATTEMPT, {"delivery_pk": pk, **attempt})
     return True
 
 

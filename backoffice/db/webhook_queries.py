@@ -308,16 +308,18 @@ def forget_expired_secrets(conn: Connection, now: str) -> int:
 
 
 _i = t.idempotency.c
-_GET_IDEMPOTENCY = select(_i.request_hash, _i.response).where(
+_GET_IDEMPOTENCY = select(_i.request_hash, _i.response, _i.created_at).where(
     _i.merchant_id == bindparam("m"), _i.key == bindparam("k"))
 _PUT_IDEMPOTENCY = insert(t.idempotency)
 _PURGE_IDEMPOTENCY = delete(t.idempotency).where(_i.created_at < bindparam("before"))
 
 
 def get_idempotency(conn: Connection, merchant_id: str,
-                    key: str) -> tuple[str, dict[str, Any]] | None:
+                    key: str) -> tuple[str, dict[str, Any], str] | None:
+    """(request hash, the answer given, when it was stored) of a key, if kept."""
     row = conn.execute(_GET_IDEMPOTENCY, {"m": merchant_id, "k": key}).first()
-    return None if row is None else (str(row.request_hash), dict(row.response))
+    return None if row is None else (str(row.request_hash), dict(row.response),
+                                     str(row.created_at))
 
 
 def put_idempotency(conn: Connection, merchant_id: str, key: str, request_hash: str,

@@ -243,6 +243,22 @@ def test_idempotency_records_last_24_hours_then_are_purged(
     assert created["name"] == "b"
 
 
+def test_an_expired_idempotency_record_is_ignored_before_the_next_purge(
+        office: Backoffice, clock: Clock) -> None:
+    """Creates purge expired records at most once a minute; a key that expired since the
+    last purge is a new key all the same (not a replay, nor a conflict on the old row)."""
+    office.webhooks.create_webhook("demo", url_webhook(name="a"), idempotency_key="k")
+    clock.advance(hours=24, seconds=-30)
+    office.webhooks.create_webhook("demo", url_webhook(name="b"), idempotency_key="other")
+    clock.advance(seconds=40)  # "k" expired 10 s ago; the last purge was 40 s ago
+    created = office.webhooks.create_webhook("demo", url_webhook(name="c"),
+                                             idempotency_key="k")
+    assert created["name"] == "c"
+    with office.db.read() as conn:
+        keys = sorted(row.key for row in conn.execute(select(schema.idempotency)))
+    assert keys == ["k", "other"]  # the expired record went, the new one is kept
+
+
 def test_idempotency_record_holds_no_secret(office: Backoffice) -> None:
     office.webhooks.create_webhook("demo", url_webhook(secret=SIBS_SECRET), idempotency_key="k-3")
     with office.db.read() as conn:
