@@ -75,9 +75,12 @@ class Sealing:
 
     def __init__(self, box: SecretBox) -> None:
         self.box = box
-        # merchant id -> (its sealed key as read, the fingerprints it opens to): a write
-        # reads the sealed bytes (one row) and opens them only when they changed.
-        self._fingerprints: dict[str, tuple[bytes, Fingerprints]] = {}
+        # merchant id -> the fingerprints its key opens to, kept for the life of the
+        # process: a merchant's fingerprint key is made with the merchant (or by the
+        # upgrade that adds one where there is none) and never changes after;
+        # ``rotate-key`` seals the same key again under a new server key. Merchants are never
+        # deleted, so a kept key also proves that its merchant exists.
+        self._fingerprints: dict[str, Fingerprints] = {}
         self._lock = threading.Lock()
 
     @property
@@ -128,20 +131,25 @@ class Sealing:
         except ValueError:
             raise SetupError(f"merchant {merchant_id!r} has a malformed fingerprint key") from None
 
+    def kept_fingerprints(self, merchant_id: str) -> Fingerprints | None:
+        """The merchant's fingerprints if this process has read its key already."""
+        return self._fingerprints.get(merchant_id)
+
     def fingerprints(self, conn: Connection, merchant_id: str) -> Fingerprints:
-        """The merchant's fingerprints (NotFound for no such merchant)."""
+        """The merchant's fingerprints (NotFound for no such merchant); read from the
+        database the first time only."""
+        kept = self._fingerprints.get(merchant_id)
+        if kept is not None:
+            return kept
         sealed = mq.fingerprint_key(conn, merchant_id)
         if sealed is None:
             if not mq.merchant_exists(conn, merchant_id):
                 raise NotFound(f"no merchant {merchant_id!r}")
             raise SetupError(f"merchant {merchant_id!r} has no fingerprint key: "
                              "open the database once with this version to upgrade it")
-        cached = self._fingerprints.get(merchant_id)
-        if cached is not None and cached[0] == sealed:
-            return cached[1]
         opened = self.open_fingerprint_key(merchant_id, sealed)
         with self._lock:
-            self._fingerprints[merchant_id] = (sealed, opened)
+            self._fingerprints[merchant_id] = opened
         return opened
 
     def seal_previous(self, webhook_id: str, secret: str) -> bytes:

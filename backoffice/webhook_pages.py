@@ -11,11 +11,15 @@ One thing changes without a write: a rotation's previous secret stops being show
 its grace ends. So a webhook with a previous secret is serialised afresh on every page
 (``rotation.public_fields`` at the page's moment) and never kept; the worker soon
 forgets ended graces, and such a webhook is kept again from then on.
+
+Whole pages are kept too, the last one of each query (merchant, filters, cursor): when
+the page's (pk, id, version) rows are the ones it was built from, its bytes are the
+answer as they are. A page holding a webhook with a previous secret is never kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, Final
 
 from pydantic_core import to_json
@@ -30,6 +34,8 @@ from backoffice.merchants import require_merchant
 
 # Webhook bodies kept at most (about 0.5 KB each); past it the cache starts over.
 PAGE_CACHE_ENTRIES: Final = 50_000
+# Whole pages kept at most (up to about 0.7 MB each, at 1,000 webhooks); past it, the same.
+PAGES_KEPT: Final = 16
 MAX_PAGE: Final = 1000  # webhooks per page of the list, at most
 _VERSION: Final = q.PAGE_COLUMNS.index("version")
 _PREVIOUS: Final = q.PAGE_COLUMNS.index("previous_secret_until")
@@ -60,34 +66,57 @@ class PageCache:
     """Serialised webhook bodies by (id, version), shared by every merchant's pages (ids
     are unique, and a page lists only its merchant's ids)."""
 
-    def __init__(self, max_entries: int = PAGE_CACHE_ENTRIES) -> None:
+    def __init__(self, max_entries: int = PAGE_CACHE_ENTRIES,
+                 max_pages: int = PAGES_KEPT) -> None:
         self.max_entries = max_entries
+        self.max_pages = max_pages
         self._bodies: dict[tuple[str, int], bytes] = {}
+        # query -> (the rows it was built from, its next cursor, the page's bytes)
+        self._pages: dict[Hashable, tuple[list[tuple[Any, ...]], str | None, bytes]] = {}
 
-    def page(self, conn: Connection, merchant_id: str, versions: Sequence[Sequence[Any]],
-             next_cursor: str | None, *, now: str) -> bytes:
+    def page(self, conn: Connection, merchant_id: str, versions: list[tuple[Any, ...]],
+             next_cursor: str | None, *, now: str, query: Hashable = None) -> bytes:
         """``{"data": [...], "next_cursor": ...}`` for the merchant's (pk, id, version)
-        rows given, as they are at ``now``."""
+        rows given, as they are at ``now``; ``query`` names the request that listed them
+        (the merchant, the filters, the cursor), whose last page is kept."""
+        if query is not None and (kept := self._pages.get(query)) is not None \
+                and kept[0] == versions and kept[1] == next_cursor:
+            return kept[2]
         bodies = self._bodies
         parts = [bodies.get((id_, version)) for _pk, id_, version in versions]
         missing = [row[0] for row, part in zip(versions, parts, strict=True) if part is None]
+        keep = True
         if missing:
             fresh = {row[0]: row for row in q.page_rows(conn, merchant_id, missing)}
             for i, row in enumerate(versions):
                 if parts[i] is None and (found := fresh.get(row[0])) is not None:
                     # the row as read now (on PostgreSQL, maybe a version newer)
-                    parts[i] = self._keep(found, now)
-        return b"".join((b'{"data":[', b",".join(p for p in parts if p is not None),
-                         b'],"next_cursor":', to_json(next_cursor), b"}"))
+                    parts[i], kept_body = self._keep(found, now)
+                    keep = keep and kept_body and found[_VERSION] == row[2]
+        present = [part for part in parts if part is not None]
+        keep = keep and len(present) == len(parts)
+        tail = b'],"next_cursor":' + to_json(next_cursor) + b"}"
+        if present:  # one copy of the bodies: the brackets go on the first and the last
+            present[0] = b'{"data":[' + present[0]
+            present[-1] = present[-1] + tail
+            page = b",".join(present)
+        else:
+            page = b'{"data":[' + tail
+        if query is not None and keep:
+            if len(self._pages) >= self.max_pages:
+                self._pages.clear()
+            self._pages[query] = (versions, next_cursor, page)
+        return page
 
-    def _keep(self, row: Sequence[Any], now: str) -> bytes:
+    def _keep(self, row: Sequence[Any], now: str) -> tuple[bytes, bool]:
+        """The row's body, and whether it is kept (not when it shows a previous secret)."""
         body = to_json(public_rows([row], now)[0])
         if row[_PREVIOUS] is not None:
-            return body  # shown differently once the grace ends: not kept
+            return body, False  # shown differently once the grace ends: not kept
         if len(self._bodies) >= self.max_entries:
             self._bodies.clear()
         self._bodies[(row[1], row[_VERSION])] = body
-        return body
+        return body, True
 
 
 def public(record: WebhookRecord, now: str) -> dict[str, Any]:

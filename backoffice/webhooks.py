@@ -6,12 +6,10 @@ tenancy, idempotency, versions) hold for either; the API only translates HTTP.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection
@@ -24,12 +22,12 @@ from backoffice.db import webhook_queries as q
 from backoffice.db.engine import Database
 from backoffice.db.webhook_queries import WebhookRecord
 from backoffice.errors import (
-    IdempotencyKeyReused,
     Invalid,
     NameTaken,
     NotFound,
     PreconditionFailed,
 )
+from backoffice.idempotency import IdempotencyRecords, request_hash
 from backoffice.merchants import check_application
 from backoffice.sealing import Sealing
 from backoffice.webhook_pages import PageCache, covering, list_filters, public, public_rows
@@ -40,10 +38,6 @@ from contract.secrets import DEFAULT_GRACE_S, is_weak, weak_problem
 from contract.urls import has_credentials as url_has_credentials
 from contract.urls import redact_url
 
-IDEMPOTENCY_TTL: Final = timedelta(hours=24)
-# Expired idempotency records are deleted by a create at most this often (one statement
-# fewer for the others); an expired record found before then is ignored and purged.
-PURGE_EVERY: Final = timedelta(minutes=1)
 # Stored columns -> the field they hold, as the audit log names what changed ("": a
 # column kept along with another, not a field of its own).
 _FIELD_OF: Final = {"secret_sealed": "secret", "secret_fingerprint": "secret",
@@ -62,24 +56,6 @@ class Page:
     next_cursor: str | None
 
 
-def _request_hash(given: Mapping[str, Any], fingerprints: Fingerprints) -> str:
-    """SHA-256 of the checked body: sets sorted, so equal requests hash equal.
-
-    The secret, and a URL with credentials, enter as their (keyed) fingerprints (the URL
-    with its redaction): the record then holds nothing derived from them that the API
-    does not already show. An empty stored hash marks a record made before version 6,
-    whose hash cannot be recomputed: it is replayed on its key alone.
-    """
-    canonical = dict(given)
-    if isinstance(canonical.get("secret"), str):
-        canonical["secret"] = fingerprints.secret(canonical["secret"])
-    url = canonical.get("url")
-    if isinstance(url, str) and url_has_credentials(url):
-        canonical["url"] = [redact_url(url), fingerprints.url(url)]
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 class Webhooks:
     """The merchants' webhooks: list, get, create, update, delete."""
 
@@ -92,7 +68,7 @@ class Webhooks:
         # False: a URL whose host is a literal private address is refused (SSRF guard).
         self.allow_private_targets = allow_private_targets
         self.pages = PageCache()
-        self._purged: datetime | None = None  # when this process last purged (clock time)
+        self.idempotency = IdempotencyRecords()
 
     def policy(self) -> dict[str, str]:
         """What this backoffice accepts beyond the rules every backoffice applies, for
@@ -128,7 +104,9 @@ class Webhooks:
             versions = versions[:limit]
             return self.pages.page(conn, merchant_id, versions,
                                    cursors.encode("v1", versions[-1][0]) if more else None,
-                                   now=iso(self.clock()))
+                                   now=iso(self.clock()),
+                                   query=(merchant_id, credential, notification, type,
+                                          webhook, limit, cursor))
 
     def list_versions(self, merchant_id: str, *, credential: str | None = None,
                       notification: str | None = None, type: str | None = None,
@@ -215,65 +193,59 @@ class Webhooks:
                 last_applied: dict[str, str | None] | None) -> dict[str, Any]:
         moment = self.clock()
         now = iso(moment)
+        # Everything that needs no database is made before the write transaction, which
+        # then holds the database's write lock only for the reads and writes themselves.
+        fingerprints = self.sealing.kept_fingerprints(merchant_id)
+        if fingerprints is None:  # the first write for this merchant in this process
+            with self.db.read() as conn:
+                fingerprints = self.sealing.fingerprints(conn, merchant_id)  # or NotFound
+        hashed = request_hash(given, fingerprints)
+        values = self._new_row(merchant_id, state, secret, fingerprints, now)
+        if last_applied is not None:
+            created = WebhookRecord(pk=0, notifications=state["notifications"], **values)
+            values.update(applied.columns(last_applied, public(created, now), now))
+        result = public(WebhookRecord(pk=0, notifications=state["notifications"], **values),
+                        now)
         with self.db.write() as conn:
             mq.lock_merchant(conn, merchant_id)
-            fingerprints = self.sealing.fingerprints(conn, merchant_id)
-            request_hash = _request_hash(given, fingerprints)
-            if key is not None:
-                seen = q.get_idempotency(conn, merchant_id, key)
-                if seen is not None and seen[2] < iso(moment - IDEMPOTENCY_TTL):
-                    self._purge(conn, moment, due=True)  # expired: as if never given
-                    seen = None
-                if seen is not None:
-                    if seen[0] and seen[0] != request_hash:
-                        raise IdempotencyKeyReused(
-                            "this Idempotency-Key was used with a different body: "
-                            "use a new key for a new request")
-                    return seen[1]
-            # The merchant exists: its fingerprint key was read above (NotFound if not).
-            kind, ref = state["application"]
-            check_application(conn, merchant_id, kind, ref)
-            taken = q.get_webhook(conn, merchant_id, name=state["name"])
+            if key is not None and (replay := self.idempotency.replay(
+                    conn, merchant_id, key, hashed, moment)) is not None:
+                return replay
+            # The merchant exists: its fingerprint key was read (NotFound if not), and
+            # merchants are never deleted.
+            check_application(conn, merchant_id, values["app_kind"], values["app_ref"])
+            taken = q.id_of_name(conn, merchant_id, state["name"])
             if taken is not None:
                 raise NameTaken(f"a webhook named {state['name']!r} already exists "
-                                f"(id {taken.id})")
-            webhook_id = "wh_" + secrets.token_hex(12)
-            values = {
-                "id": webhook_id, "merchant_id": merchant_id, "name": state["name"],
-                "type": state["type"],
-                **self.sealing.url_values(webhook_id, state["url"], fingerprints),
-                "email": state["email"],
-                "app_kind": kind, "app_ref": ref, "support_email": state["support_email"],
-                "format": state.get("format"), "enabled": state["enabled"],
-                "description": state["description"], "labels": state["labels"],
-                "secret_sealed": (None if secret is None
-                                  else self.sealing.seal_secret(webhook_id, secret)),
-                "secret_fingerprint": None if secret is None else fingerprints.secret(secret),
-                "secret_weak": None if secret is None else False, **rotation.NO_PREVIOUS,
-                "version": 1, "created_at": now, "updated_at": now,
-                **dict.fromkeys(applied.COLUMNS),
-            }
-            if last_applied is not None:
-                created = WebhookRecord(pk=0, notifications=state["notifications"], **values)
-                values.update(applied.columns(last_applied, public(created, now), now))
-            pk = q.insert_webhook(conn, values, state["notifications"])
-            record = WebhookRecord(pk=pk, notifications=state["notifications"], **values)
-            result = public(record, now)
+                                f"(id {taken})")
+            q.insert_webhook(conn, values, state["notifications"])
             if key is not None:
-                self._purge(conn, moment)
-                q.put_idempotency(conn, merchant_id, key, request_hash, result, now)
+                self.idempotency.remember(conn, merchant_id, key, hashed, result, moment)
             audit.record(conn, entry[0], merchant_id, audit.WEBHOOK_CREATE, at=moment,
-                         status=201, target_id=webhook_id, target_name=state["name"],
+                         status=201, target_id=values["id"], target_name=state["name"],
                          fields=entry[1])
             return result
 
-    def _purge(self, conn: Connection, moment: datetime, *, due: bool = False) -> None:
-        """Delete the expired idempotency records, if ``PURGE_EVERY`` has passed (or
-        ``due``) since this process last did."""
-        if due or self._purged is None or not (
-                timedelta(0) <= moment - self._purged < PURGE_EVERY):
-            q.purge_idempotency(conn, iso(moment - IDEMPOTENCY_TTL))
-            self._purged = moment
+    def _new_row(self, merchant_id: str, state: Mapping[str, Any], secret: str | None,
+                 fingerprints: Fingerprints, now: str) -> dict[str, Any]:
+        """A new webhook's row, with a new id, its secret and any URL credentials sealed."""
+        webhook_id = "wh_" + secrets.token_hex(12)
+        kind, ref = state["application"]
+        return {
+            "id": webhook_id, "merchant_id": merchant_id, "name": state["name"],
+            "type": state["type"],
+            **self.sealing.url_values(webhook_id, state["url"], fingerprints),
+            "email": state["email"],
+            "app_kind": kind, "app_ref": ref, "support_email": state["support_email"],
+            "format": state.get("format"), "enabled": state["enabled"],
+            "description": state["description"], "labels": state["labels"],
+            "secret_sealed": (None if secret is None
+                              else self.sealing.seal_secret(webhook_id, secret)),
+            "secret_fingerprint": None if secret is None else fingerprints.secret(secret),
+            "secret_weak": None if secret is None else False, **rotation.NO_PREVIOUS,
+            "version": 1, "created_at": now, "updated_at": now,
+            **dict.fromkeys(applied.COLUMNS),
+        }
 
     def update_webhook(self, merchant_id: str, webhook_id: str, patch: Mapping[str, Any], *,
                        if_match: int | None = None,

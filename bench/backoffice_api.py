@@ -15,7 +15,9 @@ requests/s of each, the ratio of time per request (ours / bare), and each server
 `--db-url URL` (an empty PostgreSQL database, e.g. postgresql+psycopg://bench@127.0.0.1/
 bench) measures every case again there, printed beside the SQLite figures: ours serving
 that database (seeded here), the bare app inserting its creates into it through psycopg.
-It needs the PostgreSQL backend (its driver) installed.
+`--postgres` does the same on a throwaway PostgreSQL started for the run (bench/postgres.py,
+without fsync, so both sides' commits are cheap there). Both need the PostgreSQL backend
+(its driver) installed.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from harness import (
     seeded,
     serve_process,
 )
+from postgres import throwaway_cluster
 
 SERVER_CPU, CLIENT_CPU = "0", "1"
 TEST_PATH = "/v1/webhooks/{webhook_id}/test"
@@ -133,11 +136,18 @@ def main() -> None:
     parser.add_argument("--db-url", help="also measure on this database, beside SQLite: an "
                         "empty PostgreSQL database (postgresql+psycopg://user@host/db), "
                         "which the benchmark seeds; the bare app writes there too")
+    parser.add_argument("--postgres", action="store_true",
+                        help="--db-url on a throwaway PostgreSQL started for the run "
+                        "(bench/postgres.py)")
     args = parser.parse_args()
+    if args.postgres and args.db_url:
+        parser.error("give --postgres or --db-url, not both")
     options = serve_help()
     private = "--allow-private-targets" in options
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
+        if args.postgres:
+            args.db_url = stack.enter_context(throwaway_cluster()).create_database()
         token = seeded(work, args.webhooks)
         rcv = stack.enter_context(receiver())
         extra = ["--allow-private-targets"] if private else []

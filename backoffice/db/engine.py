@@ -5,6 +5,9 @@ process and a power cut; foreign keys on; a busy timeout) or PostgreSQL (``postg
 psycopg, a pool, a lock timeout) through SQLAlchemy Core.
 Write transactions on SQLite start with ``BEGIN IMMEDIATE``: the read-then-write rules
 (unique names, idempotency keys, versions) then cannot interleave between processes.
+Within one process they queue on a lock first (``_writers``): a writer waiting for
+SQLite's lock polls it with growing sleeps, so under load the lock would stand free
+between commits while every waiter sleeps; the queue hands it on at once.
 PostgreSQL runs READ COMMITTED: those rules rest there on unique constraints (a losing
 writer gets an IntegrityError and looks again), compare-and-set updates and row locks
 (``lock_for_write``); schema changes take an advisory lock (``exclusive``).
@@ -93,6 +96,9 @@ class Database:
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if serialise else contextlib.nullcontext()
         )
+        # SQLite's writers of this process, one at a time (see the module's docstring).
+        self._writers: threading.RLock | None = (
+            threading.RLock() if engine.dialect.name == "sqlite" and not serialise else None)
 
     @classmethod
     def open(cls, db_url: str, *, pool_size: int | None = None) -> Database:
@@ -164,6 +170,21 @@ class Database:
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool, exclusive: bool = False) -> Iterator[Connection]:
+        if not write or self._writers is None:
+            with self._run(write=write, exclusive=exclusive) as conn:
+                yield conn
+            return
+        # As long as SQLite itself would wait for its lock before answering "busy".
+        if not self._writers.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise Unavailable("the database is busy; retry in a moment")
+        try:
+            with self._run(write=True, exclusive=exclusive) as conn:
+                yield conn
+        finally:
+            self._writers.release()
+
+    @contextlib.contextmanager
+    def _run(self, *, write: bool, exclusive: bool) -> Iterator[Connection]:
         with self._lock:
             try:
                 with self.engine.connect() as conn:

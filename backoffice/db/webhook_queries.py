@@ -109,10 +109,18 @@ def list_versions(
     conn: Connection, merchant_id: str, *, after_pk: int, limit: int,
     covering: tuple[str, str] | None = None, notification: str | None = None,
     type: str | None = None, text: str | None = None,
-) -> Sequence[Sequence[Any]]:
-    """The same page as ``list_webhooks``, as (pk, id, version) rows only."""
+) -> list[tuple[Any, ...]]:
+    """The same page as ``list_webhooks``, as (pk, id, version) tuples only.
+
+    Plain tuples from the driver's cursor (three ints and strings, which neither database
+    needs converted): a page of 1,000 is compared with the last one as fast as tuples
+    compare, where SQLAlchemy's rows compare one by one in Python."""
     query = _page(_SELECT_VERSIONS, merchant_id, after_pk, covering, notification, type, text)
-    return conn.execute(query.limit(limit)).all()
+    result = conn.execute(query.limit(limit))
+    try:
+        return [tuple(row) for row in result.cursor.fetchall()]
+    finally:
+        result.close()
 
 
 def page_rows(conn: Connection, merchant_id: str,
@@ -163,6 +171,15 @@ def get_webhook(conn: Connection, merchant_id: str, *, id: str | None = None,
     query = _BY_ID if id is not None else _BY_NAME
     row = conn.execute(query, {"m": merchant_id, "v": id if id is not None else name}).first()
     return None if row is None else _record(row)
+
+
+_ID_BY_NAME = select(_w.id).where(_w.merchant_id == bindparam("m"), _w.name == bindparam("v"))
+
+
+def id_of_name(conn: Connection, merchant_id: str, name: str) -> str | None:
+    """The id of the merchant's webhook of that name, if there is one (one index read)."""
+    found = conn.execute(_ID_BY_NAME, {"m": merchant_id, "v": name}).scalar()
+    return None if found is None else str(found)
 
 
 def lock_webhook(conn: Connection, merchant_id: str, webhook_id: str) -> None:

@@ -8,6 +8,7 @@ be recorded in the audit log against the token (``backoffice.http.audit_api``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final, cast
 
 from fastapi import Depends, Path, Request, Security
@@ -74,30 +75,36 @@ async def _backoffice(request: Request) -> Backoffice:
 Office = Annotated[Backoffice, Depends(_backoffice)]
 
 
-async def _reader(
-    office: Office, request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> Principal:
-    # async: a token seen in the last few seconds needs no database, so no thread hop
-    if credentials is None:
-        raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
-    principal = office.tokens.cached(credentials.credentials)
-    if principal is None:
-        principal = await run_in_threadpool(office.tokens.authenticate,
-                                            credentials.credentials)
-    request.state.principal = principal
-    principal.require(READ)
-    return principal
+def _caller(needed: str) -> Callable[..., Awaitable[Principal]]:
+    """The dependency that finds the caller from its bearer token and requires ``needed``
+    (each scope includes the ones below it; READ is checked first)."""
+
+    async def caller(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    ) -> Principal:
+        # async, one level: a token seen in the last few seconds needs no database, so no
+        # thread hop; and each dependency level costs every request its own resolution.
+        if credentials is None:
+            raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
+        office = cast(Backoffice, request.app.state.backoffice)
+        principal = office.tokens.cached(credentials.credentials)
+        if principal is None:
+            principal = await run_in_threadpool(office.tokens.authenticate,
+                                                credentials.credentials)
+        request.state.principal = principal
+        principal.require(READ)
+        if needed != READ:
+            principal.require(needed)
+        return principal
+
+    caller.__name__ = f"caller_{needed.replace(':', '_')}"
+    return caller
 
 
-async def _revealer(principal: Annotated[Principal, Depends(_reader)]) -> Principal:
-    principal.require(REVEAL)
-    return principal
-
-
-async def _manager(principal: Annotated[Principal, Depends(_reader)]) -> Principal:
-    principal.require(MANAGE)
-    return principal
+_reader = _caller(READ)
+_revealer = _caller(REVEAL)
+_manager = _caller(MANAGE)
 
 
 Reader = Annotated[Principal, Depends(_reader)]

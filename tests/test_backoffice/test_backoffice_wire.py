@@ -130,6 +130,21 @@ def test_list_json_is_the_list_serialised(office: Backoffice) -> None:
     office.webhooks.pages.max_entries = 2  # past the bound it starts over, still right
     same_as_the_list(office)
     same_as_the_list(office, "acme")
+    office.webhooks.pages.max_pages = 1  # whole pages too
+    same_as_the_list(office)
+    same_as_the_list(office, "acme")
+
+
+def test_a_kept_page_is_answered_only_while_its_rows_are_the_same(office: Backoffice) -> None:
+    first = office.webhooks.create_webhook("demo", url_webhook("a"))
+    office.webhooks.create_webhook("demo", url_webhook("b"))
+    page = office.webhooks.list_json("demo")
+    assert office.webhooks.list_json("demo") is page  # the kept bytes, as they are
+    office.webhooks.update_webhook("demo", first["id"], {"description": "changed"})
+    changed = office.webhooks.list_json("demo")
+    assert changed != page and b'"description":"changed"' in changed
+    office.webhooks.create_webhook("demo", url_webhook("c"))
+    assert json.loads(office.webhooks.list_json("demo"))["data"][-1]["name"] == "c"
 
 
 def test_list_json_sees_writes_from_another_process(office: Backoffice, db_url: str,
