@@ -181,16 +181,21 @@ class Webhooks:
         entry = (actor, [*given, *(["secret"] if secret is not None else [])])
         try:
             return self._create(merchant_id, state, secret, idempotency_key, given, entry,
-                                last_applied)
+                                last_applied, name_checked=False)
         except IntegrityError:
-            # A concurrent writer won a race the checks could not see (PostgreSQL):
-            # the second look finds its idempotency record or its name.
+            # The name is taken (the insert's unique constraint said so: one statement
+            # fewer than asking first), or a concurrent writer won a race the checks
+            # could not see (PostgreSQL): the second look finds its idempotency record,
+            # or the webhook holding the name.
             return self._create(merchant_id, state, secret, idempotency_key, given, entry,
-                                last_applied)
+                                last_applied, name_checked=True)
 
     def _create(self, merchant_id: str, state: dict[str, Any], secret: str | None,
                 key: str | None, given: Mapping[str, Any], entry: tuple[auth.Actor, list[str]],
-                last_applied: dict[str, str | None] | None) -> dict[str, Any]:
+                last_applied: dict[str, str | None] | None, *,
+                name_checked: bool) -> dict[str, Any]:
+        """One attempt; ``name_checked``: look for a webhook of the name before the insert
+        (NameTaken, naming it), else leave it to the unique constraint."""
         moment = self.clock()
         now = iso(moment)
         # Everything that needs no database is made before the write transaction, which
@@ -214,7 +219,7 @@ class Webhooks:
             # The merchant exists: its fingerprint key was read (NotFound if not), and
             # merchants are never deleted.
             check_application(conn, merchant_id, values["app_kind"], values["app_ref"])
-            taken = q.id_of_name(conn, merchant_id, state["name"])
+            taken = q.id_of_name(conn, merchant_id, state["name"]) if name_checked else None
             if taken is not None:
                 raise NameTaken(f"a webhook named {state['name']!r} already exists "
                                 f"(id {taken})")
