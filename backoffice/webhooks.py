@@ -120,7 +120,7 @@ class Webhooks:
             covers = covering(conn, merchant_id, credential)
             versions = q.list_versions(conn, merchant_id, covering=covers, **filters)
         more = len(versions) > limit
-        rows = [(int(pk), str(id_), int(version)) for pk, id_, version in versions[:limit]]
+        rows = versions[:limit]  # (int, str, int) tuples as the driver gives them
         return rows, cursors.encode("v1", rows[-1][0]) if more else None
 
     def webhooks_by_pk(self, merchant_id: str, pks: list[int]) -> dict[int, dict[str, Any]]:

@@ -78,25 +78,27 @@ def insert_credential(conn: Connection, merchant_id: str, client_id: str,
         client_id=client_id, merchant_id=merchant_id, terminal_id=terminal_id))
 
 
+# Built once: every web page reads the catalogue (its filters and application choices).
+_STORES = (select(t.stores.c.code, t.stores.c.name)
+           .where(t.stores.c.merchant_id == bindparam("m")).order_by(t.stores.c.code))
+_TERMINALS = (select(t.terminals.c.id, t.terminals.c.store_code)
+              .where(t.terminals.c.merchant_id == bindparam("m")).order_by(t.terminals.c.id))
+_CREDENTIALS = (select(t.credentials.c.client_id, t.credentials.c.terminal_id)
+                .where(t.credentials.c.merchant_id == bindparam("m"))
+                .order_by(t.credentials.c.client_id))
+
+
 def stores(conn: Connection, merchant_id: str) -> list[tuple[str, str]]:
-    c = t.stores.c
-    rows = conn.execute(select(c.code, c.name).where(c.merchant_id == merchant_id)
-                        .order_by(c.code))
-    return [(r.code, r.name) for r in rows]
+    return [(r.code, r.name) for r in conn.execute(_STORES, {"m": merchant_id})]
 
 
 def terminals(conn: Connection, merchant_id: str) -> list[tuple[str, str]]:
-    c = t.terminals.c
-    rows = conn.execute(select(c.id, c.store_code).where(c.merchant_id == merchant_id)
-                        .order_by(c.id))
-    return [(r.id, r.store_code) for r in rows]
+    return [(r.id, r.store_code) for r in conn.execute(_TERMINALS, {"m": merchant_id})]
 
 
 def credentials(conn: Connection, merchant_id: str) -> list[tuple[str, str]]:
-    c = t.credentials.c
-    rows = conn.execute(select(c.client_id, c.terminal_id)
-                        .where(c.merchant_id == merchant_id).order_by(c.client_id))
-    return [(r.client_id, r.terminal_id) for r in rows]
+    return [(r.client_id, r.terminal_id)
+            for r in conn.execute(_CREDENTIALS, {"m": merchant_id})]
 
 
 def store_exists(conn: Connection, merchant_id: str, code: str) -> bool:

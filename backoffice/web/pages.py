@@ -7,7 +7,6 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from markupsafe import Markup
 
 from backoffice.auth import READ
 from backoffice.errors import Invalid
@@ -42,13 +41,14 @@ def list_page(visit: Visit, _: Form) -> Response:
     cursor = query.get("cursor") or None
     catalog = catalog_of(visit)
     labels = type_labels(catalog)
-    problem, rows, next_link = None, Markup(""), None
+    problem, rows, next_link = None, b"", None
     try:
         merchant = merchant_of(visit)
         versions, next_cursor = visit.office.webhooks.list_versions(
             merchant, limit=limit, cursor=cursor, **filters)
         cache: RowCache = visit.request.app.state.web_rows
-        rows = cache.rows(visit, merchant, versions, labels)
+        rows = cache.rows(visit, merchant, versions, labels,
+                          query=(tuple(filters.items()), limit, cursor))
         if next_cursor is not None:
             kept = {k: v for k, v in filters.items() if v}
             if limit != PAGE_SIZE:
@@ -56,7 +56,8 @@ def list_page(visit: Visit, _: Form) -> Response:
             next_link = "/webhooks?" + urlencode({**kept, "cursor": next_cursor})
     except Invalid as exc:
         problem = exc.detail
-    return page(visit, "list.html", status=422 if problem else 200, rows_html=rows,
+    return page(visit, "list.html", status=422 if problem else 200, has_rows=bool(rows),
+                splice=rows if rows else None,
                 filters={k: v or "" for k, v in filters.items()}, catalog=catalog,
                 labels=labels, problem=problem, next_link=next_link,
                 filtered=any(filters.values()), done=query.get("done", ""))

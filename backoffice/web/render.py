@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from fastapi import Request, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from backoffice.auth import MANAGE
 from backoffice.facade import Backoffice
@@ -88,16 +89,29 @@ def finish(visit: Visit, response: Response, *, cache: str = CACHE_PAGE) -> Resp
     return response
 
 
+# Where a page's pre-rendered part goes (``page(splice=...)``): a comment no rendered text
+# can forge (autoescaping turns any "<" a value holds into "&lt;"), made unique per process.
+SPLICE_MARK: Final = Markup(f"<!--spliced-{secrets.token_hex(8)}-->")
+
+
 def page(visit: Visit, template: str, *, status: int = 200, cache: str = CACHE_PAGE,
-         **context: Any) -> Response:
-    """``template`` rendered for ``visit`` as an HTML answer."""
+         splice: bytes | None = None, **context: Any) -> Response:
+    """``template`` rendered for ``visit`` as an HTML answer. ``splice``: HTML already
+    rendered and encoded (the list's kept rows), put where the template shows
+    ``splice_mark``, so a large part is neither copied through Jinja nor encoded again."""
     request = visit.request
     html = _env.get_template(template).render(
         t=visit.t, lang=visit.lang, languages=i18n.LANGUAGES, csrf=visit.csrf,
         session=visit.session, can_manage=visit.can_manage,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-        path=request.url.path, **context)
-    return finish(visit, Response(html, status_code=status, media_type="text/html"),
+        path=request.url.path, splice_mark=SPLICE_MARK, **context)
+    body = html.encode()
+    if splice is not None:
+        before, found, after = body.partition(SPLICE_MARK.encode())
+        if not found:  # a template bug: the part would silently go missing
+            raise RuntimeError(f"{template} shows no splice_mark")
+        body = b"".join((before, splice, after))
+    return finish(visit, Response(body, status_code=status, media_type="text/html"),
                   cache=cache)
 
 

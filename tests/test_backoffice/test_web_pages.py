@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -484,3 +485,20 @@ async def test_kept_rows_follow_each_change_language_and_permission(
     assert "moved.shop.example" in moved.text and "api.shop.example" not in moved.text
     polish = await web.get("/webhooks", headers={**manage.headers, "Accept-Language": "pl"})
     assert ">Szczegóły<" in polish.text and ">Details<" not in polish.text
+
+
+async def test_a_kept_list_page_is_shown_only_while_its_rows_are_the_same(
+        web: httpx.AsyncClient, manage: Signed, office: Backoffice) -> None:
+    """The joined rows of a page are kept per query and spliced into the page; a filter
+    value that looks like the splice point is only ever text."""
+    made = hook(office, "first")
+    before = await get(web, "/webhooks", manage)
+    assert (await get(web, "/webhooks", manage)).text == before.text  # kept, the same
+    hook(office, "second")
+    office.webhooks.delete_webhook("demo", str(made["id"]))
+    after = (await get(web, "/webhooks", manage)).text
+    assert ">second<" in after and ">first<" not in after
+    hostile = "<!--spliced-0000000000000000-->"
+    found = (await get(web, "/webhooks?" + urlencode({"webhook": hostile}), manage)).text
+    assert hostile not in found and "&lt;!--spliced-0000000000000000--&gt;" in found
+    assert found.count("<tbody>") == 1 and ">second<" not in found  # filtered out
