@@ -6,6 +6,7 @@ import base64
 import os
 import sqlite3
 import stat
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -188,6 +189,36 @@ async def test_a_locked_database_is_503_with_retry_after(
             blocker.rollback()
             blocker.close()
         assert office.webhooks.create_webhook("demo", url_webhook())["version"] == 1
+
+
+def test_writers_of_one_process_queue_and_one_held_too_long_is_503(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One process's writers take turns on a lock before SQLite's (none meets "busy"
+    while another only waits its turn); a writer kept waiting longer than SQLite would
+    wait gets the same Unavailable."""
+    with Backoffice.open(f"sqlite:///{db_path}") as office:
+        with ThreadPoolExecutor(8) as pool:
+            made = list(pool.map(lambda i: office.webhooks.create_webhook(
+                "demo", url_webhook(name=f"hook-{i}"))["id"], range(40)))
+        assert len(set(made)) == 40
+        monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 100)
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with office.db.write():
+                holding.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert holding.wait(10)
+            with pytest.raises(Unavailable, match="database is busy"):
+                office.webhooks.create_webhook("demo", url_webhook(name="late"))
+        finally:
+            release.set()
+            holder.join(10)
+        assert office.webhooks.create_webhook("demo", url_webhook(name="late"))["version"] == 1
 
 
 def test_nothing_is_written_outside_the_data_directory(db_path: Path) -> None:
