@@ -1,10 +1,13 @@
-"""Run a uvicorn server that SIGTERM or SIGINT stops whenever it arrives.
+"""Stop a uvicorn server on SIGTERM or SIGINT whenever the signal arrives.
 
-uvicorn installs its own signal handlers only once its event loop runs; a signal that
-lands between "the caller is ready" and that moment would otherwise be lost (the server
-then runs until killed). Installing a handler here first, which asks the server to exit,
-closes that gap. uvicorn re-raises the signal once it has shut down; the handler notes it,
-so a requested stop ends as a clean return rather than a KeyboardInterrupt.
+uvicorn installs its own signal handlers only once its event loop runs. A signal that
+lands before that, after the program has shown it is up (a log line, a printed link),
+would otherwise kill it mid-setup (a token made, not removed) or, once a handler that
+only notes it is in place, be lost (the server then runs until killed). A command enters
+``stop_signals_noted`` before it sets anything up and attaches its server once made: a
+signal noted in between asks the server to exit as soon as it starts. uvicorn re-raises
+the signal once it has shut down; the handler notes it, so a requested stop ends as a
+clean return rather than a KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -27,19 +30,38 @@ class Stoppable(Protocol):
     def run(self, sockets: list[socket.socket] | None = None) -> None: ...
 
 
+class StopSignals:
+    """The stop signals received while inside ``stop_signals_noted``. A server attached,
+    before or after the signal came, is asked to exit."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._server: Stoppable | None = None
+
+    def attach(self, server: Stoppable) -> None:
+        self._server = server
+        if self.received:
+            server.should_exit = True  # it starts, and stops at once
+
+    def note(self, signum: int, _frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self._server is not None:
+            self._server.should_exit = True
+
+
 @contextmanager
-def stop_signals_noted(server: Stoppable) -> Iterator[list[int]]:
-    """While inside, a stop signal asks ``server`` to exit and is appended to the list
-    yielded; the previous handlers come back on leaving."""
-    received: list[int] = []
-
-    def note(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-        server.should_exit = True
-
-    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
+def stop_signals_noted(server: Stoppable | None = None) -> Iterator[StopSignals]:
+    """While inside, a stop signal is noted (not fatal) and asks the attached server (this
+    one, or one given to ``attach`` later) to exit; the previous handlers come back on
+    leaving. Enter it before the program shows any sign of being ready, so a stop sent
+    on that sign is never lost, and work set up meanwhile (a token, a socket) is undone
+    by the caller's own clean-up."""
+    stops = StopSignals()
+    if server is not None:
+        stops.attach(server)
+    previous = {sig: signal.signal(sig, stops.note) for sig in STOP_SIGNALS}
     try:
-        yield received
+        yield stops
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -18,7 +18,7 @@ from backoffice.http import tls as tls_files
 from backoffice.http.api import create_app
 from backoffice.http.testfires import DEFAULT_PER_MERCHANT
 from contract import private_files
-from contract.stopping import stop_signals_noted
+from contract.stopping import StopSignals, stop_signals_noted
 from contract.urls import is_loopback_host
 
 log = logging.getLogger("backoffice.server")
@@ -67,7 +67,7 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
           worker_interval: float | None = 1.0,
           test_fires_per_merchant: int = DEFAULT_PER_MERCHANT,
           tls: tuple[Path, Path] | None = None,
-          sock: socket.socket | None = None) -> int:
+          sock: socket.socket | None = None, stops: StopSignals | None = None) -> int:
     """Serve until SIGTERM or SIGINT; in-flight requests finish first. Returns an exit code.
 
     ``sock``: a socket already listening (the caller bound it and reported a taken port);
@@ -76,6 +76,8 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
     ``worker_interval``: seconds between delivery rounds; None runs no worker.
     ``test_fires_per_merchant``: test-fires a merchant may have in flight (429 beyond).
     ``tls``: (certificate, key) files to serve https (checked: ``tls.files_problem``).
+    ``stops``: the caller's ``stop_signals_noted``, entered before it set anything up (a
+    stop signal since then stops this server as soon as it starts); else one of its own.
     """
     worker = None if worker_interval is None else DeliveryWorker(
         backoffice.deliveries, interval_s=worker_interval)
@@ -87,9 +89,13 @@ def serve(backoffice: Backoffice, *, host: str = "127.0.0.1", port: int = 8080,
         **(tls_files.uvicorn_options(*tls) if tls else {}),
     )
     server = uvicorn.Server(config)
-    with stop_signals_noted(server) as received:
+    if stops is not None:
+        stops.attach(server)
         return _run(backoffice, server, worker, host=host, port=port, tls=tls, sock=sock,
-                    received=received, test_fires_per_merchant=test_fires_per_merchant)
+                    received=stops.received, test_fires_per_merchant=test_fires_per_merchant)
+    with stop_signals_noted(server) as own:
+        return _run(backoffice, server, worker, host=host, port=port, tls=tls, sock=sock,
+                    received=own.received, test_fires_per_merchant=test_fires_per_merchant)
 
 
 def _run(backoffice: Backoffice, server: uvicorn.Server, worker: DeliveryWorker | None, *,

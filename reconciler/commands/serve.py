@@ -17,6 +17,7 @@ from backoffice.facade import Backoffice
 from backoffice.http import tls as tls_files
 from backoffice.http.server import serve
 from contract.rules import email_problem
+from contract.stopping import stop_signals_noted
 from reconciler.commands import Globals
 from reconciler.commands.listen import bind
 from reconciler.errors import ReconcilerError
@@ -137,13 +138,17 @@ def run(g: Globals, *, host: str, port: int, db_url: str, allow_private_targets:
         test_fires_per_minute=rates.test_fires_per_minute)
     from backoffice.http.server import warn_if_plain_http
 
-    warn_if_plain_http(host, tls)  # before the bind, which may fail
-    sock = bind(host, port)  # a taken port is a clean error, before the database is opened
-    try:
-        with open_backoffice(db_url, settings, access) as backoffice:
-            return serve(backoffice, host=host, port=port,
-                         log_level="debug" if g.debug else "info",
-                         worker_interval=worker_interval,
-                         test_fires_per_merchant=test_fire_limit, tls=tls, sock=sock)
-    finally:
-        sock.close()
+    # From the first line printed on, a stop signal is noted and stops the server as soon
+    # as it starts (the database opened meanwhile is closed as usual).
+    with stop_signals_noted() as stops:
+        warn_if_plain_http(host, tls)  # before the bind, which may fail
+        sock = bind(host, port)  # a taken port: a clean error, before the database opens
+        try:
+            with open_backoffice(db_url, settings, access) as backoffice:
+                return serve(backoffice, host=host, port=port,
+                             log_level="debug" if g.debug else "info",
+                             worker_interval=worker_interval,
+                             test_fires_per_merchant=test_fire_limit, tls=tls, sock=sock,
+                             stops=stops)
+        finally:
+            sock.close()

@@ -21,10 +21,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from backoffice.auth import token_hash
 from backoffice.catalog import DEMO_MERCHANT_ID
 from backoffice.db import session_queries
+from backoffice.facade import Backoffice
 from backoffice.http.api import create_app
 from backoffice.http.server import log_config
 from backoffice.web.guard import CODE_SECONDS, LoginCodes
-from contract.stopping import stop_signals_noted
+from contract.stopping import StopSignals, stop_signals_noted
 from reconciler.commands import Globals
 from reconciler.commands.listen import bind
 from reconciler.providers import embedded_data_dir
@@ -39,6 +40,14 @@ log = logging.getLogger("backoffice.server")
 def run(g: Globals, config_file: Path, *, port: int, scope: str) -> int:
     provider = EmbeddedProvider.open(embedded_data_dir(config_file))
     office = provider.office
+    # Entered before the token is made: a stop from then on ends the run through the
+    # ``finally`` of ``_serve``, which removes the token (a signal's default would not).
+    with stop_signals_noted() as stops:
+        return _serve(g, office, port=port, scope=scope, stops=stops)
+
+
+def _serve(g: Globals, office: Backoffice, *, port: int, scope: str,
+           stops: StopSignals) -> int:
     sock = None
     token = None
     try:
@@ -61,8 +70,8 @@ def run(g: Globals, config_file: Path, *, port: int, scope: str) -> int:
                                 access_log=False, server_header=False, lifespan="off",
                                 timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
-        with stop_signals_noted(server):
-            server.run(sockets=[sock])
+        stops.attach(server)  # stopped at once if a stop came already
+        server.run(sockets=[sock])
         click.echo("Stopped.", err=True)
         return 0
     finally:

@@ -6,6 +6,9 @@ import signal
 import socket
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pytest
 from reconciler.cli import main
 from tests.support.backoffice import email_webhook, url_webhook
 from tests.support.env import clean_env
-from tests.support.processes import Processes
+from tests.support.processes import Processes, free_port
 from tests.support.serve import Server, create_token, run_cli
 
 pytestmark = pytest.mark.slow
@@ -48,6 +51,33 @@ def test_serve_over_real_sockets_and_stop_on_sigterm(workdir: Path, processes: P
     assert "POST /v1/webhooks 201 " in log and "GET /v1/webhooks 200 " in log
     assert "stopped on SIGTERM" in log
     assert token not in log and "Authorization" not in log
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_on_the_first_line_serve_prints_is_a_clean_stop(
+        workdir: Path, processes: Processes, sig: signal.Signals) -> None:
+    """``::ffff:127.0.0.1`` is not a loopback name to the plain-http warning, so serve
+    prints that warning first, before it binds or opens the database; a stop sent then
+    is noted, and serve stops as soon as it starts (it used to die of the signal)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::ffff:127.0.0.1", 0))
+    except OSError as exc:
+        pytest.skip(f"this machine cannot bind ::ffff:127.0.0.1 ({exc})")
+    port = free_port()
+    log = workdir / "serve.log"
+    with log.open("wb") as out:
+        server = processes.popen(
+            [sys.executable, "-m", "reconciler", "serve", "--host", "::ffff:127.0.0.1",
+             "--port", str(port), "--db", f"sqlite:///{workdir / 'b.db'}"],
+            cwd=workdir, env=clean_env(), stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while "plain http" not in log.read_text():
+        assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+        time.sleep(0.01)
+    server.send_signal(sig)
+    assert server.wait(timeout=30) == 0, log.read_text()
+    assert f"stopped on {sig.name}" in log.read_text()
 
 
 def test_acknowledged_writes_survive_kill_9(workdir: Path, processes: Processes) -> None:

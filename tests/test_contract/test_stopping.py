@@ -1,5 +1,6 @@
 """A stop signal that lands before uvicorn has installed its own handlers still stops the
-server (it used to be noted and lost: the server then ran until killed)."""
+server (it used to be noted and lost: the server then ran until killed), and one that
+lands before the server exists stops it as soon as it is attached."""
 
 from __future__ import annotations
 
@@ -34,11 +35,32 @@ def test_a_signal_before_the_server_runs_stops_it(sig: signal.Signals) -> None:
     watchdog.start()
     try:
         started = time.monotonic()
-        with stop_signals_noted(server) as received:
+        with stop_signals_noted(server) as stops:
             signal.raise_signal(sig)  # between "ready" and uvicorn's own handlers
-            assert received == [sig] and server.should_exit
+            assert stops.received == [sig] and server.should_exit
             server.run(sockets=[sock])
         assert time.monotonic() - started < 15, "the signal was lost"
+    finally:
+        watchdog.cancel()
+        sock.close()
+
+
+def test_a_server_attached_after_the_signal_stops_as_soon_as_it_starts() -> None:
+    """A command enters the context before it sets anything up (a token, the database)
+    and attaches its server once made: a stop in between still stops it."""
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    sock = bound()
+    watchdog = threading.Timer(20, lambda: setattr(server, "should_exit", True))
+    watchdog.start()
+    try:
+        with stop_signals_noted() as stops:
+            signal.raise_signal(signal.SIGTERM)  # nothing to stop yet: noted only
+            assert stops.received == [signal.SIGTERM] and not server.should_exit
+            stops.attach(server)
+            assert server.should_exit
+            started = time.monotonic()
+            server.run(sockets=[sock])
+            assert time.monotonic() - started < 15, "the signal was lost"
     finally:
         watchdog.cancel()
         sock.close()

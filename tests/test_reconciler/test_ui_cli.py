@@ -64,6 +64,17 @@ def test_the_link_signs_in_once_and_stopping_removes_its_token(
     assert "wbo_" not in printed  # the token itself is never shown
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_the_moment_the_link_is_printed_still_removes_the_token(
+        tmp_path: Path, processes: Processes, sig: signal.Signals) -> None:
+    """The stop comes before uvicorn has its own handlers: it is noted all the same, the
+    server stops as soon as it starts, and the token goes with it."""
+    process, _link = start_ui(processes, tmp_path)
+    process.send_signal(sig)
+    assert process.wait(timeout=20) == 0
+    assert counts(tmp_path) == (0, 0)
+
+
 def test_a_read_ui_cannot_manage_and_a_given_port_is_used(tmp_path: Path,
                                                           processes: Processes) -> None:
     port = free_port()
