@@ -30,12 +30,16 @@ from backoffice.db import merchant_queries as mq
 from backoffice.db import webhook_queries as q
 from backoffice.db.webhook_queries import WebhookRecord
 from backoffice.errors import Invalid
+from backoffice.kept import Kept
 from backoffice.merchants import require_merchant
 
-# Webhook bodies kept at most (about 0.5 KB each); past it the cache starts over.
-PAGE_CACHE_ENTRIES: Final = 50_000
-# Whole pages kept at most (up to about 0.7 MB each, at 1,000 webhooks); past it, the same.
+# Webhook bodies kept (about 0.5 KB each, up to ~24 KB at every field's limit) and whole
+# pages (about 0.7 MB for 1,000 webhooks): past either bound in number or bytes, the
+# store starts over (``backoffice.kept``).
+BODIES_KEPT: Final = 50_000
+BODY_BYTES_KEPT: Final = 32 * 2**20
 PAGES_KEPT: Final = 16
+PAGE_BYTES_KEPT: Final = 16 * 2**20
 MAX_PAGE: Final = 1000  # webhooks per page of the list, at most
 _VERSION: Final = q.PAGE_COLUMNS.index("version")
 _PREVIOUS: Final = q.PAGE_COLUMNS.index("previous_secret_until")
@@ -66,23 +70,21 @@ class PageCache:
     """Serialised webhook bodies by (id, version), shared by every merchant's pages (ids
     are unique, and a page lists only its merchant's ids)."""
 
-    def __init__(self, max_entries: int = PAGE_CACHE_ENTRIES,
-                 max_pages: int = PAGES_KEPT) -> None:
-        self.max_entries = max_entries
-        self.max_pages = max_pages
-        self._bodies: dict[tuple[str, int], bytes] = {}
+    def __init__(self) -> None:
+        self.bodies: Kept[bytes] = Kept(max_entries=BODIES_KEPT, max_bytes=BODY_BYTES_KEPT)
         # query -> (the rows it was built from, its next cursor, the page's bytes)
-        self._pages: dict[Hashable, tuple[list[tuple[Any, ...]], str | None, bytes]] = {}
+        self.pages: Kept[tuple[list[tuple[Any, ...]], str | None, bytes]] = Kept(
+            max_entries=PAGES_KEPT, max_bytes=PAGE_BYTES_KEPT)
 
     def page(self, conn: Connection, merchant_id: str, versions: list[tuple[Any, ...]],
              next_cursor: str | None, *, now: str, query: Hashable = None) -> bytes:
         """``{"data": [...], "next_cursor": ...}`` for the merchant's (pk, id, version)
         rows given, as they are at ``now``; ``query`` names the request that listed them
         (the merchant, the filters, the cursor), whose last page is kept."""
-        if query is not None and (kept := self._pages.get(query)) is not None \
+        if query is not None and (kept := self.pages.get(query)) is not None \
                 and kept[0] == versions and kept[1] == next_cursor:
             return kept[2]
-        bodies = self._bodies
+        bodies = self.bodies
         parts = [bodies.get((id_, version)) for _pk, id_, version in versions]
         missing = [row[0] for row, part in zip(versions, parts, strict=True) if part is None]
         keep = True
@@ -103,9 +105,7 @@ class PageCache:
         else:
             page = b'{"data":[' + tail
         if query is not None and keep:
-            if len(self._pages) >= self.max_pages:
-                self._pages.clear()
-            self._pages[query] = (versions, next_cursor, page)
+            self.pages.put(query, (versions, next_cursor, page), len(page))
         return page
 
     def _keep(self, row: Sequence[Any], now: str) -> tuple[bytes, bool]:
@@ -113,10 +113,7 @@ class PageCache:
         body = to_json(public_rows([row], now)[0])
         if row[_PREVIOUS] is not None:
             return body, False  # shown differently once the grace ends: not kept
-        if len(self._bodies) >= self.max_entries:
-            self._bodies.clear()
-        self._bodies[(row[1], row[_VERSION])] = body
-        return body, True
+        return body, self.bodies.put((row[1], row[_VERSION]), body, len(body))
 
 
 def public(record: WebhookRecord, now: str) -> dict[str, Any]:

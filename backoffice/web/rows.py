@@ -12,24 +12,28 @@ while the page's (pk, id, version) rows are the same.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Final
 
+from backoffice.kept import Kept
 from backoffice.web.render import Visit, environment
 from backoffice.web.views import webhook_view
 
-ROW_CACHE_ENTRIES: Final = 50_000  # about 1 KB each; past it the cache starts over
-PAGES_KEPT: Final = 16  # joined pages (up to about 1 MB each); past it, the same
+# Rows kept (about 1 KB each) and joined pages (about 1 MB for 1,000 rows): past either
+# bound in number or bytes, the store starts over (``backoffice.kept``).
+ROWS_KEPT: Final = 50_000
+ROW_BYTES_KEPT: Final = 32 * 2**20
+PAGES_KEPT: Final = 16
+PAGE_BYTES_KEPT: Final = 16 * 2**20
 
 
 class RowCache:
-    def __init__(self, max_entries: int = ROW_CACHE_ENTRIES,
-                 max_pages: int = PAGES_KEPT) -> None:
-        self.max_entries = max_entries
-        self.max_pages = max_pages
-        self._rows: dict[tuple[str, int, str, bool], str] = {}
+    def __init__(self) -> None:
+        self.rows_kept: Kept[str] = Kept(max_entries=ROWS_KEPT, max_bytes=ROW_BYTES_KEPT)
         # (merchant, language, may manage, query) -> (the rows listed, the joined rows)
-        self._pages: dict[Hashable, tuple[list[tuple[int, str, int]], bytes]] = {}
+        self.pages: Kept[tuple[list[tuple[int, str, int]], bytes]] = Kept(
+            max_entries=PAGES_KEPT, max_bytes=PAGE_BYTES_KEPT)
 
     def rows(self, visit: Visit, merchant_id: str, versions: list[tuple[int, str, int]],
              labels: Mapping[str, str], *, query: Hashable = None) -> bytes:
@@ -39,21 +43,19 @@ class RowCache:
         request (filters, limit, cursor) whose last page is kept."""
         lang, manage = visit.lang, visit.can_manage
         page_key = None if query is None else (merchant_id, lang, manage, query)
-        if page_key is not None and (page := self._pages.get(page_key)) is not None \
+        if page_key is not None and (page := self.pages.get(page_key)) is not None \
                 and page[0] == versions:
             return page[1]
         joined, complete = self._join(visit, merchant_id, versions, labels)
         if complete and page_key is not None:
-            if len(self._pages) >= self.max_pages:
-                self._pages.clear()
-            self._pages[page_key] = (versions, joined)
+            self.pages.put(page_key, (versions, joined), len(joined))
         return joined
 
     def _join(self, visit: Visit, merchant_id: str, versions: Sequence[tuple[int, str, int]],
               labels: Mapping[str, str]) -> tuple[bytes, bool]:
         """The rows joined, and whether each is the listed version (not gone, not newer)."""
         lang, manage = visit.lang, visit.can_manage
-        kept = self._rows
+        kept = self.rows_kept
         parts = [kept.get((id_, version, lang, manage)) for _pk, id_, version in versions]
         missing = [pk for (pk, _, _), part in zip(versions, parts, strict=True) if part is None]
         complete = True
@@ -71,7 +73,5 @@ class RowCache:
         return "".join(present).encode(), complete and len(present) == len(parts)
 
     def _keep(self, row: str, key: tuple[str, int, str, bool]) -> str:
-        if len(self._rows) >= self.max_entries:
-            self._rows.clear()
-        self._rows[key] = row
+        self.rows_kept.put(key, row, sys.getsizeof(row))
         return row

@@ -127,10 +127,12 @@ def test_list_json_is_the_list_serialised(office: Backoffice) -> None:
     same_as_the_list(office)  # cold
     same_as_the_list(office)  # warm
     same_as_the_list(office, "acme")
-    office.webhooks.pages.max_entries = 2  # past the bound it starts over, still right
+    office.webhooks.pages.bodies.max_entries = 2  # past the bound it starts over, still right
     same_as_the_list(office)
     same_as_the_list(office, "acme")
-    office.webhooks.pages.max_pages = 1  # whole pages too
+    office.webhooks.pages.pages.max_entries = 1  # whole pages too
+    same_as_the_list(office)
+    office.webhooks.pages.pages.max_bytes = 200  # and bytes: a page over 50 is not kept
     same_as_the_list(office)
     same_as_the_list(office, "acme")
 
