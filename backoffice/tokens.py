@@ -219,8 +219,8 @@ class Tokens:
         return principal, expires
 
     def _touch(self, token_hash: str, moment: datetime) -> None:
-        try:
-            with self.db.write() as conn:
+        try:  # bookkeeping: a request never waits for another writer because of it
+            with self.db.write(wait=False) as conn:
                 q.touch_token(conn, token_hash, iso(moment), iso(moment - LAST_USED_PERIOD))
         except Unavailable:  # busy: the next lookup notes it
             log.debug("last use of a token not recorded: the database is busy")

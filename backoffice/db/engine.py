@@ -169,13 +169,15 @@ class Database:
         return self.engine.dialect.name
 
     @contextlib.contextmanager
-    def _transaction(self, *, write: bool, exclusive: bool = False) -> Iterator[Connection]:
+    def _transaction(self, *, write: bool, exclusive: bool = False,
+                     wait: bool = True) -> Iterator[Connection]:
         if not write or self._writers is None:
             with self._run(write=write, exclusive=exclusive) as conn:
                 yield conn
             return
-        # As long as SQLite itself would wait for its lock before answering "busy".
-        if not self._writers.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        # As long as SQLite itself would wait for its lock before answering "busy"; not
+        # at all for a write that may be skipped.
+        if not self._writers.acquire(timeout=BUSY_TIMEOUT_MS / 1000 if wait else 0):
             raise Unavailable("the database is busy; retry in a moment")
         try:
             with self._run(write=True, exclusive=exclusive) as conn:
@@ -206,9 +208,11 @@ class Database:
     def read(self) -> contextlib.AbstractContextManager[Connection]:
         return self._transaction(write=False)
 
-    def write(self) -> contextlib.AbstractContextManager[Connection]:
-        """A write transaction, committed when the block ends without error."""
-        return self._transaction(write=True)
+    def write(self, *, wait: bool = True) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction, committed when the block ends without error. ``wait``:
+        False for bookkeeping a caller may skip (Unavailable at once while another writer
+        of this process holds SQLite's lock, rather than after queueing for it)."""
+        return self._transaction(write=True, wait=wait)
 
     def exclusive(self) -> contextlib.AbstractContextManager[Connection]:
         """A write transaction that no other ``exclusive`` one overlaps, across processes

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -219,6 +220,32 @@ def test_writers_of_one_process_queue_and_one_held_too_long_is_503(
             release.set()
             holder.join(10)
         assert office.webhooks.create_webhook("demo", url_webhook(name="late"))["version"] == 1
+
+
+def test_a_token_lookup_never_queues_behind_a_writer_to_note_its_use(db_path: Path) -> None:
+    """Noting a token's last use is bookkeeping: while another writer of the process holds
+    the database, the lookup answers at once and leaves the note for a later one."""
+    with Backoffice.open(f"sqlite:///{db_path}") as office:
+        token = office.tokens.create_token("demo", "read")
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with office.db.write():
+                holding.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert holding.wait(10)
+            started = time.monotonic()
+            assert office.tokens.authenticate(token).merchant_id == "demo"
+            assert time.monotonic() - started < 2  # not the 5 s busy wait
+        finally:
+            release.set()
+            holder.join(10)
+        listed = office.tokens.list_tokens("demo")["data"]
+        assert [t["last_used_at"] for t in listed] == [None]  # left for a later lookup
 
 
 def test_nothing_is_written_outside_the_data_directory(db_path: Path) -> None:
