@@ -32,6 +32,7 @@ from backoffice.db.webhook_queries import WebhookRecord
 from backoffice.errors import Invalid
 from backoffice.kept import Kept
 from backoffice.merchants import require_merchant
+from contract.rules import unsafe_character_problem
 
 # Webhook bodies kept (about 0.5 KB each, up to ~24 KB at every field's limit) and whole
 # pages (about 0.7 MB for 1,000 webhooks): past either bound in number or bytes, the
@@ -151,6 +152,10 @@ def list_filters(notification: str | None, type: str | None, webhook: str | None
         type = rules.webhook_type(type)
     if webhook is not None and len(webhook) > rules.MAX_SEARCH:
         raise Invalid(f"webhook is too long (at most {rules.MAX_SEARCH} characters)")
+    if webhook is not None and (problem := unsafe_character_problem(webhook)) is not None:
+        # No stored URL or address holds one; SQLite's LIKE would stop at a NUL and
+        # match everything.
+        raise Invalid(f"webhook {problem}")
     return {"after_pk": after, "limit": limit + 1, "notification": notification,
             "type": type, "text": webhook or None}
 

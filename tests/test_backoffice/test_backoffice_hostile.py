@@ -108,7 +108,7 @@ async def test_a_lying_content_length_is_refused(client: httpx.AsyncClient) -> N
 @pytest.mark.parametrize("query", [
     "limit=abc", "limit=-1", "limit=99999999999999999999999", "cursor=" + "c" * 100,
     "webhook=" + "w" * 300, "notification=%00", "type=url&type=email", "webhook=a&webhook=",
-    "credential=" + "x" * 100,
+    "credential=" + "x" * 100, "webhook=%00", "webhook=a%E2%80%AEb", "webhook=%7F",
 ])
 async def test_hostile_queries(client: httpx.AsyncClient, query: str) -> None:
     assert problem_status(await client.get(f"/v1/webhooks?{query}")) == 422
