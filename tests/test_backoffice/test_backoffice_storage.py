@@ -8,7 +8,9 @@ import sqlite3
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -192,6 +194,26 @@ async def test_a_locked_database_is_503_with_retry_after(
         assert office.webhooks.create_webhook("demo", url_webhook())["version"] == 1
 
 
+@contextmanager
+def write_held(office: Backoffice) -> Iterator[None]:
+    """Another thread of this process holds a write transaction while inside."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with office.db.write():
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join(10)
+
+
 def test_writers_of_one_process_queue_and_one_held_too_long_is_503(
         db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One process's writers take turns on a lock before SQLite's (none meets "busy"
@@ -203,22 +225,8 @@ def test_writers_of_one_process_queue_and_one_held_too_long_is_503(
                 "demo", url_webhook(name=f"hook-{i}"))["id"], range(40)))
         assert len(set(made)) == 40
         monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 100)
-        holding, release = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            with office.db.write():
-                holding.set()
-                release.wait(10)
-
-        holder = threading.Thread(target=hold)
-        holder.start()
-        try:
-            assert holding.wait(10)
-            with pytest.raises(Unavailable, match="database is busy"):
-                office.webhooks.create_webhook("demo", url_webhook(name="late"))
-        finally:
-            release.set()
-            holder.join(10)
+        with write_held(office), pytest.raises(Unavailable, match="database is busy"):
+            office.webhooks.create_webhook("demo", url_webhook(name="late"))
         assert office.webhooks.create_webhook("demo", url_webhook(name="late"))["version"] == 1
 
 
@@ -227,23 +235,10 @@ def test_a_token_lookup_never_queues_behind_a_writer_to_note_its_use(db_path: Pa
     the database, the lookup answers at once and leaves the note for a later one."""
     with Backoffice.open(f"sqlite:///{db_path}") as office:
         token = office.tokens.create_token("demo", "read")
-        holding, release = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            with office.db.write():
-                holding.set()
-                release.wait(10)
-
-        holder = threading.Thread(target=hold)
-        holder.start()
-        try:
-            assert holding.wait(10)
+        with write_held(office):
             started = time.monotonic()
             assert office.tokens.authenticate(token).merchant_id == "demo"
             assert time.monotonic() - started < 2  # not the 5 s busy wait
-        finally:
-            release.set()
-            holder.join(10)
         listed = office.tokens.list_tokens("demo")["data"]
         assert [t["last_used_at"] for t in listed] == [None]  # left for a later lookup
 
