@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.providers import Provider
+from tests.support.cli import Run
 from tests.support.providers import HttpBackoffice, providers
+from tests.support.secrets import assert_no_secret
 
 
 @pytest.fixture(params=["embedded", "http"])
@@ -26,3 +28,12 @@ def http_backoffice(tmp_path: Path) -> Iterator[HttpBackoffice]:
     bo = HttpBackoffice(tmp_path / "bo.db")
     yield bo
     bo.office.close()
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
+    """The CLI in-process; at the end, no test secret may appear in what it printed. A
+    module with a ``run`` of its own uses that one."""
+    runner = Run(capsys)
+    yield runner
+    assert_no_secret(*runner.printed)

@@ -22,17 +22,10 @@ from tests.support.cli import Run
 from tests.support.env import clean_env
 from tests.support.processes import Processes
 from tests.support.receivers import Receiver
-from tests.support.secrets import SIBS_SECRET, assert_no_secret
+from tests.support.secrets import SIBS_SECRET
 from tests.support.serve import Server, api_env, cli_argv, run_cli, seed, write_config
 
 WAIT_LIMIT = 60.0  # how long a test waits for a process to show something (not a budget)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
-    runner = Run(capsys)
-    yield runner
-    assert_no_secret(*runner.printed)
 
 
 @pytest.fixture

@@ -16,14 +16,7 @@ from contract import catalogue, kinds
 from contract.catalogue import SCENARIO_NAMES, SCENARIOS
 from tests.support.cli import Run
 from tests.support.receivers import ListenReceiver
-from tests.support.secrets import SIBS_SECRET, WHSEC, assert_no_secret
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
-    runner = Run(capsys)
-    yield runner
-    assert_no_secret(*runner.printed)
+from tests.support.secrets import SIBS_SECRET, WHSEC
 
 
 @pytest.fixture

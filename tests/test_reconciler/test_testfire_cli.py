@@ -18,15 +18,7 @@ from tests.support.secrets import (
     OTHER_SIBS_SECRET,
     SIBS_SECRET,
     WHSEC,
-    assert_no_secret,
 )
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
-    runner = Run(capsys)
-    yield runner
-    assert_no_secret(*runner.printed)
 
 
 @pytest.fixture

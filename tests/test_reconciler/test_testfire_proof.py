@@ -19,18 +19,11 @@ from contract import formats
 from reconciler.testfire import PROOF
 from tests.support.cli import Run
 from tests.support.receivers import ListenReceiver
-from tests.support.secrets import SIBS_SECRET, WHSEC, assert_no_secret
+from tests.support.secrets import SIBS_SECRET, WHSEC
 
 SIBS_PROOF = "the receiver decrypted it and echoed its notificationID: it holds the secret"
 STD_NO_PROOF = ("any 2xx counts: this does not show that the receiver holds the secret or "
                 "checks the signature")
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
-    runner = Run(capsys)
-    yield runner
-    assert_no_secret(*runner.printed)
 
 
 @pytest.fixture
