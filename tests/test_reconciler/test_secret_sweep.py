@@ -246,6 +246,9 @@ def test_embedded_outputs_files_crash_logs_and_database_hold_no_secret(
         capfd: pytest.CaptureFixture[str]) -> None:
     work = tmp_path
     (work / "webhooks.yaml").write_text(CONFIG)
+    # Commands given no -f (`list`) read ./webhooks.yaml and its embedded backoffice:
+    # this test's own, never the checkout's.
+    monkeypatch.chdir(work)
     monkeypatch.setenv("XDG_CACHE_HOME", str(work / "cache"))
     # Ignored with --embedded, and never shown (leak.yaml tries to read it as a secret).
     monkeypatch.setenv("WEBHOOKS_API_TOKEN", UNKNOWN_TOKEN)
